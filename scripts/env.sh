@@ -1,0 +1,20 @@
+# Shared set-up for the repo's scripts (sourced, not run).
+# Build artefacts live outside the clone so a fresh clone reuses an earlier build.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/rustytree/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+step() {
+  local name="$1"; shift
+  local t0=$SECONDS
+  echo "==> $name"
+  "$@"
+  echo "<== $name ($((SECONDS - t0)) s)"
+}
+
+# Installs the locked npm packages when node_modules is missing or older than the lock file.
+ensure_npm_packages() {
+  command -v cargo >/dev/null || { echo "cargo not found: install Rust (https://rustup.rs)" >&2; exit 1; }
+  if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    step "npm ci" npm ci --no-audit --no-fund
+  fi
+}
