@@ -1,6 +1,8 @@
 # Shared set-up for the repo's scripts (sourced, not run).
 # Build artefacts live outside the clone so a fresh clone reuses an earlier build.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/rustytree/target}"
+# napi builds for an explicit target; cargo test must use the same one or it rebuilds every dependency.
+export CARGO_BUILD_TARGET="${CARGO_BUILD_TARGET:-$(rustc -vV | sed -n 's/^host: //p')}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 step() {

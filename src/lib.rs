@@ -3,4 +3,12 @@
 //! Every module but [`napi`] is plain Rust and testable with `cargo test`; `napi` is the only
 //! module that talks to Node.
 
+pub mod cf;
+pub mod dtype;
+pub mod error;
+pub mod hierarchy;
 pub mod napi;
+pub mod read;
+pub mod source;
+pub mod tree;
+pub mod typed;

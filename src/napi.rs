@@ -1,10 +1,266 @@
-//! The Node-API surface: the only module that imports `napi`.
+//! The Node-API surface: the only module that imports `napi`. Thin: it converts options, spawns the
+//! work on napi's tokio runtime, races it against cancellation and turns errors into coded reasons.
 
+#![allow(unreachable_pub)]
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use napi::bindgen_prelude::{
+    BigInt64Array, BigUint64Array, Float32Array, Float64Array, Int8Array, Int16Array, Int32Array, PromiseRaw,
+    ToNapiValue, TypeName, Uint8Array, Uint16Array, Uint32Array,
+};
+use napi::{Env, Status, sys};
 use napi_derive::napi;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+use crate::cf::DecodeOptions;
+use crate::error::RtError;
+use crate::read::{ReadTarget, read_region};
+use crate::tree::{self, OpenOptions};
+use crate::typed::TypedData;
 
 /// Version of the native addon, for diagnostics.
 #[napi]
 #[must_use]
 pub fn native_version() -> String {
     env!("CARGO_PKG_VERSION").to_owned()
+}
+
+fn to_napi(err: &RtError) -> napi::Error {
+    napi::Error::new(Status::GenericFailure, err.to_reason())
+}
+
+/// Runs `work` on its own tokio task, so a panic becomes `ERR_INTERNAL` instead of taking Node down,
+/// and drops it (cancelling every request it has in flight) when `cancel` fires.
+async fn guarded<T: Send + 'static>(
+    what: String,
+    cancel: Option<CancellationToken>,
+    work: impl Future<Output = crate::error::Result<T>> + Send + 'static,
+) -> napi::Result<T> {
+    let handle = tokio::spawn(work);
+    let abort = handle.abort_handle();
+    let joined = match cancel {
+        Some(token) => tokio::select! {
+            r = handle => r,
+            () = token.cancelled() => {
+                abort.abort();
+                return Err(to_napi(&RtError::Aborted(format!("{what} was aborted"))));
+            }
+        },
+        None => handle.await,
+    };
+    match joined {
+        Ok(result) => result.map_err(|e| to_napi(&e)),
+        Err(e) if e.is_panic() => Err(to_napi(&RtError::Internal(format!("{what} panicked; this is a bug in rustytree")))),
+        Err(_) => Err(to_napi(&RtError::Aborted(format!("{what} was cancelled")))),
+    }
+}
+
+/// A cancellation handle: the TypeScript layer calls `cancel()` when the user's `AbortSignal` fires.
+#[napi]
+pub struct CancelToken {
+    token: CancellationToken,
+}
+
+#[napi]
+impl CancelToken {
+    /// A fresh, un-cancelled token.
+    #[napi(constructor)]
+    #[must_use]
+    pub fn new() -> Self {
+        Self { token: CancellationToken::new() }
+    }
+
+    /// Cancels every operation this token was passed to.
+    #[napi]
+    pub fn cancel(&self) {
+        self.token.cancel();
+    }
+}
+
+impl Default for CancelToken {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Options of `openTree`, as plain values (the TypeScript layer fills in defaults and validates types).
+#[napi(object)]
+#[derive(Debug, Clone, Default)]
+pub struct NativeOpenOptions {
+    /// Group to open.
+    pub group: Option<String>,
+    /// Glob on group paths.
+    pub group_filter: Option<String>,
+    /// Master CF switch (default true).
+    pub decode_cf: Option<bool>,
+    /// Masking and scale/offset (default true).
+    pub mask_and_scale: Option<bool>,
+    /// Datetimes (default true).
+    pub decode_times: Option<bool>,
+    /// Timedeltas (default: xarray's rule).
+    pub decode_timedelta: Option<bool>,
+    /// Read index coordinates during the open (default true).
+    pub load_coords: Option<bool>,
+    /// Cap on concurrent store requests.
+    pub max_concurrency: Option<u32>,
+    /// Walk descendants (default true); false for openDataset.
+    pub descend: Option<bool>,
+}
+
+impl From<NativeOpenOptions> for OpenOptions {
+    fn from(o: NativeOpenOptions) -> Self {
+        let d = OpenOptions::default();
+        let decode_cf = o.decode_cf.unwrap_or(true);
+        Self {
+            group: o.group.unwrap_or(d.group),
+            group_filter: o.group_filter,
+            decode: DecodeOptions {
+                decode_cf,
+                mask_and_scale: decode_cf && o.mask_and_scale.unwrap_or(true),
+                decode_times: decode_cf && o.decode_times.unwrap_or(true),
+                decode_timedelta: if decode_cf { o.decode_timedelta } else { Some(false) },
+            },
+            load_coords: o.load_coords.unwrap_or(d.load_coords),
+            max_concurrency: o.max_concurrency.map_or(d.max_concurrency, |n| n as usize),
+            descend: o.descend.unwrap_or(true),
+        }
+    }
+}
+
+/// A decoded element buffer, handed to JavaScript as a typed array that owns the Rust allocation
+/// (no copy).
+pub struct JsTypedData(TypedData);
+
+impl TypeName for JsTypedData {
+    fn type_name() -> &'static str {
+        "TypedArray"
+    }
+
+    fn value_type() -> napi::ValueType {
+        napi::ValueType::Object
+    }
+}
+
+impl ToNapiValue for JsTypedData {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
+        // SAFETY: `env` is the live environment napi handed to this conversion.
+        unsafe {
+            match val.0 {
+                TypedData::I8(v) => Int8Array::to_napi_value(env, Int8Array::new(v)),
+                TypedData::I16(v) => Int16Array::to_napi_value(env, Int16Array::new(v)),
+                TypedData::I32(v) => Int32Array::to_napi_value(env, Int32Array::new(v)),
+                TypedData::I64(v) => BigInt64Array::to_napi_value(env, BigInt64Array::new(v)),
+                TypedData::U8(v) => Uint8Array::to_napi_value(env, Uint8Array::new(v)),
+                TypedData::U16(v) => Uint16Array::to_napi_value(env, Uint16Array::new(v)),
+                TypedData::U32(v) => Uint32Array::to_napi_value(env, Uint32Array::new(v)),
+                TypedData::U64(v) => BigUint64Array::to_napi_value(env, BigUint64Array::new(v)),
+                TypedData::F32(v) => Float32Array::to_napi_value(env, Float32Array::new(v)),
+                TypedData::F64(v) => Float64Array::to_napi_value(env, Float64Array::new(v)),
+                TypedData::Str(v) => Vec::<String>::to_napi_value(env, v),
+            }
+        }
+    }
+}
+
+/// Decoded values of one variable (or a selection of it), flat and C-ordered.
+#[napi(object, object_from_js = false)]
+pub struct NativeArray {
+    /// Store path of the variable.
+    pub path: String,
+    /// The values.
+    #[napi(ts_type = "Int8Array | Int16Array | Int32Array | BigInt64Array | Uint8Array | Uint16Array | Uint32Array | BigUint64Array | Float32Array | Float64Array | string[]")]
+    pub data: JsTypedData,
+}
+
+/// An opened tree: its metadata as JSON, the coordinates read during the open, and readers.
+#[napi]
+pub struct NativeTree {
+    metadata: String,
+    coords: std::sync::Mutex<Vec<(String, TypedData)>>,
+    targets: Arc<HashMap<String, ReadTarget>>,
+    limit: Arc<Semaphore>,
+}
+
+#[napi]
+impl NativeTree {
+    /// The tree's metadata as a JSON string (nodes, variables, attrs, encodings, warnings).
+    #[napi]
+    #[must_use]
+    pub fn metadata(&self) -> String {
+        self.metadata.clone()
+    }
+
+    /// The index coordinates read during the open; hands them over once.
+    #[napi]
+    pub fn take_coords(&self) -> Vec<NativeArray> {
+        let mut guard = self.coords.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        std::mem::take(&mut *guard).into_iter().map(|(path, data)| NativeArray { path, data: JsTypedData(data) }).collect()
+    }
+
+    /// Reads `[start, stop)` per dimension of the variable at `path`, decoded.
+    ///
+    /// ```ts
+    /// const arr = await tree.read('/VCP-12/sweep_0/DBZH', [0, 0, 0], [1, 36, 20])
+    /// ```
+    #[napi(ts_return_type = "Promise<NativeArray>")]
+    pub fn read<'env>(
+        &self,
+        env: &'env Env,
+        path: String,
+        start: Vec<f64>,
+        stop: Vec<f64>,
+        cancel: Option<&CancelToken>,
+    ) -> napi::Result<PromiseRaw<'env, NativeArray>> {
+        let targets = Arc::clone(&self.targets);
+        let limit = Arc::clone(&self.limit);
+        let token = cancel.map(|c| c.token.clone());
+        let what = format!("reading {path:?}");
+        env.spawn_future(guarded(what, token, async move {
+            let target = targets.get(&path).ok_or_else(|| RtError::NotFound(format!("no variable at {path:?}")))?;
+            let to_u64 = |v: &[f64]| -> crate::error::Result<Vec<u64>> {
+                v.iter()
+                    .map(|&x| {
+                        if x.is_finite() && x >= 0.0 && x.fract() == 0.0 && x < 9.007_199_254_740_992e15 {
+                            Ok(x as u64)
+                        } else {
+                            Err(RtError::InvalidSelection(format!("array {path:?}: bad index {x}")))
+                        }
+                    })
+                    .collect()
+            };
+            let data = read_region(target, &to_u64(&start)?, &to_u64(&stop)?, &limit).await?;
+            Ok(NativeArray { path, data: JsTypedData(data) })
+        }))
+    }
+}
+
+/// Opens the hierarchy at `source` and returns its metadata and index coordinates.
+///
+/// ```ts
+/// const tree = await openTree('fixtures/stores/nexrad.zarr', {})
+/// ```
+#[napi(ts_return_type = "Promise<NativeTree>")]
+pub fn open_tree<'env>(
+    env: &'env Env,
+    source: String,
+    options: Option<NativeOpenOptions>,
+    cancel: Option<&CancelToken>,
+) -> napi::Result<PromiseRaw<'env, NativeTree>> {
+    let options: OpenOptions = options.unwrap_or_default().into();
+    let token = cancel.map(|c| c.token.clone());
+    env.spawn_future(guarded("opening the source".to_owned(), token, async move {
+        let opened = tree::open(&source, &options).await?;
+        let metadata = serde_json::to_string(&opened.info)
+            .map_err(|e| RtError::Internal(format!("serialising metadata: {e}")))?;
+        Ok(NativeTree {
+            metadata,
+            coords: std::sync::Mutex::new(opened.coords),
+            targets: Arc::new(opened.targets),
+            limit: opened.limit,
+        })
+    }))
 }

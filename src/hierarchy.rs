@@ -1,0 +1,292 @@
+//! The hierarchy walk: every group and array under the opened group, with their metadata, in as few
+//! sequential round trips as the store allows.
+//!
+//! With consolidated metadata (zarr-python's inline `consolidated_metadata` in the root `zarr.json`) the
+//! whole tree comes from one request. Without it, the walk lists one level at a time and fetches every
+//! node's `zarr.json` on that level concurrently, so its latency grows with the depth, not the node count.
+
+pub mod filter;
+pub mod node;
+pub mod path;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures::{StreamExt, TryStreamExt, stream};
+use serde_json::{Map, Value};
+use zarrs::storage::{AsyncReadableListableStorage, StoreKey, StorePrefix};
+
+use crate::error::{Result, RtError, storage_error};
+pub use filter::GroupFilter;
+pub use node::{ArrayMeta, GroupMeta, NodeMeta};
+
+/// What to walk.
+#[derive(Debug, Clone)]
+pub struct WalkOptions {
+    /// Normalised path of the group to open (`/` for the root).
+    pub group: String,
+    /// Keep only matching groups and their ancestors (paths relative to `group`).
+    pub filter: Option<GroupFilter>,
+    /// Whether to descend below `group` at all (`false` for `openDataset`).
+    pub descend: bool,
+    /// Maximum number of concurrent store requests.
+    pub max_concurrency: usize,
+}
+
+/// A group and its arrays, as found by the walk.
+#[derive(Debug, Clone)]
+pub struct GroupEntry {
+    /// Store path of the group (`/VCP-12`).
+    pub path: String,
+    /// Group attributes.
+    pub attrs: Map<String, Value>,
+    /// Arrays directly in this group, by name (sorted).
+    pub arrays: BTreeMap<String, ArrayMeta>,
+    /// Store paths of child groups (sorted).
+    pub children: Vec<String>,
+}
+
+/// The result of a walk: the opened group and every kept group below it.
+#[derive(Debug, Clone)]
+pub struct Hierarchy {
+    /// Store path of the opened group, the root of the result.
+    pub root: String,
+    /// Every kept group by store path, the root included.
+    pub groups: BTreeMap<String, GroupEntry>,
+    /// Whether the metadata came from consolidated metadata.
+    pub consolidated: bool,
+}
+
+/// Walks the hierarchy under `options.group`.
+///
+/// # Errors
+/// `ERR_NOT_FOUND` when the store or group does not exist; `ERR_UNSUPPORTED_FORMAT` for Zarr v2;
+/// `ERR_INVALID_METADATA` / `ERR_UNSUPPORTED_DTYPE` for bad node metadata; `ERR_STORAGE` for I/O errors.
+pub async fn walk(store: &AsyncReadableListableStorage, options: &WalkOptions) -> Result<Hierarchy> {
+    let group = options.group.as_str();
+    // The root document may hold consolidated metadata for the whole tree; the group's own document is
+    // needed anyway when there is none. Fetch both at once so either case costs one round trip.
+    let (root_doc, group_doc) = if group == "/" {
+        (fetch_node(store, "/").await?, None)
+    } else {
+        let (r, g) = futures::join!(fetch_node(store, "/"), fetch_node(store, group));
+        // A root that fails to parse does not stop us opening a valid group below it.
+        (r.ok().flatten(), Some(g?))
+    };
+    let opened = match (&group_doc, &root_doc) {
+        (Some(doc), _) => doc.clone(),
+        (None, root) => root.clone(),
+    };
+    let Some(opened) = opened else {
+        return Err(missing_store_error(store, group).await);
+    };
+    let opened_group = match opened {
+        NodeMeta::Group(g) => g,
+        NodeMeta::Array(_) => {
+            return Err(RtError::NotFound(format!("{group:?} is an array, not a group")));
+        }
+    };
+
+    let consolidated = match &root_doc {
+        Some(NodeMeta::Group(GroupMeta { consolidated: Some(entries), .. })) => Some(("/", entries)),
+        _ => opened_group.consolidated.as_ref().map(|e| (group, e)),
+    };
+    let mut hierarchy = Hierarchy {
+        root: group.to_owned(),
+        groups: BTreeMap::new(),
+        consolidated: consolidated.is_some(),
+    };
+    hierarchy.groups.insert(group.to_owned(), empty_entry(group, opened_group.attrs.clone()));
+    if let Some((base, entries)) = consolidated {
+        let nodes = flatten_consolidated(base, entries)?;
+        if group != "/" && base == "/" && !nodes.contains_key(group) {
+            return Err(RtError::NotFound(format!("no group at {group:?}")));
+        }
+        for (path, node) in nodes {
+            if path != group && path::is_within(&path, group) {
+                insert_node(&mut hierarchy, &path, node, options)?;
+            }
+        }
+        if !options.descend {
+            let entry = hierarchy.groups.get_mut(group).expect("root entry");
+            entry.children.clear();
+            hierarchy.groups.retain(|p, _| p == group);
+        }
+    } else {
+        walk_listing(store, &mut hierarchy, options).await?;
+    }
+    prune(&mut hierarchy, options.filter.as_ref());
+    Ok(hierarchy)
+}
+
+fn empty_entry(path: &str, attrs: Map<String, Value>) -> GroupEntry {
+    GroupEntry { path: path.to_owned(), attrs, arrays: BTreeMap::new(), children: Vec::new() }
+}
+
+/// Adds one node found in consolidated metadata, creating its parent chain where it is implicit.
+fn insert_node(h: &mut Hierarchy, path: &str, node: NodeMeta, options: &WalkOptions) -> Result<()> {
+    let parent = path::parent(path).expect("non-root path");
+    let depth_ok = options.descend || parent == h.root;
+    if !depth_ok {
+        return Ok(());
+    }
+    let rel = path::relative_to(path, &h.root);
+    if let NodeMeta::Group(_) = node {
+        if let Some(f) = &options.filter {
+            if !f.may_match_at_or_below(&rel) {
+                return Ok(());
+            }
+        }
+    }
+    ensure_group(h, parent);
+    match node {
+        NodeMeta::Group(g) => {
+            let entry = h.groups.entry(path.to_owned()).or_insert_with(|| empty_entry(path, Map::new()));
+            entry.attrs = g.attrs;
+            let parent_entry = h.groups.get_mut(parent).expect("parent ensured");
+            if !parent_entry.children.iter().any(|c| c == path) {
+                parent_entry.children.push(path.to_owned());
+                parent_entry.children.sort();
+            }
+        }
+        NodeMeta::Array(a) => {
+            h.groups.get_mut(parent).expect("parent ensured").arrays.insert(path::name(path).to_owned(), *a);
+        }
+    }
+    Ok(())
+}
+
+fn ensure_group(h: &mut Hierarchy, path: &str) {
+    if h.groups.contains_key(path) {
+        return;
+    }
+    if let Some(parent) = path::parent(path) {
+        ensure_group(h, parent);
+        let p = h.groups.get_mut(parent).expect("parent ensured");
+        p.children.push(path.to_owned());
+        p.children.sort();
+    }
+    h.groups.insert(path.to_owned(), empty_entry(path, Map::new()));
+}
+
+/// Turns consolidated entries (relative keys) into absolute paths, following nested consolidated blocks.
+fn flatten_consolidated(base: &str, entries: &Map<String, Value>) -> Result<BTreeMap<String, NodeMeta>> {
+    let mut out = BTreeMap::new();
+    for (key, doc) in entries {
+        let abs = path::normalize(&format!("{}/{key}", path::prefix(base)))
+            .map_err(|_| RtError::InvalidMetadata(format!("consolidated metadata has a bad key {key:?}")))?;
+        let node = node::parse_value(doc.clone(), &abs)?;
+        if let NodeMeta::Group(GroupMeta { consolidated: Some(nested), .. }) = &node {
+            for (p, n) in flatten_consolidated(&abs, nested)? {
+                out.entry(p).or_insert(n);
+            }
+        }
+        out.insert(abs, node);
+    }
+    Ok(out)
+}
+
+/// Level-by-level listing walk: one `list_dir` per group on the level, then every child's `zarr.json`,
+/// all concurrently.
+async fn walk_listing(store: &AsyncReadableListableStorage, h: &mut Hierarchy, options: &WalkOptions) -> Result<()> {
+    let mut frontier = vec![h.root.clone()];
+    while !frontier.is_empty() {
+        let listed: Vec<(String, Vec<String>)> = stream::iter(frontier.clone())
+            .map(|group| async move {
+                let prefix = StorePrefix::new(path::prefix(&group))
+                    .map_err(|e| RtError::InvalidMetadata(format!("bad store prefix for {group:?}: {e}")))?;
+                let listing = store.list_dir(&prefix).await.map_err(|e| storage_error(prefix.as_str(), &e))?;
+                let children = listing
+                    .prefixes()
+                    .iter()
+                    .map(|p| path::join(&group, p.as_str().trim_end_matches('/').rsplit('/').next().unwrap_or_default()))
+                    .collect();
+                Ok::<_, RtError>((group, children))
+            })
+            .buffer_unordered(options.max_concurrency)
+            .try_collect()
+            .await?;
+        // Every child is fetched: only its zarr.json says whether it is an array (kept with its group) or a
+        // group (whose subtree is skipped below when the filter rules it out).
+        let candidates: Vec<String> = listed.into_iter().flat_map(|(_, children)| children).collect();
+        let fetched: Vec<(String, Option<NodeMeta>)> = stream::iter(candidates)
+            .map(|child| async move {
+                let node = fetch_node(store, &child).await?;
+                Ok::<_, RtError>((child, node))
+            })
+            .buffer_unordered(options.max_concurrency)
+            .try_collect()
+            .await?;
+        let mut next = Vec::new();
+        for (child, node) in fetched {
+            // Directories without zarr.json (chunk folders, stray files) are not nodes.
+            let Some(node) = node else { continue };
+            let is_group = matches!(node, NodeMeta::Group(_));
+            let rel = path::relative_to(&child, &h.root);
+            if is_group && options.filter.as_ref().is_some_and(|f| !f.may_match_at_or_below(&rel)) {
+                continue;
+            }
+            if is_group && !options.descend {
+                // openDataset: child groups are not part of the result.
+                continue;
+            }
+            insert_node(h, &child, node, options)?;
+            if is_group {
+                next.push(child);
+            }
+        }
+        frontier = next;
+    }
+    Ok(())
+}
+
+/// Drops groups that neither match the filter nor lead to a match (the opened root always stays).
+fn prune(h: &mut Hierarchy, filter: Option<&GroupFilter>) {
+    let Some(filter) = filter else { return };
+    let mut keep = BTreeSet::new();
+    keep.insert(h.root.clone());
+    for path in h.groups.keys() {
+        if filter.matches(&path::relative_to(path, &h.root)) {
+            let mut p = Some(path.as_str());
+            while let Some(cur) = p {
+                if !keep.insert(cur.to_owned()) {
+                    break;
+                }
+                p = path::parent(cur).filter(|pp| path::is_within(pp, &h.root));
+            }
+        }
+    }
+    h.groups.retain(|p, _| keep.contains(p));
+    for entry in h.groups.values_mut() {
+        entry.children.retain(|c| keep.contains(c));
+    }
+}
+
+/// Fetches and parses one node's `zarr.json`; `Ok(None)` when it does not exist.
+async fn fetch_node(store: &AsyncReadableListableStorage, path: &str) -> Result<Option<NodeMeta>> {
+    let key_str = path::metadata_key(path);
+    let key = StoreKey::new(key_str.clone())
+        .map_err(|e| RtError::InvalidArgument(format!("bad node path {path:?}: {e}")))?;
+    match store.get(&key).await.map_err(|e| storage_error(&key_str, &e))? {
+        Some(bytes) => node::parse_bytes(&bytes, path).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Explains why nothing was found at `group`: a Zarr v2 store, a missing group or no Zarr at all.
+async fn missing_store_error(store: &AsyncReadableListableStorage, group: &str) -> RtError {
+    let prefix = path::prefix(group);
+    for v2 in [".zgroup", ".zarray", ".zmetadata"] {
+        if let Ok(key) = StoreKey::new(format!("{prefix}{v2}")) {
+            if matches!(store.get(&key).await, Ok(Some(_))) {
+                return RtError::UnsupportedFormat(format!(
+                    "{group:?} is a Zarr v2 node ({v2} found); only Zarr v3 is supported yet"
+                ));
+            }
+        }
+    }
+    if group == "/" {
+        RtError::NotFound("no zarr.json at the root: not a Zarr v3 store".to_owned())
+    } else {
+        RtError::NotFound(format!("no group at {group:?}"))
+    }
+}

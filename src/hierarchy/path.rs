@@ -1,0 +1,106 @@
+//! Node paths: normalisation of user-given group paths and conversion to store keys.
+
+use crate::error::{Result, RtError};
+
+/// Normalises a group path: `"a//b/"`, `"/a/b"` and `"a/b"` all become `"/a/b"`; `""` and `"/"` are the root.
+///
+/// # Errors
+/// `ERR_INVALID_ARGUMENT` for `.` or `..` segments, which have no meaning in a Zarr hierarchy.
+pub fn normalize(path: &str) -> Result<String> {
+    let mut out = String::new();
+    for seg in path.split('/').filter(|s| !s.is_empty()) {
+        if seg == "." || seg == ".." {
+            return Err(RtError::InvalidArgument(format!(
+                "group path {path:?}: \".\" and \"..\" are not allowed"
+            )));
+        }
+        out.push('/');
+        out.push_str(seg);
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    Ok(out)
+}
+
+/// Joins a normalised parent path and a child name.
+#[must_use]
+pub fn join(parent: &str, name: &str) -> String {
+    if parent == "/" { format!("/{name}") } else { format!("{parent}/{name}") }
+}
+
+/// The last segment of a path (`""` for the root).
+#[must_use]
+pub fn name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or("")
+}
+
+/// The parent of a normalised path (`None` for the root).
+#[must_use]
+pub fn parent(path: &str) -> Option<&str> {
+    if path == "/" {
+        return None;
+    }
+    match path.rfind('/') {
+        Some(0) => Some("/"),
+        Some(i) => Some(&path[..i]),
+        None => None,
+    }
+}
+
+/// The store key of a node's `zarr.json`.
+#[must_use]
+pub fn metadata_key(path: &str) -> String {
+    if path == "/" { "zarr.json".to_owned() } else { format!("{}/zarr.json", &path[1..]) }
+}
+
+/// The store prefix under which a node's children live (`""` for the root, `"a/b/"` otherwise).
+#[must_use]
+pub fn prefix(path: &str) -> String {
+    if path == "/" { String::new() } else { format!("{}/", &path[1..]) }
+}
+
+/// `path` relative to `root`, as an absolute tree path (`/` when equal). `path` must lie under `root`.
+#[must_use]
+pub fn relative_to(path: &str, root: &str) -> String {
+    if root == "/" {
+        return path.to_owned();
+    }
+    match path.strip_prefix(root) {
+        Some("") => "/".to_owned(),
+        Some(rest) => rest.to_owned(),
+        None => path.to_owned(),
+    }
+}
+
+/// Whether `path` is `root` or lies below it.
+#[must_use]
+pub fn is_within(path: &str, root: &str) -> bool {
+    root == "/" || path == root || path.strip_prefix(root).is_some_and(|r| r.starts_with('/'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizes_group_paths() {
+        assert_eq!(normalize("").unwrap(), "/");
+        assert_eq!(normalize("//a//b/").unwrap(), "/a/b");
+        assert_eq!(normalize("a/b").unwrap(), "/a/b");
+        assert_eq!(normalize("/a/../b").unwrap_err().code(), "ERR_INVALID_ARGUMENT");
+    }
+
+    #[test]
+    fn paths_map_to_keys_and_back() {
+        assert_eq!(metadata_key("/"), "zarr.json");
+        assert_eq!(metadata_key("/a/b"), "a/b/zarr.json");
+        assert_eq!(prefix("/a"), "a/");
+        assert_eq!(parent("/a/b"), Some("/a"));
+        assert_eq!(parent("/a"), Some("/"));
+        assert_eq!(relative_to("/a/b/c", "/a/b"), "/c");
+        assert_eq!(relative_to("/a/b", "/a/b"), "/");
+        assert!(is_within("/a/b", "/a"));
+        assert!(!is_within("/ab", "/a"));
+    }
+}

@@ -1,0 +1,272 @@
+//! Chunk reads: a selection becomes one task per intersecting stored chunk (or shard), each fetching and
+//! decoding on its own tokio task so decompression and CF decoding run in parallel, then the pieces are
+//! copied into one C-ordered output buffer.
+//!
+//! zarrs fetches a chunk subset with byte ranges where the codecs allow it (sharded arrays read only the
+//! inner chunks they need), and returns the fill value for chunks that were never written.
+
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use zarrs::array::{Array, ArrayBytes, ArrayError, ArraySubset, CodecOptions};
+use zarrs::storage::AsyncReadableStorageTraits;
+
+use crate::cf::VariablePlan;
+use crate::dtype::Dtype;
+use crate::error::{Result, RtError};
+use crate::typed::{TypedData, copy_block};
+use crate::with_typed;
+
+/// A zarrs array over any async readable store.
+pub type ZArray = Array<dyn AsyncReadableStorageTraits>;
+
+/// Everything a read needs about one variable.
+#[derive(Clone)]
+pub struct ReadTarget {
+    /// The zarrs array (codec pipeline and store).
+    pub array: Arc<ZArray>,
+    /// Store path, for messages.
+    pub path: String,
+    /// Stored element type.
+    pub dtype: Dtype,
+    /// Array shape.
+    pub shape: Vec<u64>,
+    /// Shape of one stored chunk (the shard shape for sharded arrays).
+    pub storage_chunks: Vec<u64>,
+    /// How to CF-decode the values.
+    pub plan: Arc<VariablePlan>,
+}
+
+/// Reads `[start, stop)` per dimension, decoded, as a C-ordered buffer of shape `stop - start`.
+///
+/// # Errors
+/// `ERR_INVALID_SELECTION` for a range outside the array; `ERR_STORAGE` when the store fails;
+/// `ERR_DECODE` for chunks that do not decode; `ERR_CF_DECODE` for undecodable times.
+pub async fn read_region(target: &ReadTarget, start: &[u64], stop: &[u64], limit: &Arc<Semaphore>) -> Result<TypedData> {
+    check_region(target, start, stop)?;
+    let out_shape: Vec<u64> = start.iter().zip(stop).map(|(a, b)| b - a).collect();
+    let total: u64 = out_shape.iter().product();
+    let mut tasks = JoinSet::new();
+    for chunk in chunks_overlapping(&target.storage_chunks, start, stop) {
+        let (indices, ranges, offset): (Vec<u64>, Vec<std::ops::Range<u64>>, Vec<u64>) = chunk;
+        let target = target.clone();
+        let limit = Arc::clone(limit);
+        tasks.spawn(async move {
+            let _permit = limit.acquire_owned().await.map_err(|_| RtError::Aborted("reader closed".into()))?;
+            let subset = ArraySubset::new_with_ranges(&ranges);
+            let shape: Vec<u64> = ranges.iter().map(|r| r.end - r.start).collect();
+            let raw = fetch_chunk_subset(&target, &indices, &subset).await?;
+            drop(_permit);
+            let decoded = target.plan.apply(raw)?;
+            Ok::<_, RtError>((decoded, shape, offset))
+        });
+    }
+    let mut out: Option<TypedData> = None;
+    while let Some(joined) = tasks.join_next().await {
+        let (piece, shape, offset) = joined.map_err(|e| join_error(&target.path, &e))??;
+        let buf = out.get_or_insert_with(|| alloc_like(&piece, total as usize));
+        place(buf, &out_shape, piece, &shape, &offset)?;
+    }
+    Ok(match out {
+        Some(buf) => buf,
+        // An empty selection: decode nothing, but still hand back the right (empty) buffer type.
+        None => target.plan.apply(empty_of(target.dtype))?,
+    })
+}
+
+fn check_region(target: &ReadTarget, start: &[u64], stop: &[u64]) -> Result<()> {
+    let n = target.shape.len();
+    if start.len() != n || stop.len() != n {
+        return Err(RtError::InvalidSelection(format!(
+            "array {:?} has {n} dimensions, the selection has {}",
+            target.path,
+            start.len()
+        )));
+    }
+    for d in 0..n {
+        if start[d] > stop[d] || stop[d] > target.shape[d] {
+            return Err(RtError::InvalidSelection(format!(
+                "array {:?}: range {}..{} is outside dimension {d} of size {}",
+                target.path, start[d], stop[d], target.shape[d]
+            )));
+        }
+    }
+    Ok(())
+}
+
+type ChunkPiece = (Vec<u64>, Vec<std::ops::Range<u64>>, Vec<u64>);
+
+/// Every stored chunk overlapping `[start, stop)`: its grid indices, the overlap in chunk coordinates and
+/// where that overlap lands in the output.
+fn chunks_overlapping(chunk_shape: &[u64], start: &[u64], stop: &[u64]) -> Vec<ChunkPiece> {
+    let n = chunk_shape.len();
+    if start.iter().zip(stop).any(|(a, b)| a >= b) && n > 0 {
+        return Vec::new();
+    }
+    let first: Vec<u64> = (0..n).map(|d| start[d] / chunk_shape[d]).collect();
+    let last: Vec<u64> = (0..n).map(|d| (stop[d] - 1) / chunk_shape[d]).collect();
+    let mut out = Vec::new();
+    let mut idx = first.clone();
+    loop {
+        let mut ranges = Vec::with_capacity(n);
+        let mut offset = Vec::with_capacity(n);
+        for d in 0..n {
+            let origin = idx[d] * chunk_shape[d];
+            let lo = start[d].max(origin);
+            let hi = stop[d].min(origin + chunk_shape[d]);
+            ranges.push(lo - origin..hi - origin);
+            offset.push(lo - start[d]);
+        }
+        out.push((idx.clone(), ranges, offset));
+        // Odometer over the chunk index box.
+        let mut d = n;
+        loop {
+            if d == 0 {
+                return out;
+            }
+            d -= 1;
+            if idx[d] < last[d] {
+                idx[d] += 1;
+                break;
+            }
+            idx[d] = first[d];
+        }
+    }
+}
+
+async fn fetch_chunk_subset(target: &ReadTarget, indices: &[u64], subset: &ArraySubset) -> Result<TypedData> {
+    let options = CodecOptions::default();
+    let a = &target.array;
+    let err = |e: ArrayError| chunk_error(&target.path, indices, &e);
+    macro_rules! get {
+        ($t:ty) => {
+            a.async_retrieve_chunk_subset_opt::<Vec<$t>>(indices, subset, &options).await.map_err(err)?
+        };
+    }
+    Ok(match target.dtype {
+        Dtype::Bool => TypedData::U8(get!(bool).into_iter().map(u8::from).collect()),
+        Dtype::Int8 => TypedData::I8(get!(i8)),
+        Dtype::Int16 => TypedData::I16(get!(i16)),
+        Dtype::Int32 => TypedData::I32(get!(i32)),
+        Dtype::Int64 => TypedData::I64(get!(i64)),
+        Dtype::UInt8 => TypedData::U8(get!(u8)),
+        Dtype::UInt16 => TypedData::U16(get!(u16)),
+        Dtype::UInt32 => TypedData::U32(get!(u32)),
+        Dtype::UInt64 => TypedData::U64(get!(u64)),
+        Dtype::Float16 => TypedData::F32(get!(half::f16).into_iter().map(f32::from).collect()),
+        Dtype::Float32 => TypedData::F32(get!(f32)),
+        Dtype::Float64 => TypedData::F64(get!(f64)),
+        Dtype::String => TypedData::Str(get!(String)),
+        Dtype::DateTime64 { ns_per_unit } | Dtype::TimeDelta64 { ns_per_unit } => {
+            let bytes = a
+                .async_retrieve_chunk_subset_opt::<ArrayBytes<'static>>(indices, subset, &options)
+                .await
+                .map_err(err)?;
+            let fixed = bytes.into_fixed().map_err(|e| RtError::Decode(format!("array {:?}: {e}", target.path)))?;
+            let values = fixed
+                .chunks_exact(8)
+                .map(|b| {
+                    let v = i64::from_ne_bytes(b.try_into().expect("8 bytes"));
+                    if v == i64::MIN { v } else { v.saturating_mul(ns_per_unit) }
+                })
+                .collect();
+            TypedData::I64(values)
+        }
+    })
+}
+
+fn chunk_error(path: &str, indices: &[u64], e: &ArrayError) -> RtError {
+    match e {
+        ArrayError::StorageError(s) => RtError::Storage(format!("array {path:?}, chunk {indices:?}: {s}")),
+        ArrayError::InvalidChunkGridIndicesError(_) | ArrayError::InvalidArraySubset(..) => {
+            RtError::InvalidSelection(format!("array {path:?}, chunk {indices:?}: {e}"))
+        }
+        _ => RtError::Decode(format!("array {path:?}, chunk {indices:?} failed to decode: {e}")),
+    }
+}
+
+fn join_error(path: &str, e: &tokio::task::JoinError) -> RtError {
+    if e.is_panic() {
+        RtError::Internal(format!("reading {path:?} panicked; this is a bug in rustytree"))
+    } else {
+        RtError::Aborted(format!("reading {path:?} was cancelled"))
+    }
+}
+
+fn alloc_like(piece: &TypedData, n: usize) -> TypedData {
+    match piece {
+        TypedData::I8(_) => TypedData::I8(vec![0; n]),
+        TypedData::I16(_) => TypedData::I16(vec![0; n]),
+        TypedData::I32(_) => TypedData::I32(vec![0; n]),
+        TypedData::I64(_) => TypedData::I64(vec![0; n]),
+        TypedData::U8(_) => TypedData::U8(vec![0; n]),
+        TypedData::U16(_) => TypedData::U16(vec![0; n]),
+        TypedData::U32(_) => TypedData::U32(vec![0; n]),
+        TypedData::U64(_) => TypedData::U64(vec![0; n]),
+        TypedData::F32(_) => TypedData::F32(vec![0.0; n]),
+        TypedData::F64(_) => TypedData::F64(vec![0.0; n]),
+        TypedData::Str(_) => TypedData::Str(vec![String::new(); n]),
+    }
+}
+
+fn empty_of(dtype: Dtype) -> TypedData {
+    match dtype {
+        Dtype::Bool | Dtype::UInt8 => TypedData::U8(Vec::new()),
+        Dtype::Int8 => TypedData::I8(Vec::new()),
+        Dtype::Int16 => TypedData::I16(Vec::new()),
+        Dtype::Int32 => TypedData::I32(Vec::new()),
+        Dtype::Int64 | Dtype::DateTime64 { .. } | Dtype::TimeDelta64 { .. } => TypedData::I64(Vec::new()),
+        Dtype::UInt16 => TypedData::U16(Vec::new()),
+        Dtype::UInt32 => TypedData::U32(Vec::new()),
+        Dtype::UInt64 => TypedData::U64(Vec::new()),
+        Dtype::Float16 | Dtype::Float32 => TypedData::F32(Vec::new()),
+        Dtype::Float64 => TypedData::F64(Vec::new()),
+        Dtype::String => TypedData::Str(Vec::new()),
+    }
+}
+
+fn place(out: &mut TypedData, out_shape: &[u64], piece: TypedData, shape: &[u64], offset: &[u64]) -> Result<()> {
+    let expected: u64 = shape.iter().product();
+    if piece.len() as u64 != expected {
+        return Err(RtError::Decode(format!("a chunk decoded to {} elements, expected {expected}", piece.len())));
+    }
+    macro_rules! put {
+        ($variant:ident) => {
+            if let (TypedData::$variant(o), TypedData::$variant(p)) = (&mut *out, &piece) {
+                copy_block(o, out_shape, p, shape, offset);
+                return Ok(());
+            }
+        };
+    }
+    put!(I8);
+    put!(I16);
+    put!(I32);
+    put!(I64);
+    put!(U8);
+    put!(U16);
+    put!(U32);
+    put!(U64);
+    put!(F32);
+    put!(F64);
+    put!(Str);
+    Err(RtError::Internal(format!(
+        "chunk pieces of one read decoded to different types ({} elements)",
+        with_typed!(&piece, v => v.len())
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_overlapping_chunks_with_offsets() {
+        let pieces = chunks_overlapping(&[10, 8], &[5, 6], &[15, 10]);
+        let idx: Vec<_> = pieces.iter().map(|p| p.0.clone()).collect();
+        assert_eq!(idx, vec![vec![0, 0], vec![0, 1], vec![1, 0], vec![1, 1]]);
+        assert_eq!(pieces[3].1, vec![0..5, 0..2]);
+        assert_eq!(pieces[3].2, vec![5, 2]);
+        assert_eq!(chunks_overlapping(&[], &[], &[]).len(), 1, "a 0-d array is one chunk");
+    }
+}

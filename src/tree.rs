@@ -1,0 +1,231 @@
+//! Opening a tree: source → hierarchy walk → per-variable CF plans and zarrs arrays → index coordinates
+//! read concurrently. The result is everything JavaScript needs in one hand-over.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures::future::try_join_all;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use tokio::sync::Semaphore;
+use zarrs::array::{Array, ArrayCreateError, ArrayMetadata};
+
+use crate::cf::{DecodeOptions, VariablePlan};
+use crate::error::{Result, RtError};
+use crate::hierarchy::{self, ArrayMeta, GroupFilter, WalkOptions, path};
+use crate::read::{ReadTarget, ZArray, read_region};
+use crate::source::{self, Source};
+use crate::typed::TypedData;
+
+/// Default cap on concurrent store requests: generous for a disk, sized for object storage later.
+pub const DEFAULT_MAX_CONCURRENCY: usize = 64;
+
+/// Options of `openDatatree` / `openDataset`, already validated.
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    /// Group to open (any spelling; normalised here).
+    pub group: String,
+    /// Glob on group paths, relative to the opened group.
+    pub group_filter: Option<String>,
+    /// CF decoding switches.
+    pub decode: DecodeOptions,
+    /// Read 1-D dimension coordinates during the open.
+    pub load_coords: bool,
+    /// Cap on concurrent store requests.
+    pub max_concurrency: usize,
+    /// Walk descendants (`openDatatree`) or only the group itself (`openDataset`).
+    pub descend: bool,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        Self {
+            group: "/".into(),
+            group_filter: None,
+            decode: DecodeOptions::default(),
+            load_coords: true,
+            max_concurrency: DEFAULT_MAX_CONCURRENCY,
+            descend: true,
+        }
+    }
+}
+
+/// One variable as JavaScript sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct VariableInfo {
+    /// Name within its group.
+    pub name: String,
+    /// Store path of the array (`/VCP-12/sweep_0/DBZH`), the key for reads.
+    pub store_path: String,
+    /// Dimension names.
+    pub dims: Vec<String>,
+    /// Shape.
+    pub shape: Vec<u64>,
+    /// Decoded numpy dtype name.
+    pub dtype: String,
+    /// Read chunk shape (inner chunks for sharded arrays).
+    pub chunks: Vec<u64>,
+    /// Visible attributes.
+    pub attrs: Map<String, Value>,
+    /// CF attributes applied plus storage details.
+    pub encoding: Map<String, Value>,
+    /// Whether it is a coordinate (a dimension coordinate or named by a `coordinates` attribute).
+    pub is_coord: bool,
+}
+
+/// One group as JavaScript sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeInfo {
+    /// Path in the tree, relative to the opened group (`/` for it).
+    pub path: String,
+    /// Attributes.
+    pub attrs: Map<String, Value>,
+    /// Child names, sorted.
+    pub children: Vec<String>,
+    /// Variables, sorted by name.
+    pub variables: Vec<VariableInfo>,
+}
+
+/// The metadata of a whole opened tree.
+#[derive(Debug, Clone, Serialize)]
+pub struct TreeInfo {
+    /// Where the data lives (no credentials).
+    pub source: String,
+    /// Store path of the opened group.
+    pub root: String,
+    /// Whether consolidated metadata was used.
+    pub consolidated: bool,
+    /// Groups, parents before children.
+    pub nodes: Vec<NodeInfo>,
+    /// Things left undecoded, with the reason.
+    pub warnings: Vec<String>,
+}
+
+/// An opened tree: metadata, readers for every variable and the coordinates loaded during the open.
+pub struct OpenedTree {
+    /// Metadata for JavaScript.
+    pub info: TreeInfo,
+    /// Reader per variable, by store path.
+    pub targets: HashMap<String, ReadTarget>,
+    /// Loaded coordinate values, by store path.
+    pub coords: Vec<(String, TypedData)>,
+    /// Shared request limiter for later reads.
+    pub limit: Arc<Semaphore>,
+}
+
+/// Opens `source` (see [`source::resolve`]) and walks it.
+///
+/// # Errors
+/// Any code from [`source::resolve`], [`hierarchy::walk`], CF planning, building codec pipelines
+/// (`ERR_UNSUPPORTED_CODEC`) and reading coordinates.
+pub async fn open(source_str: &str, options: &OpenOptions) -> Result<OpenedTree> {
+    let source = source::resolve(source_str)?;
+    let group = path::normalize(&options.group)?;
+    let filter = options.group_filter.as_deref().map(GroupFilter::new).transpose()?;
+    if options.max_concurrency == 0 {
+        return Err(RtError::InvalidArgument("maxConcurrency must be at least 1".into()));
+    }
+    let walk_options = WalkOptions { group, filter, descend: options.descend, max_concurrency: options.max_concurrency };
+    let hierarchy = hierarchy::walk(&source.store, &walk_options).await?;
+    build(&source, &hierarchy, options).await
+}
+
+async fn build(source: &Source, h: &hierarchy::Hierarchy, options: &OpenOptions) -> Result<OpenedTree> {
+    let mut nodes = Vec::new();
+    let mut targets = HashMap::new();
+    let mut warnings = Vec::new();
+    for (store_path, group) in &h.groups {
+        let mut variables = Vec::new();
+        let mut promoted = Vec::new();
+        for (name, meta) in &group.arrays {
+            let array_path = path::join(store_path, name);
+            let plan = VariablePlan::new(&array_path, meta.dtype, &meta.attrs, options.decode)?;
+            promoted.extend(plan.coordinates.iter().cloned());
+            warnings.extend(plan.warnings.iter().cloned());
+            let array = build_array(source, &array_path, meta)?;
+            let mut encoding = plan.encoding.clone();
+            encoding.insert("chunks".into(), Value::from(meta.chunks.clone()));
+            encoding.insert("shards".into(), meta.shards.clone().map_or(Value::Null, Value::from));
+            encoding.insert("fill_value".into(), meta.fill_value.clone());
+            encoding.insert("codecs".into(), meta.codecs.clone());
+            variables.push(VariableInfo {
+                name: name.clone(),
+                store_path: array_path.clone(),
+                dims: meta.dims.clone(),
+                shape: meta.shape.clone(),
+                dtype: plan.dtype.clone(),
+                chunks: meta.chunks.clone(),
+                attrs: plan.attrs.clone(),
+                encoding,
+                is_coord: meta.dims.len() == 1 && meta.dims[0] == *name,
+            });
+            targets.insert(array_path.clone(), ReadTarget {
+                array: Arc::new(array),
+                path: array_path,
+                dtype: meta.dtype,
+                shape: meta.shape.clone(),
+                storage_chunks: meta.shards.clone().unwrap_or_else(|| meta.chunks.clone()),
+                plan: Arc::new(plan),
+            });
+        }
+        // `coordinates` attributes promote only names that exist in the same group, as in xarray.
+        for v in &mut variables {
+            if promoted.contains(&v.name) {
+                v.is_coord = true;
+            }
+        }
+        nodes.push(NodeInfo {
+            path: path::relative_to(store_path, &h.root),
+            attrs: group.attrs.clone(),
+            children: group.children.iter().map(|c| path::name(c).to_owned()).collect(),
+            variables,
+        });
+    }
+    let limit = Arc::new(Semaphore::new(options.max_concurrency));
+    let coords = if options.load_coords { load_index_coords(&nodes, &targets, &limit).await? } else { Vec::new() };
+    Ok(OpenedTree {
+        info: TreeInfo {
+            source: source.description.clone(),
+            root: h.root.clone(),
+            consolidated: h.consolidated,
+            nodes,
+            warnings,
+        },
+        targets,
+        coords,
+        limit,
+    })
+}
+
+fn build_array(source: &Source, array_path: &str, meta: &ArrayMeta) -> Result<ZArray> {
+    let metadata: ArrayMetadata = serde_json::from_value(meta.document.clone())
+        .map_err(|e| RtError::InvalidMetadata(format!("array {array_path:?}: {e}")))?;
+    let store = source.store.clone().readable();
+    Array::new_with_metadata(store, array_path, metadata).map_err(|e| match &e {
+        ArrayCreateError::CodecsCreateError(_) => {
+            RtError::UnsupportedCodec(format!("array {array_path:?}: {e}"))
+        }
+        ArrayCreateError::DataTypeCreateError(_) => {
+            RtError::UnsupportedDtype(format!("array {array_path:?}: {e}"))
+        }
+        _ => RtError::InvalidMetadata(format!("array {array_path:?}: {e}")),
+    })
+}
+
+/// Reads every 1-D dimension coordinate at once.
+async fn load_index_coords(
+    nodes: &[NodeInfo],
+    targets: &HashMap<String, ReadTarget>,
+    limit: &Arc<Semaphore>,
+) -> Result<Vec<(String, TypedData)>> {
+    let wanted = nodes
+        .iter()
+        .flat_map(|n| &n.variables)
+        .filter(|v| v.dims.len() == 1 && v.dims[0] == v.name)
+        .filter_map(|v| targets.get(&v.store_path));
+    try_join_all(wanted.map(|t| async move {
+        let data = read_region(t, &[0], &t.shape, limit).await?;
+        Ok::<_, RtError>((t.path.clone(), data))
+    }))
+    .await
+}

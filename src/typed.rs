@@ -1,0 +1,140 @@
+//! Typed element buffers: what chunk reads produce, CF decoding transforms and JavaScript receives as a
+//! typed array without a copy.
+
+/// A flat, C-ordered buffer of one element type.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TypedData {
+    /// `int8`
+    I8(Vec<i8>),
+    /// `int16`
+    I16(Vec<i16>),
+    /// `int32`
+    I32(Vec<i32>),
+    /// `int64`, `datetime64[ns]`, `timedelta64[ns]`
+    I64(Vec<i64>),
+    /// `uint8` and `bool` (0/1)
+    U8(Vec<u8>),
+    /// `uint16`
+    U16(Vec<u16>),
+    /// `uint32`
+    U32(Vec<u32>),
+    /// `uint64`
+    U64(Vec<u64>),
+    /// `float32`, and `float16` widened (JavaScript has no Float16Array on Node < 24)
+    F32(Vec<f32>),
+    /// `float64`
+    F64(Vec<f64>),
+    /// `string`
+    Str(Vec<String>),
+}
+
+/// Applies `$body` to the inner `Vec` of any variant, binding it to `$v`.
+#[macro_export]
+macro_rules! with_typed {
+    ($data:expr, $v:ident => $body:expr) => {
+        match $data {
+            $crate::typed::TypedData::I8($v) => $body,
+            $crate::typed::TypedData::I16($v) => $body,
+            $crate::typed::TypedData::I32($v) => $body,
+            $crate::typed::TypedData::I64($v) => $body,
+            $crate::typed::TypedData::U8($v) => $body,
+            $crate::typed::TypedData::U16($v) => $body,
+            $crate::typed::TypedData::U32($v) => $body,
+            $crate::typed::TypedData::U64($v) => $body,
+            $crate::typed::TypedData::F32($v) => $body,
+            $crate::typed::TypedData::F64($v) => $body,
+            $crate::typed::TypedData::Str($v) => $body,
+        }
+    };
+}
+
+impl TypedData {
+    /// Number of elements.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        with_typed!(self, v => v.len())
+    }
+
+    /// Whether there are no elements.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// An empty buffer of the same variant with room for `n` elements.
+    #[must_use]
+    pub fn empty_like(&self, n: usize) -> Self {
+        match self {
+            Self::I8(_) => Self::I8(Vec::with_capacity(n)),
+            Self::I16(_) => Self::I16(Vec::with_capacity(n)),
+            Self::I32(_) => Self::I32(Vec::with_capacity(n)),
+            Self::I64(_) => Self::I64(Vec::with_capacity(n)),
+            Self::U8(_) => Self::U8(Vec::with_capacity(n)),
+            Self::U16(_) => Self::U16(Vec::with_capacity(n)),
+            Self::U32(_) => Self::U32(Vec::with_capacity(n)),
+            Self::U64(_) => Self::U64(Vec::with_capacity(n)),
+            Self::F32(_) => Self::F32(Vec::with_capacity(n)),
+            Self::F64(_) => Self::F64(Vec::with_capacity(n)),
+            Self::Str(_) => Self::Str(Vec::with_capacity(n)),
+        }
+    }
+}
+
+/// C-order strides (in elements) of a shape.
+#[must_use]
+pub fn c_strides(shape: &[u64]) -> Vec<u64> {
+    let mut strides = vec![1u64; shape.len()];
+    for i in (0..shape.len().saturating_sub(1)).rev() {
+        strides[i] = strides[i + 1] * shape[i + 1];
+    }
+    strides
+}
+
+/// Copies a C-ordered block of shape `block_shape` into `out` (C-ordered, shape `out_shape`) at `offset`.
+///
+/// Runs along the last dimension are copied whole, so the cost is one `extend`/`copy` per row.
+pub fn copy_block<T: Clone>(out: &mut [T], out_shape: &[u64], block: &[T], block_shape: &[u64], offset: &[u64]) {
+    let ndim = out_shape.len();
+    if ndim == 0 {
+        if let (Some(o), Some(b)) = (out.first_mut(), block.first()) {
+            *o = b.clone();
+        }
+        return;
+    }
+    let out_strides = c_strides(out_shape);
+    let row = block_shape[ndim - 1] as usize;
+    if row == 0 {
+        return;
+    }
+    let rows = block.len() / row;
+    let mut idx = vec![0u64; ndim - 1];
+    for r in 0..rows {
+        let mut start = offset[ndim - 1];
+        for d in 0..ndim - 1 {
+            start += (idx[d] + offset[d]) * out_strides[d];
+        }
+        let start = start as usize;
+        out[start..start + row].clone_from_slice(&block[r * row..(r + 1) * row]);
+        // Advance the row index (odometer over all but the last dimension).
+        for d in (0..ndim - 1).rev() {
+            idx[d] += 1;
+            if idx[d] < block_shape[d] {
+                break;
+            }
+            idx[d] = 0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copies_a_block_into_place() {
+        let mut out = vec![0; 12]; // 3 x 4
+        copy_block(&mut out, &[3, 4], &[1, 2, 3, 4], &[2, 2], &[1, 2]);
+        assert_eq!(out, vec![0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 3, 4]);
+        assert_eq!(c_strides(&[2, 3, 4]), vec![12, 4, 1]);
+    }
+}
