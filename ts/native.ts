@@ -1,7 +1,6 @@
 /**
- * The napi-generated binding, loaded once. Only the `ts/` layer imports this module.
+ * The napi-generated binding (`native.js` / `native.d.ts` at the package root). Only the `ts/` layer
+ * imports this module.
  * @module
  */
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const binding: typeof import('../native') = require('../native.js');
-export = binding;
+export * from '../native';

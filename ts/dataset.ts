@@ -1,0 +1,78 @@
+/**
+ * Datasets: the variables of one group, split into coordinates and data variables as xarray does.
+ * @module
+ */
+import { Variable } from './variable';
+
+/**
+ * One group's variables (plus, in a tree, the index coordinates it inherits from its ancestors).
+ * @example
+ * ```ts
+ * const ds = await openDataset('radar.zarr', { group: '/VCP-12/sweep_0' })
+ * ds.dims // { vcp_time: 2, azimuth: 36, range: 20 }
+ * ```
+ */
+export class Dataset {
+  /** Every variable, coordinates first, by name. */
+  readonly variables: ReadonlyMap<string, Variable>;
+  /** Coordinates: dimension coordinates, names listed in `coordinates` attributes, inherited indexes. */
+  readonly coords: ReadonlyMap<string, Variable>;
+  /** Data variables. */
+  readonly dataVars: ReadonlyMap<string, Variable>;
+  /** Dimension sizes. */
+  readonly dims: Record<string, number>;
+  /** Group attributes. */
+  readonly attrs: Record<string, unknown>;
+
+  /** @internal */
+  constructor(own: Variable[], coordNames: Set<string>, inherited: Variable[], attrs: Record<string, unknown>) {
+    const coords = new Map<string, Variable>();
+    const dataVars = new Map<string, Variable>();
+    for (const v of inherited) coords.set(v.name, v);
+    for (const v of own) (coordNames.has(v.name) ? coords : dataVars).set(v.name, v);
+    this.coords = coords;
+    this.dataVars = dataVars;
+    this.variables = new Map([...coords, ...dataVars]);
+    const dims: Record<string, number> = {};
+    for (const v of this.variables.values()) v.dims.forEach((d, i) => (dims[d] = v.shape[i]));
+    this.dims = dims;
+    this.attrs = attrs;
+  }
+
+  /** The variable called `name`, or undefined. */
+  get(name: string): Variable | undefined {
+    return this.variables.get(name);
+  }
+
+  /** An xarray-like summary. */
+  toString(): string {
+    return ['<rustytree.Dataset>', ...summarize(this)].join('\n');
+  }
+}
+
+/** Lines of an xarray-like dataset summary (shared with DataTree.toString). */
+export function summarize(ds: Dataset): string[] {
+  const lines: string[] = [];
+  const dims = Object.entries(ds.dims).map(([k, n]) => `${k}: ${n}`);
+  lines.push(`Dimensions:  (${dims.join(', ')})`);
+  const width = Math.max(0, ...[...ds.variables.keys()].map((k) => k.length));
+  const row = (v: Variable, marker: string) =>
+    `  ${marker} ${v.name.padEnd(width)}  (${v.dims.join(', ')}) ${v.dtype}${v.shape.length ? ` ${v.shape.join('×')}` : ''}`;
+  if (ds.coords.size) {
+    lines.push('Coordinates:');
+    for (const v of ds.coords.values()) lines.push(row(v, v.dims.length === 1 && v.dims[0] === v.name ? '*' : ' '));
+  }
+  if (ds.dataVars.size) {
+    lines.push('Data variables:');
+    for (const v of ds.dataVars.values()) lines.push(row(v, ' '));
+  }
+  const attrs = Object.entries(ds.attrs);
+  if (attrs.length) {
+    lines.push('Attributes:');
+    for (const [k, val] of attrs) {
+      const text = JSON.stringify(val) ?? String(val);
+      lines.push(`    ${k}: ${text.length > 60 ? `${text.slice(0, 57)}...` : text}`);
+    }
+  }
+  return lines;
+}

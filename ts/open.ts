@@ -1,0 +1,191 @@
+/**
+ * The entry points: open a tree or one dataset in a single call into Rust.
+ * @module
+ */
+import { withSignal } from './cancel';
+import { DataTree } from './datatree';
+import { Dataset } from './dataset';
+import { invalidArgument } from './errors';
+import { NDArray, cStrides } from './ndarray';
+import * as native from './native';
+import { ReadOptions, Variable, VariableInfo } from './variable';
+
+/** Options of {@link openDatatree} and {@link openDataset}. */
+export interface OpenOptions {
+  /** Group to open (`"/VCP-12"`; `//` and trailing `/` are normalised); the result is rooted there. */
+  group?: string;
+  /** Glob on group paths (`"/*\/sweep_0"`): matches plus ancestors; other subtrees are not fetched. */
+  groupFilter?: string;
+  /** Default true; false returns stored values and dtypes. */
+  decodeCf?: boolean;
+  /** `_FillValue`/`missing_value` masking and `scale_factor`/`add_offset` (default true). */
+  maskAndScale?: boolean;
+  /** CF datetimes to datetime64[ns] (default true). */
+  decodeTimes?: boolean;
+  /** Timedeltas: default follows xarray (only with its `dtype: timedelta64` attribute); true: any units. */
+  decodeTimedelta?: boolean;
+  /** Read 1-D dimension coordinates during the open (default true). */
+  loadCoords?: boolean;
+  /** A node's dataset sees its ancestors' index coordinates, as in xarray (default true). */
+  inheritCoords?: boolean;
+  /** Cap on concurrent store requests (default 64). */
+  maxConcurrency?: number;
+  /** Aborts the open with `ERR_ABORTED`. */
+  signal?: AbortSignal;
+}
+
+interface NodeInfo {
+  path: string;
+  attrs: Record<string, unknown>;
+  children: string[];
+  variables: VariableInfo[];
+}
+
+interface TreeInfo {
+  source: string;
+  root: string;
+  consolidated: boolean;
+  nodes: NodeInfo[];
+  warnings: string[];
+}
+
+const KNOWN_OPTIONS = new Set([
+  'group',
+  'groupFilter',
+  'decodeCf',
+  'maskAndScale',
+  'decodeTimes',
+  'decodeTimedelta',
+  'loadCoords',
+  'inheritCoords',
+  'maxConcurrency',
+  'signal',
+]);
+
+function checkOptions(options: OpenOptions): void {
+  if (options === null || typeof options !== 'object') invalidArgument('options must be an object');
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(key)) invalidArgument(`unknown option ${JSON.stringify(key)}`);
+  }
+  for (const key of ['group', 'groupFilter'] as const) {
+    if (options[key] !== undefined && typeof options[key] !== 'string') invalidArgument(`${key} must be a string`);
+  }
+  for (const key of ['decodeCf', 'maskAndScale', 'decodeTimes', 'decodeTimedelta', 'loadCoords', 'inheritCoords'] as const) {
+    if (options[key] !== undefined && typeof options[key] !== 'boolean') invalidArgument(`${key} must be a boolean`);
+  }
+  const n = options.maxConcurrency;
+  if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > 65536)) {
+    invalidArgument('maxConcurrency must be an integer between 1 and 65536');
+  }
+}
+
+async function openNative(source: string, options: OpenOptions, descend: boolean) {
+  if (typeof source !== 'string') invalidArgument('source must be a string');
+  checkOptions(options);
+  const nativeOptions: native.NativeOpenOptions = {
+    group: options.group,
+    groupFilter: options.groupFilter,
+    decodeCf: options.decodeCf,
+    maskAndScale: options.maskAndScale,
+    decodeTimes: options.decodeTimes,
+    decodeTimedelta: options.decodeTimedelta,
+    loadCoords: options.loadCoords,
+    maxConcurrency: options.maxConcurrency,
+    descend,
+  };
+  return withSignal(options.signal, `opening ${source}`, async (token) => {
+    const tree = await native.openTree(source, nativeOptions, token);
+    const info = JSON.parse(tree.metadata()) as TreeInfo;
+    const values = new Map<string, NDArray>();
+    for (const c of tree.takeCoords()) {
+      const shape = [c.data.length];
+      values.set(c.path, { data: c.data, shape, stride: cStrides(shape), dtype: '' });
+    }
+    return { tree, info, values };
+  });
+}
+
+function variablesOf(node: NodeInfo, tree: native.NativeTree, values: Map<string, NDArray>): Variable[] {
+  return node.variables.map((info) => {
+    const v = new Variable(info, tree);
+    const loaded = values.get(info.store_path);
+    if (loaded) v.values = { ...loaded, dtype: info.dtype };
+    return v;
+  });
+}
+
+function coordNamesOf(node: NodeInfo): Set<string> {
+  return new Set(node.variables.filter((v) => v.is_coord).map((v) => v.name));
+}
+
+/**
+ * Opens a Zarr v3 hierarchy as a {@link DataTree}, walking every group in one native call.
+ * @param source - a local path or `file://` URL of a Zarr v3 store
+ * @returns the root (or `options.group`) node
+ * @throws {RustytreeError} `ERR_NOT_FOUND`, `ERR_INVALID_SOURCE`, `ERR_INVALID_METADATA`,
+ *   `ERR_UNSUPPORTED_FORMAT` (Zarr v2), `ERR_UNSUPPORTED_CODEC`, `ERR_UNSUPPORTED_DTYPE`,
+ *   `ERR_INVALID_ARGUMENT`, `ERR_STORAGE`, `ERR_ABORTED`
+ * @example
+ * ```ts
+ * import { openDatatree } from 'rustytree'
+ * const tree = await openDatatree('fixtures/stores/nexrad.zarr', { groupFilter: '/*\/sweep_0' })
+ * console.log(tree.toString())
+ * ```
+ */
+export async function openDatatree(source: string, options: OpenOptions = {}): Promise<DataTree> {
+  const { tree, info, values } = await openNative(source, options, true);
+  const inherit = options.inheritCoords ?? true;
+  const byPath = new Map<string, DataTree>();
+  // Nodes arrive sorted by path, so parents come before children.
+  for (const node of info.nodes) {
+    const parentPath = node.path === '/' ? undefined : node.path.slice(0, node.path.lastIndexOf('/')) || '/';
+    const parent = parentPath === undefined ? undefined : byPath.get(parentPath);
+    const name = node.path === '/' ? '' : node.path.slice(node.path.lastIndexOf('/') + 1);
+    const dt = new DataTree(name, node.path, parent, node.attrs, info.warnings);
+    const own = variablesOf(node, tree, values);
+    const ownNames = new Set(own.map((v) => v.name));
+    const inherited: Variable[] = [];
+    if (inherit && parent) {
+      // xarray's DataTree inherits only indexed (dimension) coordinates from ancestors.
+      for (const v of parent.dataset.coords.values()) {
+        if (v.dims.length === 1 && v.dims[0] === v.name && !ownNames.has(v.name)) inherited.push(v);
+      }
+    }
+    dt.dataset = new Dataset(own, coordNamesOf(node), inherited, node.attrs);
+    parent?.addChild(dt);
+    byPath.set(node.path, dt);
+  }
+  const root = byPath.get('/');
+  if (!root) throw new Error('native layer returned no root node');
+  return root;
+}
+
+/**
+ * Opens one group as a {@link Dataset} without walking its descendants.
+ * @throws {RustytreeError} as {@link openDatatree}
+ * @example
+ * ```ts
+ * const ds = await openDataset('fixtures/stores/nexrad.zarr', { group: 'VCP-12/sweep_0' })
+ * const dbzh = await ds.get('DBZH')!.read({ vcp_time: 0 })
+ * ```
+ */
+export async function openDataset(source: string, options: OpenOptions = {}): Promise<Dataset> {
+  if (options && typeof options === 'object' && options.groupFilter !== undefined) {
+    invalidArgument('groupFilter applies to openDatatree only');
+  }
+  const { tree, info, values } = await openNative(source, options, false);
+  const node = info.nodes.find((n) => n.path === '/');
+  if (!node) throw new Error('native layer returned no root node');
+  return new Dataset(variablesOf(node, tree, values), coordNamesOf(node), [], node.attrs);
+}
+
+/**
+ * Reads one chunk of `variable`, decoded and trimmed to the array bounds.
+ * @example
+ * ```ts
+ * const chunk = await readChunk(ds.get('DBZH')!, [0, 0, 0])
+ * ```
+ */
+export function readChunk(variable: Variable, chunkCoords: number[], options: ReadOptions = {}): Promise<NDArray> {
+  return variable.readChunk(chunkCoords, options);
+}

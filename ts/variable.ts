@@ -1,0 +1,174 @@
+/**
+ * Variables: one array with its dimensions, decoded dtype, attributes and encoding. Values are read
+ * lazily, except index coordinates, which the open loads.
+ * @module
+ */
+import { withSignal } from './cancel';
+import { RustytreeError } from './errors';
+import { NDArray, cStrides } from './ndarray';
+import * as native from './native';
+
+/** `{ dim: index }` drops the dimension; `{ dim: [start, stop] }` keeps it (stop exclusive). */
+export type Selection = Record<string, number | [start: number, stop: number]>;
+
+/** Options of a read. */
+export interface ReadOptions {
+  /** Aborts the read: it rejects with `ERR_ABORTED` and its requests are dropped. */
+  signal?: AbortSignal;
+}
+
+/** Metadata of one variable as the native layer reports it. */
+export interface VariableInfo {
+  name: string;
+  store_path: string;
+  dims: string[];
+  shape: number[];
+  dtype: string;
+  chunks: number[];
+  attrs: Record<string, unknown>;
+  encoding: Record<string, unknown>;
+  is_coord: boolean;
+}
+
+/**
+ * A variable: an array with named dimensions, decoded as xarray decodes it.
+ * @example
+ * ```ts
+ * const dbzh = tree.get('/VCP-12/sweep_0')!.dataset.get('DBZH')!
+ * const ray = await dbzh.read({ vcp_time: 0, azimuth: 3 }) // shape [range]
+ * ```
+ */
+export class Variable {
+  /** Name within its group. */
+  readonly name: string;
+  /** Store path of the array, e.g. `/VCP-12/sweep_0/DBZH`. */
+  readonly path: string;
+  /** Dimension names. */
+  readonly dims: string[];
+  /** Shape. */
+  readonly shape: number[];
+  /** Decoded numpy dtype (`float64` for packed int16, `datetime64[ns]` for CF times). */
+  readonly dtype: string;
+  /** Chunk shape reads are addressed in (inner chunks for sharded arrays). */
+  readonly chunks: number[];
+  /** Attributes, without the CF attributes that were applied. */
+  readonly attrs: Record<string, unknown>;
+  /** Applied CF attributes and storage details (stored dtype, codecs, fill value, chunks, shards). */
+  readonly encoding: Record<string, unknown>;
+  /** Values loaded during the open (index coordinates), else undefined. */
+  values?: NDArray;
+
+  /** @internal */
+  constructor(
+    info: VariableInfo,
+    private readonly tree: native.NativeTree,
+  ) {
+    this.name = info.name;
+    this.path = info.store_path;
+    this.dims = info.dims;
+    this.shape = info.shape;
+    this.dtype = info.dtype;
+    this.chunks = info.chunks;
+    this.attrs = info.attrs;
+    this.encoding = info.encoding;
+  }
+
+  /**
+   * Reads (a selection of) the decoded values.
+   * @param selection - per dimension name: an index (dimension dropped) or `[start, stop)` (kept)
+   * @returns the values, C-ordered
+   * @throws {RustytreeError} `ERR_INVALID_SELECTION` (unknown dimension, out of range), `ERR_DECODE`,
+   *   `ERR_STORAGE`, `ERR_CF_DECODE`, `ERR_ABORTED`
+   * @example
+   * ```ts
+   * const block = await v.read({ azimuth: [0, 10] })
+   * ```
+   */
+  async read(selection: Selection = {}, options: ReadOptions = {}): Promise<NDArray> {
+    if (this.values && Object.keys(selection).length === 0 && !options.signal?.aborted) return this.values;
+    const start: number[] = [];
+    const stop: number[] = [];
+    const shape: number[] = [];
+    for (const key of Object.keys(selection)) {
+      if (!this.dims.includes(key)) {
+        throw new RustytreeError(
+          'ERR_INVALID_SELECTION',
+          `variable ${JSON.stringify(this.path)} has no dimension ${JSON.stringify(key)} (dims: ${this.dims.join(', ')})`,
+        );
+      }
+    }
+    this.dims.forEach((dim, d) => {
+      const size = this.shape[d];
+      const sel = selection[dim];
+      if (sel === undefined) {
+        start.push(0);
+        stop.push(size);
+        shape.push(size);
+      } else if (typeof sel === 'number') {
+        checkIndex(this.path, dim, sel, size, false);
+        start.push(sel);
+        stop.push(sel + 1);
+      } else if (Array.isArray(sel) && sel.length === 2) {
+        const [a, b] = sel;
+        checkIndex(this.path, dim, a, size, true);
+        checkIndex(this.path, dim, b, size, true);
+        if (b < a) throw selectionError(this.path, `range [${a}, ${b}) of ${dim} is reversed`);
+        start.push(a);
+        stop.push(b);
+        shape.push(b - a);
+      } else {
+        throw selectionError(this.path, `selection of ${dim} must be an index or [start, stop]`);
+      }
+    });
+    return this.readRegion(start, stop, shape, options);
+  }
+
+  /**
+   * Reads one chunk (an inner chunk for sharded arrays), decoded and trimmed to the array's bounds.
+   * @param chunkCoords - chunk grid coordinates, one per dimension
+   * @throws {RustytreeError} `ERR_INVALID_SELECTION` for coordinates outside the chunk grid
+   * @example
+   * ```ts
+   * const first = await v.readChunk([0, 0, 0])
+   * ```
+   */
+  async readChunk(chunkCoords: number[], options: ReadOptions = {}): Promise<NDArray> {
+    if (!Array.isArray(chunkCoords) || chunkCoords.length !== this.shape.length) {
+      throw selectionError(this.path, `chunk coordinates need ${this.shape.length} entries`);
+    }
+    const start: number[] = [];
+    const stop: number[] = [];
+    chunkCoords.forEach((c, d) => {
+      const n = Math.ceil(this.shape[d] / this.chunks[d]);
+      if (!Number.isInteger(c) || c < 0 || c >= n) {
+        throw selectionError(this.path, `chunk coordinate ${c} is outside the chunk grid (0..${n - 1}) of dimension ${d}`);
+      }
+      start.push(c * this.chunks[d]);
+      stop.push(Math.min((c + 1) * this.chunks[d], this.shape[d]));
+    });
+    return this.readRegion(start, stop, stop.map((b, d) => b - start[d]), options);
+  }
+
+  private async readRegion(start: number[], stop: number[], shape: number[], options: ReadOptions): Promise<NDArray> {
+    const out = await withSignal(options.signal, `reading ${this.path}`, (token) =>
+      this.tree.read(this.path, start, stop, token),
+    );
+    return { data: out.data, shape, stride: cStrides(shape), dtype: this.dtype };
+  }
+
+  /** One line: name, dims, dtype, shape. */
+  toString(): string {
+    return `<rustytree.Variable ${this.name} (${this.dims.join(', ')}) ${this.dtype} [${this.shape.join(', ')}]>`;
+  }
+}
+
+function selectionError(path: string, why: string): RustytreeError {
+  return new RustytreeError('ERR_INVALID_SELECTION', `variable ${JSON.stringify(path)}: ${why}`);
+}
+
+function checkIndex(path: string, dim: string, i: number, size: number, isBound: boolean): void {
+  const max = isBound ? size : size - 1;
+  if (!Number.isInteger(i) || i < 0 || i > max) {
+    throw selectionError(path, `index ${i} is out of range for dimension ${dim} of size ${size}`);
+  }
+}
