@@ -115,15 +115,7 @@ impl VariablePlan {
         };
         plan.encoding.insert("dtype".into(), Value::from(stored.numpy_name()));
         if !options.decode_cf {
-            // xarray still turns a base64 _FillValue back into a number.
-            if let Some(v) = plan.attrs.get("_FillValue").cloned() {
-                if let Some(fills) = fill::decode_attr(&v, stored) {
-                    if let [single] = fills.as_slice() {
-                        let json = single.map_or(Value::from("NaN"), Fill::to_json);
-                        plan.attrs.insert("_FillValue".into(), json);
-                    }
-                }
-            }
+            plan.decode_fill_attr();
             return Ok(plan);
         }
         if let Some(Value::String(coords)) = plan.attrs.remove("coordinates") {
@@ -154,7 +146,21 @@ impl VariablePlan {
             plan.to_bool = true;
             plan.dtype = "bool".to_owned();
         }
+        plan.decode_fill_attr();
         Ok(plan)
+    }
+
+    /// A `_FillValue` left in the attributes (no masking) is still shown as a number, as xarray's Zarr
+    /// backend decodes it (base64 floats included) before any CF step.
+    fn decode_fill_attr(&mut self) {
+        if let Some(v) = self.attrs.get("_FillValue").cloned() {
+            if let Some(fills) = fill::decode_attr(&v, self.stored) {
+                if let [single] = fills.as_slice() {
+                    let json = single.map_or(Value::from("NaN"), Fill::to_json);
+                    self.attrs.insert("_FillValue".into(), json);
+                }
+            }
+        }
     }
 
     /// Moves an attribute into `encoding`.

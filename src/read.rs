@@ -24,8 +24,8 @@ pub type ZArray = Array<dyn AsyncReadableStorageTraits>;
 /// Everything a read needs about one variable.
 #[derive(Clone)]
 pub struct ReadTarget {
-    /// The zarrs array (codec pipeline and store).
-    pub array: Arc<ZArray>,
+    /// The zarrs array (codec pipeline and store), or why it cannot be read (an unsupported codec).
+    pub array: std::result::Result<Arc<ZArray>, RtError>,
     /// Store path, for messages.
     pub path: String,
     /// Stored element type.
@@ -45,6 +45,9 @@ pub struct ReadTarget {
 /// `ERR_DECODE` for chunks that do not decode; `ERR_CF_DECODE` for undecodable times.
 pub async fn read_region(target: &ReadTarget, start: &[u64], stop: &[u64], limit: &Arc<Semaphore>) -> Result<TypedData> {
     check_region(target, start, stop)?;
+    if let Err(e) = &target.array {
+        return Err(e.clone());
+    }
     let out_shape: Vec<u64> = start.iter().zip(stop).map(|(a, b)| b - a).collect();
     let total: u64 = out_shape.iter().product();
     let mut tasks = JoinSet::new();
@@ -137,7 +140,7 @@ fn chunks_overlapping(chunk_shape: &[u64], start: &[u64], stop: &[u64]) -> Vec<C
 
 async fn fetch_chunk_subset(target: &ReadTarget, indices: &[u64], subset: &ArraySubset) -> Result<TypedData> {
     let options = CodecOptions::default();
-    let a = &target.array;
+    let a = target.array.as_ref().map_err(Clone::clone)?;
     let err = |e: ArrayError| chunk_error(&target.path, indices, &e);
     macro_rules! get {
         ($t:ty) => {

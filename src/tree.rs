@@ -137,12 +137,25 @@ async fn build(source: &Source, h: &hierarchy::Hierarchy, options: &OpenOptions)
     for (store_path, group) in &h.groups {
         let mut variables = Vec::new();
         let mut promoted = Vec::new();
+        let mut group_attrs = group.attrs.clone();
+        // A group-level `coordinates` attribute promotes its names too (xarray's decode_coords).
+        if options.decode.decode_cf {
+            if let Some(Value::String(names)) = group_attrs.get("coordinates").cloned() {
+                group_attrs.remove("coordinates");
+                promoted.extend(names.split_whitespace().map(str::to_owned));
+            }
+        }
         for (name, meta) in &group.arrays {
             let array_path = path::join(store_path, name);
             let plan = VariablePlan::new(&array_path, meta.dtype, &meta.attrs, options.decode)?;
             promoted.extend(plan.coordinates.iter().cloned());
             warnings.extend(plan.warnings.iter().cloned());
-            let array = build_array(source, &array_path, meta)?;
+            // An unsupported codec fails the reads of that array only, not the whole open.
+            let array = match build_array(source, &array_path, meta) {
+                Ok(a) => Ok(Arc::new(a)),
+                Err(e @ RtError::UnsupportedCodec(_)) => Err(e),
+                Err(e) => return Err(e),
+            };
             let mut encoding = plan.encoding.clone();
             encoding.insert("chunks".into(), Value::from(meta.chunks.clone()));
             encoding.insert("shards".into(), meta.shards.clone().map_or(Value::Null, Value::from));
@@ -160,7 +173,7 @@ async fn build(source: &Source, h: &hierarchy::Hierarchy, options: &OpenOptions)
                 is_coord: meta.dims.len() == 1 && meta.dims[0] == *name,
             });
             targets.insert(array_path.clone(), ReadTarget {
-                array: Arc::new(array),
+                array,
                 path: array_path,
                 dtype: meta.dtype,
                 shape: meta.shape.clone(),
@@ -176,7 +189,7 @@ async fn build(source: &Source, h: &hierarchy::Hierarchy, options: &OpenOptions)
         }
         nodes.push(NodeInfo {
             path: path::relative_to(store_path, &h.root),
-            attrs: group.attrs.clone(),
+            attrs: group_attrs,
             children: group.children.iter().map(|c| path::name(c).to_owned()).collect(),
             variables,
         });
@@ -197,8 +210,43 @@ async fn build(source: &Source, h: &hierarchy::Hierarchy, options: &OpenOptions)
     })
 }
 
+/// numcodecs codecs whose bytes are exactly those of a core Zarr v3 codec: zarr-python writes them as
+/// `numcodecs.gzip` / `numcodecs.zstd`, zarrs knows them by their v3 names.
+fn alias_numcodecs(codecs: &mut Value) {
+    let Value::Array(list) = codecs else { return };
+    for codec in list {
+        let config = codec.get("configuration").cloned().unwrap_or(Value::Null);
+        let Some(obj) = codec.as_object_mut() else { continue };
+        match obj.get("name").and_then(Value::as_str) {
+            Some("numcodecs.gzip") => {
+                obj.insert("name".into(), Value::from("gzip"));
+                let level = config.get("level").cloned().unwrap_or(Value::from(5));
+                obj.insert("configuration".into(), serde_json::json!({ "level": level }));
+            }
+            Some("numcodecs.zstd") => {
+                obj.insert("name".into(), Value::from("zstd"));
+                let level = config.get("level").cloned().unwrap_or(Value::from(0));
+                let checksum = config.get("checksum").cloned().unwrap_or(Value::from(false));
+                obj.insert("configuration".into(), serde_json::json!({ "level": level, "checksum": checksum }));
+            }
+            Some("sharding_indexed") => {
+                for inner in ["codecs", "index_codecs"] {
+                    if let Some(c) = obj.get_mut("configuration").and_then(|c| c.get_mut(inner)) {
+                        alias_numcodecs(c);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 fn build_array(source: &Source, array_path: &str, meta: &ArrayMeta) -> Result<ZArray> {
-    let metadata: ArrayMetadata = serde_json::from_value(meta.document.clone())
+    let mut document = meta.document.clone();
+    if let Some(codecs) = document.get_mut("codecs") {
+        alias_numcodecs(codecs);
+    }
+    let metadata: ArrayMetadata = serde_json::from_value(document)
         .map_err(|e| RtError::InvalidMetadata(format!("array {array_path:?}: {e}")))?;
     let store = source.store.clone().readable();
     Array::new_with_metadata(store, array_path, metadata).map_err(|e| match &e {
