@@ -2,7 +2,7 @@
 //! plan worked out from metadata alone, then applied to each decoded chunk.
 //!
 //! Order, as in xarray: `_Unsigned` reinterpretation and `_FillValue`/`missing_value` masking
-//! (CFMaskCoder), `scale_factor`/`add_offset` (CFScaleOffsetCoder), timedeltas, datetimes, then booleans.
+//! (`CFMaskCoder`), `scale_factor`/`add_offset` (`CFScaleOffsetCoder`), timedeltas, datetimes, then booleans.
 
 pub mod fill;
 pub mod time;
@@ -30,7 +30,12 @@ pub struct DecodeOptions {
 
 impl Default for DecodeOptions {
     fn default() -> Self {
-        Self { decode_cf: true, mask_and_scale: true, decode_times: true, decode_timedelta: None }
+        Self {
+            decode_cf: true,
+            mask_and_scale: true,
+            decode_times: true,
+            decode_timedelta: None,
+        }
     }
 }
 
@@ -39,7 +44,7 @@ impl Default for DecodeOptions {
 enum Target {
     F32,
     F64,
-    /// Time-like integers keep int64 and mark masked values with the NaT bit pattern.
+    /// Time-like integers keep int64 and mark masked values with the `NaT` bit pattern.
     I64Nat,
     /// Integer-only `scale_factor` without `add_offset`: xarray multiplies in int64.
     I64,
@@ -77,7 +82,10 @@ pub struct VariablePlan {
 }
 
 fn is_standard_calendar(calendar: &str) -> bool {
-    matches!(calendar.to_ascii_lowercase().as_str(), "standard" | "gregorian" | "proleptic_gregorian")
+    matches!(
+        calendar.to_ascii_lowercase().as_str(),
+        "standard" | "gregorian" | "proleptic_gregorian"
+    )
 }
 
 /// A number attribute, or the single element of a list (xarray's `.item()`).
@@ -95,7 +103,12 @@ impl VariablePlan {
     /// # Errors
     /// `ERR_CF_DECODE` for CF attributes that cannot be applied (a non-numeric `scale_factor`, an
     /// `_Unsigned="false"` fill value that does not fit).
-    pub fn new(name: &str, stored: Dtype, attrs: &Map<String, Value>, options: DecodeOptions) -> Result<Self> {
+    pub fn new(
+        name: &str,
+        stored: Dtype,
+        attrs: &Map<String, Value>,
+        options: DecodeOptions,
+    ) -> Result<Self> {
         let mut plan = Self {
             dtype: stored.numpy_name().to_owned(),
             attrs: attrs.clone(),
@@ -113,17 +126,24 @@ impl VariablePlan {
             to_bool: false,
             name: name.to_owned(),
         };
-        plan.encoding.insert("dtype".into(), Value::from(stored.numpy_name()));
+        plan.encoding
+            .insert("dtype".into(), Value::from(stored.numpy_name()));
         if !options.decode_cf {
             plan.decode_fill_attr();
             return Ok(plan);
         }
         if let Some(Value::String(coords)) = plan.attrs.remove("coordinates") {
             plan.coordinates = coords.split_whitespace().map(str::to_owned).collect();
-            plan.encoding.insert("coordinates".into(), Value::from(coords));
+            plan.encoding
+                .insert("coordinates".into(), Value::from(coords));
         }
         let time = plan.time_decision(options);
-        if options.mask_and_scale && !matches!(stored, Dtype::String | Dtype::DateTime64 { .. } | Dtype::TimeDelta64 { .. }) {
+        if options.mask_and_scale
+            && !matches!(
+                stored,
+                Dtype::String | Dtype::DateTime64 { .. } | Dtype::TimeDelta64 { .. }
+            )
+        {
             plan.plan_mask_and_scale(time)?;
         }
         if let Some(t) = time {
@@ -133,14 +153,17 @@ impl VariablePlan {
             let decoded = match t {
                 TimeDecode::Datetime { .. } => "datetime64[ns]",
                 TimeDecode::Timedelta { .. } => {
-                    if matches!(plan.attrs.get("dtype"), Some(Value::String(s)) if s.starts_with("timedelta64")) {
+                    if matches!(plan.attrs.get("dtype"), Some(Value::String(s)) if s.starts_with("timedelta64"))
+                    {
                         plan.attrs.remove("dtype");
                     }
                     "timedelta64[ns]"
                 }
             };
             plan.dtype = decoded.to_owned();
-        } else if plan.attrs.get("dtype").and_then(Value::as_str) == Some("bool") && stored != Dtype::String {
+        } else if plan.attrs.get("dtype").and_then(Value::as_str) == Some("bool")
+            && stored != Dtype::String
+        {
             plan.take("dtype");
             plan.encoding.insert("dtype".into(), Value::from("bool"));
             plan.to_bool = true;
@@ -153,13 +176,12 @@ impl VariablePlan {
     /// A `_FillValue` left in the attributes (no masking) is still shown as a number, as xarray's Zarr
     /// backend decodes it (base64 floats included) before any CF step.
     fn decode_fill_attr(&mut self) {
-        if let Some(v) = self.attrs.get("_FillValue").cloned() {
-            if let Some(fills) = fill::decode_attr(&v, self.stored) {
-                if let [single] = fills.as_slice() {
-                    let json = single.map_or(Value::from("NaN"), Fill::to_json);
-                    self.attrs.insert("_FillValue".into(), json);
-                }
-            }
+        if let Some(v) = self.attrs.get("_FillValue").cloned()
+            && let Some(fills) = fill::decode_attr(&v, self.stored)
+            && let [single] = fills.as_slice()
+        {
+            let json = single.map_or(Value::from("NaN"), Fill::to_json);
+            self.attrs.insert("_FillValue".into(), json);
         }
     }
 
@@ -177,7 +199,12 @@ impl VariablePlan {
         }
         let units = self.attrs.get("units").and_then(Value::as_str)?.to_owned();
         if options.decode_times && time::is_datetime_units(&units) {
-            let calendar = self.attrs.get("calendar").and_then(Value::as_str).unwrap_or("standard").to_owned();
+            let calendar = self
+                .attrs
+                .get("calendar")
+                .and_then(Value::as_str)
+                .unwrap_or("standard")
+                .to_owned();
             let proleptic = calendar.eq_ignore_ascii_case("proleptic_gregorian");
             match time::parse_datetime_units(&units, proleptic) {
                 Ok(_) if !is_standard_calendar(&calendar) => {
@@ -187,8 +214,17 @@ impl VariablePlan {
                         self.name
                     ));
                 }
-                Ok(u) => return Some(TimeDecode::Datetime { unit_ns: u.unit_ns, reference_ns: u.reference_ns }),
-                Err(e) => self.warnings.push(format!("variable {:?}: {}; values are left as encoded numbers", self.name, e.message())),
+                Ok(u) => {
+                    return Some(TimeDecode::Datetime {
+                        unit_ns: u.unit_ns,
+                        reference_ns: u.reference_ns,
+                    });
+                }
+                Err(e) => self.warnings.push(format!(
+                    "variable {:?}: {}; values are left as encoded numbers",
+                    self.name,
+                    e.message()
+                )),
             }
             return None;
         }
@@ -211,7 +247,9 @@ impl VariablePlan {
             let flag = v.as_str().unwrap_or_default();
             let view = match (flag, data_type) {
                 ("true", Dtype::Int8 | Dtype::Int16 | Dtype::Int32 | Dtype::Int64) => Some(true),
-                ("false", Dtype::UInt8 | Dtype::UInt16 | Dtype::UInt32 | Dtype::UInt64) => Some(false),
+                ("false", Dtype::UInt8 | Dtype::UInt16 | Dtype::UInt32 | Dtype::UInt64) => {
+                    Some(false)
+                }
                 _ => None,
             };
             if let Some(unsigned) = view {
@@ -223,10 +261,14 @@ impl VariablePlan {
         for (key, raw) in [("missing_value", &raw_missing), ("_FillValue", &raw_fill)] {
             let Some(raw) = raw else { continue };
             let decoded = fill::decode_attr(raw, self.stored).ok_or_else(|| {
-                RtError::CfDecode(format!("variable {:?}: {key} {raw} is not a valid fill value", self.name))
+                RtError::CfDecode(format!(
+                    "variable {:?}: {key} {raw} is not a valid fill value",
+                    self.name
+                ))
             })?;
             if let [single] = decoded.as_slice() {
-                self.encoding.insert(key.into(), single.map_or(Value::from("NaN"), Fill::to_json));
+                self.encoding
+                    .insert(key.into(), single.map_or(Value::from("NaN"), Fill::to_json));
             }
             let mut values: Vec<Fill> = decoded.into_iter().flatten().collect();
             if values.is_empty() && data_type.is_integer() {
@@ -235,13 +277,13 @@ impl VariablePlan {
                 continue;
             }
             // Only _FillValue is reinterpreted for _Unsigned (xarray leaves missing_value alone).
-            if key == "_FillValue" {
-                if let Some(unsigned) = self.to_unsigned {
-                    values = values
-                        .into_iter()
-                        .map(|f| reinterpret_fill(f, self.stored, unsigned, &self.name))
-                        .collect::<Result<_>>()?;
-                }
+            if key == "_FillValue"
+                && let Some(unsigned) = self.to_unsigned
+            {
+                values = values
+                    .into_iter()
+                    .map(|f| reinterpret_fill(f, self.stored, unsigned, &self.name))
+                    .collect::<Result<_>>()?;
             }
             fills.extend(values);
         }
@@ -252,7 +294,10 @@ impl VariablePlan {
             match v {
                 None | Some(Value::Null) => Ok(None),
                 Some(v) => number_attr(v).map(Some).ok_or_else(|| {
-                    RtError::CfDecode(format!("variable {:?}: {key} {v} is not a number", self.name))
+                    RtError::CfDecode(format!(
+                        "variable {:?}: {key} {v} is not a number",
+                        self.name
+                    ))
                 }),
             }
         };
@@ -312,25 +357,28 @@ impl VariablePlan {
         if let Some(target) = self.target {
             data = self.mask_and_cast(data, target);
         }
-        if let Some(s) = self.int_scale {
-            if let TypedData::I64(v) = &mut data {
-                v.iter_mut().for_each(|x| *x = x.wrapping_mul(s));
-            }
+        if let Some(s) = self.int_scale
+            && let TypedData::I64(v) = &mut data
+        {
+            v.iter_mut().for_each(|x| *x = x.wrapping_mul(s));
         }
-        if self.scale.is_some() || self.offset.is_some() {
-            if let TypedData::F64(v) = &mut data {
-                // Two separately rounded steps, as numpy does them in place.
-                if let Some(s) = self.scale {
-                    v.iter_mut().for_each(|x| *x *= s);
-                }
-                if let Some(o) = self.offset {
-                    v.iter_mut().for_each(|x| *x += o);
-                }
+        if (self.scale.is_some() || self.offset.is_some())
+            && let TypedData::F64(v) = &mut data
+        {
+            // Two separately rounded steps, as numpy does them in place.
+            if let Some(s) = self.scale {
+                v.iter_mut().for_each(|x| *x *= s);
+            }
+            if let Some(o) = self.offset {
+                v.iter_mut().for_each(|x| *x += o);
             }
         }
         if let Some(t) = self.time {
             let (unit_ns, reference_ns) = match t {
-                TimeDecode::Datetime { unit_ns, reference_ns } => (unit_ns, reference_ns),
+                TimeDecode::Datetime {
+                    unit_ns,
+                    reference_ns,
+                } => (unit_ns, reference_ns),
                 TimeDecode::Timedelta { unit_ns } => (unit_ns, 0),
             };
             data = TypedData::I64(match data {
@@ -343,7 +391,14 @@ impl VariablePlan {
                 TypedData::U64(v) => {
                     let ints = v
                         .into_iter()
-                        .map(|x| i64::try_from(x).map_err(|_| RtError::CfDecode(format!("variable {:?}: encoded time {x} is out of range", self.name))))
+                        .map(|x| {
+                            i64::try_from(x).map_err(|_| {
+                                RtError::CfDecode(format!(
+                                    "variable {:?}: encoded time {x} is out of range",
+                                    self.name
+                                ))
+                            })
+                        })
                         .collect::<Result<Vec<_>>>()?;
                     time::decode_ints(&ints, unit_ns, reference_ns, &self.name)?
                 }
@@ -357,7 +412,10 @@ impl VariablePlan {
             data = TypedData::U8(match data {
                 TypedData::F32(v) => v.into_iter().map(|x| u8::from(x != 0.0)).collect(),
                 TypedData::F64(v) => v.into_iter().map(|x| u8::from(x != 0.0)).collect(),
-                other => to_i64(other).into_iter().map(|x| u8::from(x != 0)).collect(),
+                other => to_i64(other)
+                    .into_iter()
+                    .map(|x| u8::from(x != 0))
+                    .collect(),
             });
         }
         Ok(data)
@@ -381,7 +439,11 @@ impl VariablePlan {
                         $v.into_iter()
                             .map(|x| {
                                 let f = x as f32;
-                                if fills_f64.iter().any(|&m| f64::from(f) == m) { f32::NAN } else { f }
+                                if fills_f64.iter().any(|&m| f64::from(f) == m) {
+                                    f32::NAN
+                                } else {
+                                    f
+                                }
                             })
                             .collect(),
                     ),
@@ -389,7 +451,11 @@ impl VariablePlan {
                         $v.into_iter()
                             .map(|x| {
                                 let f = x as f64;
-                                if fills_f64.iter().any(|&m| f == m) { f64::NAN } else { f }
+                                if fills_f64.iter().any(|&m| f == m) {
+                                    f64::NAN
+                                } else {
+                                    f
+                                }
                             })
                             .collect(),
                     ),
@@ -424,7 +490,12 @@ impl VariablePlan {
 /// xarray's `maybe_promote` for masked data: small ints to float32, wide ints to float64, floats kept.
 fn promote(dtype: Dtype) -> Target {
     match dtype {
-        Dtype::Int8 | Dtype::Int16 | Dtype::UInt8 | Dtype::UInt16 | Dtype::Float16 | Dtype::Float32 => Target::F32,
+        Dtype::Int8
+        | Dtype::Int16
+        | Dtype::UInt8
+        | Dtype::UInt16
+        | Dtype::Float16
+        | Dtype::Float32 => Target::F32,
         _ => Target::F64,
     }
 }
@@ -503,11 +574,15 @@ mod tests {
 
     #[test]
     fn packed_int16_unpacks_to_float64_with_mask() {
-        let a = attrs(json!({"scale_factor": 0.5, "add_offset": -33.0, "_FillValue": -32768, "units": "dBZ"}));
+        let a = attrs(
+            json!({"scale_factor": 0.5, "add_offset": -33.0, "_FillValue": -32768, "units": "dBZ"}),
+        );
         let plan = VariablePlan::new("DBZH", Dtype::Int16, &a, DecodeOptions::default()).unwrap();
         assert_eq!(plan.dtype, "float64");
         assert_eq!(plan.attrs, attrs(json!({"units": "dBZ"})));
-        let TypedData::F64(out) = plan.apply(TypedData::I16(vec![0, 2, -32768])).unwrap() else { panic!() };
+        let TypedData::F64(out) = plan.apply(TypedData::I16(vec![0, 2, -32768])).unwrap() else {
+            panic!()
+        };
         assert_eq!(out[..2], [-33.0, -32.0]);
         assert!(out[2].is_nan());
     }
@@ -520,7 +595,8 @@ mod tests {
         let plan = VariablePlan::new("x", Dtype::Int32, &a, DecodeOptions::default()).unwrap();
         assert_eq!(plan.dtype, "float64");
         let nan_on_float = attrs(json!({"_FillValue": "AAAAAAAA+H8="}));
-        let plan = VariablePlan::new("x", Dtype::Float32, &nan_on_float, DecodeOptions::default()).unwrap();
+        let plan = VariablePlan::new("x", Dtype::Float32, &nan_on_float, DecodeOptions::default())
+            .unwrap();
         assert_eq!(plan.dtype, "float32");
         assert!(plan.is_identity());
         assert_eq!(plan.encoding.get("_FillValue"), Some(&json!("NaN")));
@@ -531,7 +607,9 @@ mod tests {
         let a = attrs(json!({"_Unsigned": "true", "_FillValue": -1}));
         let plan = VariablePlan::new("x", Dtype::Int16, &a, DecodeOptions::default()).unwrap();
         assert_eq!(plan.dtype, "float32");
-        let TypedData::F32(out) = plan.apply(TypedData::I16(vec![-2, -1, 3])).unwrap() else { panic!() };
+        let TypedData::F32(out) = plan.apply(TypedData::I16(vec![-2, -1, 3])).unwrap() else {
+            panic!()
+        };
         assert_eq!(out[0], 65534.0);
         assert!(out[1].is_nan());
         assert_eq!(out[2], 3.0);
@@ -542,7 +620,10 @@ mod tests {
         let a = attrs(json!({"units": "days since 1970-01-01", "calendar": "proleptic_gregorian"}));
         let plan = VariablePlan::new("t", Dtype::Int64, &a, DecodeOptions::default()).unwrap();
         assert_eq!(plan.dtype, "datetime64[ns]");
-        assert_eq!(plan.apply(TypedData::I64(vec![1])).unwrap(), TypedData::I64(vec![86_400_000_000_000]));
+        assert_eq!(
+            plan.apply(TypedData::I64(vec![1])).unwrap(),
+            TypedData::I64(vec![86_400_000_000_000])
+        );
         let noleap = attrs(json!({"units": "days since 1970-01-01", "calendar": "noleap"}));
         let plan = VariablePlan::new("t", Dtype::Int64, &noleap, DecodeOptions::default()).unwrap();
         assert_eq!(plan.dtype, "int64");
@@ -553,13 +634,18 @@ mod tests {
     #[test]
     fn timedeltas_need_the_dtype_attribute_by_default() {
         let units_only = attrs(json!({"units": "seconds"}));
-        let plan = VariablePlan::new("d", Dtype::Int64, &units_only, DecodeOptions::default()).unwrap();
+        let plan =
+            VariablePlan::new("d", Dtype::Int64, &units_only, DecodeOptions::default()).unwrap();
         assert_eq!(plan.dtype, "int64");
-        let opts = DecodeOptions { decode_timedelta: Some(true), ..DecodeOptions::default() };
+        let opts = DecodeOptions {
+            decode_timedelta: Some(true),
+            ..DecodeOptions::default()
+        };
         let plan = VariablePlan::new("d", Dtype::Int64, &units_only, opts).unwrap();
         assert_eq!(plan.dtype, "timedelta64[ns]");
         let with_dtype = attrs(json!({"units": "seconds", "dtype": "timedelta64[ns]"}));
-        let plan = VariablePlan::new("d", Dtype::Int64, &with_dtype, DecodeOptions::default()).unwrap();
+        let plan =
+            VariablePlan::new("d", Dtype::Int64, &with_dtype, DecodeOptions::default()).unwrap();
         assert_eq!(plan.dtype, "timedelta64[ns]");
         assert!(plan.attrs.is_empty());
     }
@@ -567,7 +653,10 @@ mod tests {
     #[test]
     fn raw_mode_keeps_everything_but_decodes_base64_fill() {
         let a = attrs(json!({"_FillValue": "AAAAAICHw8A=", "scale_factor": 2.0}));
-        let opts = DecodeOptions { decode_cf: false, ..DecodeOptions::default() };
+        let opts = DecodeOptions {
+            decode_cf: false,
+            ..DecodeOptions::default()
+        };
         let plan = VariablePlan::new("x", Dtype::Float32, &a, opts).unwrap();
         assert!(plan.is_identity());
         assert_eq!(plan.attrs.get("_FillValue"), Some(&json!(-9999.0)));

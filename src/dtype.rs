@@ -82,8 +82,12 @@ impl Dtype {
             "float32" => Self::Float32,
             "float64" => Self::Float64,
             "string" => Self::String,
-            "numpy.datetime64" => Self::DateTime64 { ns_per_unit: numpy_time_unit(config, path)? },
-            "numpy.timedelta64" => Self::TimeDelta64 { ns_per_unit: numpy_time_unit(config, path)? },
+            "numpy.datetime64" => Self::DateTime64 {
+                ns_per_unit: numpy_time_unit(config, path)?,
+            },
+            "numpy.timedelta64" => Self::TimeDelta64 {
+                ns_per_unit: numpy_time_unit(config, path)?,
+            },
             other => {
                 return Err(RtError::UnsupportedDtype(format!(
                     "array {path:?}: data type {other:?} is not supported"
@@ -155,10 +159,17 @@ impl Dtype {
 }
 
 fn numpy_time_unit(config: Option<&Value>, path: &str) -> Result<i64> {
-    let bad = || RtError::InvalidMetadata(format!("array {path:?}: bad numpy time data type configuration"));
+    let bad = || {
+        RtError::InvalidMetadata(format!(
+            "array {path:?}: bad numpy time data type configuration"
+        ))
+    };
     let config = config.and_then(Value::as_object).ok_or_else(bad)?;
     let unit = config.get("unit").and_then(Value::as_str).ok_or_else(bad)?;
-    let scale = config.get("scale_factor").map_or(Some(1), Value::as_i64).ok_or_else(bad)?;
+    let scale = config
+        .get("scale_factor")
+        .map_or(Some(1), Value::as_i64)
+        .ok_or_else(bad)?;
     let unit_ns: i64 = match unit {
         "ns" => 1,
         "us" => 1_000,
@@ -174,7 +185,10 @@ fn numpy_time_unit(config: Option<&Value>, path: &str) -> Result<i64> {
             )));
         }
     };
-    unit_ns.checked_mul(scale).filter(|v| *v > 0).ok_or_else(bad)
+    unit_ns
+        .checked_mul(scale)
+        .filter(|v| *v > 0)
+        .ok_or_else(bad)
 }
 
 #[cfg(test)]
@@ -184,7 +198,10 @@ mod tests {
 
     #[test]
     fn parses_core_and_extension_types() {
-        assert_eq!(Dtype::from_metadata(&json!("int16"), "/a").unwrap(), Dtype::Int16);
+        assert_eq!(
+            Dtype::from_metadata(&json!("int16"), "/a").unwrap(),
+            Dtype::Int16
+        );
         assert_eq!(
             Dtype::from_metadata(
                 &json!({"name": "numpy.datetime64", "configuration": {"unit": "s", "scale_factor": 10}}),

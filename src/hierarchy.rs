@@ -61,7 +61,10 @@ pub struct Hierarchy {
 /// # Errors
 /// `ERR_NOT_FOUND` when the store or group does not exist; `ERR_UNSUPPORTED_FORMAT` for Zarr v2;
 /// `ERR_INVALID_METADATA` / `ERR_UNSUPPORTED_DTYPE` for bad node metadata; `ERR_STORAGE` for I/O errors.
-pub async fn walk(store: &AsyncReadableListableStorage, options: &WalkOptions) -> Result<Hierarchy> {
+pub async fn walk(
+    store: &AsyncReadableListableStorage,
+    options: &WalkOptions,
+) -> Result<Hierarchy> {
     let group = options.group.as_str();
     // The root document may hold consolidated metadata for the whole tree; the group's own document is
     // needed anyway when there is none. Fetch both at once so either case costs one round trip.
@@ -82,12 +85,17 @@ pub async fn walk(store: &AsyncReadableListableStorage, options: &WalkOptions) -
     let opened_group = match opened {
         NodeMeta::Group(g) => g,
         NodeMeta::Array(_) => {
-            return Err(RtError::NotFound(format!("{group:?} is an array, not a group")));
+            return Err(RtError::NotFound(format!(
+                "{group:?} is an array, not a group"
+            )));
         }
     };
 
     let consolidated = match &root_doc {
-        Some(NodeMeta::Group(GroupMeta { consolidated: Some(entries), .. })) => Some(("/", entries)),
+        Some(NodeMeta::Group(GroupMeta {
+            consolidated: Some(entries),
+            ..
+        })) => Some(("/", entries)),
         _ => opened_group.consolidated.as_ref().map(|e| (group, e)),
     };
     let mut hierarchy = Hierarchy {
@@ -95,7 +103,10 @@ pub async fn walk(store: &AsyncReadableListableStorage, options: &WalkOptions) -
         groups: BTreeMap::new(),
         consolidated: consolidated.is_some(),
     };
-    hierarchy.groups.insert(group.to_owned(), empty_entry(group, opened_group.attrs.clone()));
+    hierarchy.groups.insert(
+        group.to_owned(),
+        empty_entry(group, opened_group.attrs.clone()),
+    );
     if let Some((base, entries)) = consolidated {
         let nodes = flatten_consolidated(base, entries)?;
         if group != "/" && base == "/" && !nodes.contains_key(group) {
@@ -119,7 +130,12 @@ pub async fn walk(store: &AsyncReadableListableStorage, options: &WalkOptions) -
 }
 
 fn empty_entry(path: &str, attrs: Map<String, Value>) -> GroupEntry {
-    GroupEntry { path: path.to_owned(), attrs, arrays: BTreeMap::new(), children: Vec::new() }
+    GroupEntry {
+        path: path.to_owned(),
+        attrs,
+        arrays: BTreeMap::new(),
+        children: Vec::new(),
+    }
 }
 
 /// Adds one node found in consolidated metadata, creating its parent chain where it is implicit.
@@ -130,17 +146,19 @@ fn insert_node(h: &mut Hierarchy, path: &str, node: NodeMeta, options: &WalkOpti
         return Ok(());
     }
     let rel = path::relative_to(path, &h.root);
-    if let NodeMeta::Group(_) = node {
-        if let Some(f) = &options.filter {
-            if !f.may_match_at_or_below(&rel) {
-                return Ok(());
-            }
-        }
+    if let NodeMeta::Group(_) = node
+        && let Some(f) = &options.filter
+        && !f.may_match_at_or_below(&rel)
+    {
+        return Ok(());
     }
     ensure_group(h, parent);
     match node {
         NodeMeta::Group(g) => {
-            let entry = h.groups.entry(path.to_owned()).or_insert_with(|| empty_entry(path, Map::new()));
+            let entry = h
+                .groups
+                .entry(path.to_owned())
+                .or_insert_with(|| empty_entry(path, Map::new()));
             entry.attrs = g.attrs;
             let parent_entry = h.groups.get_mut(parent).expect("parent ensured");
             if !parent_entry.children.iter().any(|c| c == path) {
@@ -149,7 +167,11 @@ fn insert_node(h: &mut Hierarchy, path: &str, node: NodeMeta, options: &WalkOpti
             }
         }
         NodeMeta::Array(a) => {
-            h.groups.get_mut(parent).expect("parent ensured").arrays.insert(path::name(path).to_owned(), *a);
+            h.groups
+                .get_mut(parent)
+                .expect("parent ensured")
+                .arrays
+                .insert(path::name(path).to_owned(), *a);
         }
     }
     Ok(())
@@ -165,17 +187,26 @@ fn ensure_group(h: &mut Hierarchy, path: &str) {
         p.children.push(path.to_owned());
         p.children.sort();
     }
-    h.groups.insert(path.to_owned(), empty_entry(path, Map::new()));
+    h.groups
+        .insert(path.to_owned(), empty_entry(path, Map::new()));
 }
 
 /// Turns consolidated entries (relative keys) into absolute paths, following nested consolidated blocks.
-fn flatten_consolidated(base: &str, entries: &Map<String, Value>) -> Result<BTreeMap<String, NodeMeta>> {
+fn flatten_consolidated(
+    base: &str,
+    entries: &Map<String, Value>,
+) -> Result<BTreeMap<String, NodeMeta>> {
     let mut out = BTreeMap::new();
     for (key, doc) in entries {
-        let abs = path::normalize(&format!("{}/{key}", path::prefix(base)))
-            .map_err(|_| RtError::InvalidMetadata(format!("consolidated metadata has a bad key {key:?}")))?;
+        let abs = path::normalize(&format!("{}/{key}", path::prefix(base))).map_err(|_| {
+            RtError::InvalidMetadata(format!("consolidated metadata has a bad key {key:?}"))
+        })?;
         let node = node::parse_value(doc.clone(), &abs)?;
-        if let NodeMeta::Group(GroupMeta { consolidated: Some(nested), .. }) = &node {
+        if let NodeMeta::Group(GroupMeta {
+            consolidated: Some(nested),
+            ..
+        }) = &node
+        {
             for (p, n) in flatten_consolidated(&abs, nested)? {
                 out.entry(p).or_insert(n);
             }
@@ -187,18 +218,35 @@ fn flatten_consolidated(base: &str, entries: &Map<String, Value>) -> Result<BTre
 
 /// Level-by-level listing walk: one `list_dir` per group on the level, then every child's `zarr.json`,
 /// all concurrently.
-async fn walk_listing(store: &AsyncReadableListableStorage, h: &mut Hierarchy, options: &WalkOptions) -> Result<()> {
+async fn walk_listing(
+    store: &AsyncReadableListableStorage,
+    h: &mut Hierarchy,
+    options: &WalkOptions,
+) -> Result<()> {
     let mut frontier = vec![h.root.clone()];
     while !frontier.is_empty() {
         let listed: Vec<(String, Vec<String>)> = stream::iter(frontier.clone())
             .map(|group| async move {
-                let prefix = StorePrefix::new(path::prefix(&group))
-                    .map_err(|e| RtError::InvalidMetadata(format!("bad store prefix for {group:?}: {e}")))?;
-                let listing = store.list_dir(&prefix).await.map_err(|e| storage_error(prefix.as_str(), &e))?;
+                let prefix = StorePrefix::new(path::prefix(&group)).map_err(|e| {
+                    RtError::InvalidMetadata(format!("bad store prefix for {group:?}: {e}"))
+                })?;
+                let listing = store
+                    .list_dir(&prefix)
+                    .await
+                    .map_err(|e| storage_error(prefix.as_str(), &e))?;
                 let children = listing
                     .prefixes()
                     .iter()
-                    .map(|p| path::join(&group, p.as_str().trim_end_matches('/').rsplit('/').next().unwrap_or_default()))
+                    .map(|p| {
+                        path::join(
+                            &group,
+                            p.as_str()
+                                .trim_end_matches('/')
+                                .rsplit('/')
+                                .next()
+                                .unwrap_or_default(),
+                        )
+                    })
                     .collect();
                 Ok::<_, RtError>((group, children))
             })
@@ -207,7 +255,10 @@ async fn walk_listing(store: &AsyncReadableListableStorage, h: &mut Hierarchy, o
             .await?;
         // Every child is fetched: only its zarr.json says whether it is an array (kept with its group) or a
         // group (whose subtree is skipped below when the filter rules it out).
-        let candidates: Vec<String> = listed.into_iter().flat_map(|(_, children)| children).collect();
+        let candidates: Vec<String> = listed
+            .into_iter()
+            .flat_map(|(_, children)| children)
+            .collect();
         let fetched: Vec<(String, Option<NodeMeta>)> = stream::iter(candidates)
             .map(|child| async move {
                 let node = fetch_node(store, &child).await?;
@@ -222,7 +273,12 @@ async fn walk_listing(store: &AsyncReadableListableStorage, h: &mut Hierarchy, o
             let Some(node) = node else { continue };
             let is_group = matches!(node, NodeMeta::Group(_));
             let rel = path::relative_to(&child, &h.root);
-            if is_group && options.filter.as_ref().is_some_and(|f| !f.may_match_at_or_below(&rel)) {
+            if is_group
+                && options
+                    .filter
+                    .as_ref()
+                    .is_some_and(|f| !f.may_match_at_or_below(&rel))
+            {
                 continue;
             }
             if is_group && !options.descend {
@@ -266,7 +322,11 @@ async fn fetch_node(store: &AsyncReadableListableStorage, path: &str) -> Result<
     let key_str = path::metadata_key(path);
     let key = StoreKey::new(key_str.clone())
         .map_err(|e| RtError::InvalidArgument(format!("bad node path {path:?}: {e}")))?;
-    match store.get(&key).await.map_err(|e| storage_error(&key_str, &e))? {
+    match store
+        .get(&key)
+        .await
+        .map_err(|e| storage_error(&key_str, &e))?
+    {
         Some(bytes) => node::parse_bytes(&bytes, path).map(Some),
         None => Ok(None),
     }
@@ -276,12 +336,12 @@ async fn fetch_node(store: &AsyncReadableListableStorage, path: &str) -> Result<
 async fn missing_store_error(store: &AsyncReadableListableStorage, group: &str) -> RtError {
     let prefix = path::prefix(group);
     for v2 in [".zgroup", ".zarray", ".zmetadata"] {
-        if let Ok(key) = StoreKey::new(format!("{prefix}{v2}")) {
-            if matches!(store.get(&key).await, Ok(Some(_))) {
-                return RtError::UnsupportedFormat(format!(
-                    "{group:?} is a Zarr v2 node ({v2} found); only Zarr v3 is supported yet"
-                ));
-            }
+        if let Ok(key) = StoreKey::new(format!("{prefix}{v2}"))
+            && matches!(store.get(&key).await, Ok(Some(_)))
+        {
+            return RtError::UnsupportedFormat(format!(
+                "{group:?} is a Zarr v2 node ({v2} found); only Zarr v3 is supported yet"
+            ));
         }
     }
     if group == "/" {

@@ -8,8 +8,8 @@ use std::future::Future;
 use std::sync::Arc;
 
 use napi::bindgen_prelude::{
-    BigInt64Array, BigUint64Array, Float32Array, Float64Array, Int8Array, Int16Array, Int32Array, PromiseRaw,
-    ToNapiValue, TypeName, Uint8Array, Uint16Array, Uint32Array,
+    BigInt64Array, BigUint64Array, Float32Array, Float64Array, Int8Array, Int16Array, Int32Array,
+    PromiseRaw, ToNapiValue, TypeName, Uint8Array, Uint16Array, Uint32Array,
 };
 use napi::{Env, Status, sys};
 use napi_derive::napi;
@@ -54,7 +54,9 @@ async fn guarded<T: Send + 'static>(
     };
     match joined {
         Ok(result) => result.map_err(|e| to_napi(&e)),
-        Err(e) if e.is_panic() => Err(to_napi(&RtError::Internal(format!("{what} panicked; this is a bug in rustytree")))),
+        Err(e) if e.is_panic() => Err(to_napi(&RtError::Internal(format!(
+            "{what} panicked; this is a bug in rustytree"
+        )))),
         Err(_) => Err(to_napi(&RtError::Aborted(format!("{what} was cancelled")))),
     }
 }
@@ -71,7 +73,9 @@ impl CancelToken {
     #[napi(constructor)]
     #[must_use]
     pub fn new() -> Self {
-        Self { token: CancellationToken::new() }
+        Self {
+            token: CancellationToken::new(),
+        }
     }
 
     /// Cancels every operation this token was passed to.
@@ -122,7 +126,11 @@ impl From<NativeOpenOptions> for OpenOptions {
                 decode_cf,
                 mask_and_scale: decode_cf && o.mask_and_scale.unwrap_or(true),
                 decode_times: decode_cf && o.decode_times.unwrap_or(true),
-                decode_timedelta: if decode_cf { o.decode_timedelta } else { Some(false) },
+                decode_timedelta: if decode_cf {
+                    o.decode_timedelta
+                } else {
+                    Some(false)
+                },
             },
             load_coords: o.load_coords.unwrap_or(d.load_coords),
             max_concurrency: o.max_concurrency.map_or(d.max_concurrency, |n| n as usize),
@@ -172,7 +180,9 @@ pub struct NativeArray {
     /// Store path of the variable.
     pub path: String,
     /// The values.
-    #[napi(ts_type = "Int8Array | Int16Array | Int32Array | BigInt64Array | Uint8Array | Uint16Array | Uint32Array | BigUint64Array | Float32Array | Float64Array | string[]")]
+    #[napi(
+        ts_type = "Int8Array | Int16Array | Int32Array | BigInt64Array | Uint8Array | Uint16Array | Uint32Array | BigUint64Array | Float32Array | Float64Array | string[]"
+    )]
     pub data: JsTypedData,
 }
 
@@ -197,8 +207,17 @@ impl NativeTree {
     /// The index coordinates read during the open; hands them over once.
     #[napi]
     pub fn take_coords(&self) -> Vec<NativeArray> {
-        let mut guard = self.coords.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        std::mem::take(&mut *guard).into_iter().map(|(path, data)| NativeArray { path, data: JsTypedData(data) }).collect()
+        let mut guard = self
+            .coords
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        std::mem::take(&mut *guard)
+            .into_iter()
+            .map(|(path, data)| NativeArray {
+                path,
+                data: JsTypedData(data),
+            })
+            .collect()
     }
 
     /// Reads `[start, stop)` per dimension of the variable at `path`, decoded.
@@ -220,20 +239,31 @@ impl NativeTree {
         let token = cancel.map(|c| c.token.clone());
         let what = format!("reading {path:?}");
         env.spawn_future(guarded(what, token, async move {
-            let target = targets.get(&path).ok_or_else(|| RtError::NotFound(format!("no variable at {path:?}")))?;
+            let target = targets
+                .get(&path)
+                .ok_or_else(|| RtError::NotFound(format!("no variable at {path:?}")))?;
             let to_u64 = |v: &[f64]| -> crate::error::Result<Vec<u64>> {
                 v.iter()
                     .map(|&x| {
-                        if x.is_finite() && x >= 0.0 && x.fract() == 0.0 && x < 9.007_199_254_740_992e15 {
+                        if x.is_finite()
+                            && x >= 0.0
+                            && x.fract() == 0.0
+                            && x < 9.007_199_254_740_992e15
+                        {
                             Ok(x as u64)
                         } else {
-                            Err(RtError::InvalidSelection(format!("array {path:?}: bad index {x}")))
+                            Err(RtError::InvalidSelection(format!(
+                                "array {path:?}: bad index {x}"
+                            )))
                         }
                     })
                     .collect()
             };
             let data = read_region(target, &to_u64(&start)?, &to_u64(&stop)?, &limit).await?;
-            Ok(NativeArray { path, data: JsTypedData(data) })
+            Ok(NativeArray {
+                path,
+                data: JsTypedData(data),
+            })
         }))
     }
 }
@@ -252,15 +282,19 @@ pub fn open_tree<'env>(
 ) -> napi::Result<PromiseRaw<'env, NativeTree>> {
     let options: OpenOptions = options.unwrap_or_default().into();
     let token = cancel.map(|c| c.token.clone());
-    env.spawn_future(guarded("opening the source".to_owned(), token, async move {
-        let opened = tree::open(&source, &options).await?;
-        let metadata = serde_json::to_string(&opened.info)
-            .map_err(|e| RtError::Internal(format!("serialising metadata: {e}")))?;
-        Ok(NativeTree {
-            metadata,
-            coords: std::sync::Mutex::new(opened.coords),
-            targets: Arc::new(opened.targets),
-            limit: opened.limit,
-        })
-    }))
+    env.spawn_future(guarded(
+        "opening the source".to_owned(),
+        token,
+        async move {
+            let opened = tree::open(&source, &options).await?;
+            let metadata = serde_json::to_string(&opened.info)
+                .map_err(|e| RtError::Internal(format!("serialising metadata: {e}")))?;
+            Ok(NativeTree {
+                metadata,
+                coords: std::sync::Mutex::new(opened.coords),
+                targets: Arc::new(opened.targets),
+                limit: opened.limit,
+            })
+        },
+    ))
 }

@@ -43,7 +43,12 @@ pub struct ReadTarget {
 /// # Errors
 /// `ERR_INVALID_SELECTION` for a range outside the array; `ERR_STORAGE` when the store fails;
 /// `ERR_DECODE` for chunks that do not decode; `ERR_CF_DECODE` for undecodable times.
-pub async fn read_region(target: &ReadTarget, start: &[u64], stop: &[u64], limit: &Arc<Semaphore>) -> Result<TypedData> {
+pub async fn read_region(
+    target: &ReadTarget,
+    start: &[u64],
+    stop: &[u64],
+    limit: &Arc<Semaphore>,
+) -> Result<TypedData> {
     check_region(target, start, stop)?;
     if let Err(e) = &target.array {
         return Err(e.clone());
@@ -56,7 +61,10 @@ pub async fn read_region(target: &ReadTarget, start: &[u64], stop: &[u64], limit
         let target = target.clone();
         let limit = Arc::clone(limit);
         tasks.spawn(async move {
-            let _permit = limit.acquire_owned().await.map_err(|_| RtError::Aborted("reader closed".into()))?;
+            let _permit = limit
+                .acquire_owned()
+                .await
+                .map_err(|_| RtError::Aborted("reader closed".into()))?;
             let subset = ArraySubset::new_with_ranges(&ranges);
             let shape: Vec<u64> = ranges.iter().map(|r| r.end - r.start).collect();
             let raw = fetch_chunk_subset(&target, &indices, &subset).await?;
@@ -138,13 +146,19 @@ fn chunks_overlapping(chunk_shape: &[u64], start: &[u64], stop: &[u64]) -> Vec<C
     }
 }
 
-async fn fetch_chunk_subset(target: &ReadTarget, indices: &[u64], subset: &ArraySubset) -> Result<TypedData> {
+async fn fetch_chunk_subset(
+    target: &ReadTarget,
+    indices: &[u64],
+    subset: &ArraySubset,
+) -> Result<TypedData> {
     let options = CodecOptions::default();
     let a = target.array.as_ref().map_err(Clone::clone)?;
     let err = |e: ArrayError| chunk_error(&target.path, indices, &e);
     macro_rules! get {
         ($t:ty) => {
-            a.async_retrieve_chunk_subset_opt::<Vec<$t>>(indices, subset, &options).await.map_err(err)?
+            a.async_retrieve_chunk_subset_opt::<Vec<$t>>(indices, subset, &options)
+                .await
+                .map_err(err)?
         };
     }
     Ok(match target.dtype {
@@ -166,12 +180,18 @@ async fn fetch_chunk_subset(target: &ReadTarget, indices: &[u64], subset: &Array
                 .async_retrieve_chunk_subset_opt::<ArrayBytes<'static>>(indices, subset, &options)
                 .await
                 .map_err(err)?;
-            let fixed = bytes.into_fixed().map_err(|e| RtError::Decode(format!("array {:?}: {e}", target.path)))?;
+            let fixed = bytes
+                .into_fixed()
+                .map_err(|e| RtError::Decode(format!("array {:?}: {e}", target.path)))?;
             let values = fixed
                 .chunks_exact(8)
                 .map(|b| {
                     let v = i64::from_ne_bytes(b.try_into().expect("8 bytes"));
-                    if v == i64::MIN { v } else { v.saturating_mul(ns_per_unit) }
+                    if v == i64::MIN {
+                        v
+                    } else {
+                        v.saturating_mul(ns_per_unit)
+                    }
                 })
                 .collect();
             TypedData::I64(values)
@@ -181,17 +201,23 @@ async fn fetch_chunk_subset(target: &ReadTarget, indices: &[u64], subset: &Array
 
 fn chunk_error(path: &str, indices: &[u64], e: &ArrayError) -> RtError {
     match e {
-        ArrayError::StorageError(s) => RtError::Storage(format!("array {path:?}, chunk {indices:?}: {s}")),
+        ArrayError::StorageError(s) => {
+            RtError::Storage(format!("array {path:?}, chunk {indices:?}: {s}"))
+        }
         ArrayError::InvalidChunkGridIndicesError(_) | ArrayError::InvalidArraySubset(..) => {
             RtError::InvalidSelection(format!("array {path:?}, chunk {indices:?}: {e}"))
         }
-        _ => RtError::Decode(format!("array {path:?}, chunk {indices:?} failed to decode: {e}")),
+        _ => RtError::Decode(format!(
+            "array {path:?}, chunk {indices:?} failed to decode: {e}"
+        )),
     }
 }
 
 fn join_error(path: &str, e: &tokio::task::JoinError) -> RtError {
     if e.is_panic() {
-        RtError::Internal(format!("reading {path:?} panicked; this is a bug in rustytree"))
+        RtError::Internal(format!(
+            "reading {path:?} panicked; this is a bug in rustytree"
+        ))
     } else {
         RtError::Aborted(format!("reading {path:?} was cancelled"))
     }
@@ -219,7 +245,9 @@ fn empty_of(dtype: Dtype) -> TypedData {
         Dtype::Int8 => TypedData::I8(Vec::new()),
         Dtype::Int16 => TypedData::I16(Vec::new()),
         Dtype::Int32 => TypedData::I32(Vec::new()),
-        Dtype::Int64 | Dtype::DateTime64 { .. } | Dtype::TimeDelta64 { .. } => TypedData::I64(Vec::new()),
+        Dtype::Int64 | Dtype::DateTime64 { .. } | Dtype::TimeDelta64 { .. } => {
+            TypedData::I64(Vec::new())
+        }
         Dtype::UInt16 => TypedData::U16(Vec::new()),
         Dtype::UInt32 => TypedData::U32(Vec::new()),
         Dtype::UInt64 => TypedData::U64(Vec::new()),
@@ -229,10 +257,19 @@ fn empty_of(dtype: Dtype) -> TypedData {
     }
 }
 
-fn place(out: &mut TypedData, out_shape: &[u64], piece: TypedData, shape: &[u64], offset: &[u64]) -> Result<()> {
+fn place(
+    out: &mut TypedData,
+    out_shape: &[u64],
+    piece: TypedData,
+    shape: &[u64],
+    offset: &[u64],
+) -> Result<()> {
     let expected: u64 = shape.iter().product();
     if piece.len() as u64 != expected {
-        return Err(RtError::Decode(format!("a chunk decoded to {} elements, expected {expected}", piece.len())));
+        return Err(RtError::Decode(format!(
+            "a chunk decoded to {} elements, expected {expected}",
+            piece.len()
+        )));
     }
     macro_rules! put {
         ($variant:ident) => {
@@ -270,6 +307,10 @@ mod tests {
         assert_eq!(idx, vec![vec![0, 0], vec![0, 1], vec![1, 0], vec![1, 1]]);
         assert_eq!(pieces[3].1, vec![0..5, 0..2]);
         assert_eq!(pieces[3].2, vec![5, 2]);
-        assert_eq!(chunks_overlapping(&[], &[], &[]).len(), 1, "a 0-d array is one chunk");
+        assert_eq!(
+            chunks_overlapping(&[], &[], &[]).len(),
+            1,
+            "a 0-d array is one chunk"
+        );
     }
 }

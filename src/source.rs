@@ -22,7 +22,9 @@ pub struct Source {
 
 impl std::fmt::Debug for Source {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Source").field("description", &self.description).finish_non_exhaustive()
+        f.debug_struct("Source")
+            .field("description", &self.description)
+            .finish_non_exhaustive()
     }
 }
 
@@ -33,8 +35,12 @@ impl std::fmt::Debug for Source {
 /// `ERR_NOT_FOUND` when the directory does not exist; `ERR_STORAGE` when it cannot be opened.
 pub fn resolve(source: &str) -> Result<Source> {
     let path = local_path(source)?;
-    let meta = std::fs::metadata(&path)
-        .map_err(|_| RtError::NotFound(format!("no such directory: {:?}", path.display().to_string())))?;
+    let meta = std::fs::metadata(&path).map_err(|_| {
+        RtError::NotFound(format!(
+            "no such directory: {:?}",
+            path.display().to_string()
+        ))
+    })?;
     if !meta.is_dir() {
         return Err(RtError::NotFound(format!(
             "{:?} is not a directory (a Zarr store is a directory holding zarr.json)",
@@ -55,24 +61,31 @@ pub fn resolve(source: &str) -> Result<Source> {
 /// Turns a path or `file://` URL into a filesystem path.
 fn local_path(source: &str) -> Result<PathBuf> {
     if source.trim().is_empty() {
-        return Err(RtError::InvalidSource("the source is an empty string".into()));
+        return Err(RtError::InvalidSource(
+            "the source is an empty string".into(),
+        ));
     }
     if let Some((scheme, _)) = source.split_once("://") {
         let scheme = scheme.to_ascii_lowercase();
         if scheme == "file" {
-            let url = url::Url::parse(source)
-                .map_err(|e| RtError::InvalidSource(format!("malformed file URL {source:?}: {e}")))?;
-            return url
-                .to_file_path()
-                .map_err(|()| RtError::InvalidSource(format!("file URL {source:?} has no local path")));
+            let url = url::Url::parse(source).map_err(|e| {
+                RtError::InvalidSource(format!("malformed file URL {source:?}: {e}"))
+            })?;
+            return url.to_file_path().map_err(|()| {
+                RtError::InvalidSource(format!("file URL {source:?} has no local path"))
+            });
         }
-        let known = ["s3", "gs", "gcs", "az", "abfs", "abfss", "azure", "http", "https"];
+        let known = [
+            "s3", "gs", "gcs", "az", "abfs", "abfss", "azure", "http", "https",
+        ];
         let reason = if known.contains(&scheme.as_str()) {
             "object storage is not supported by this build yet"
         } else {
             "unknown scheme"
         };
-        return Err(RtError::InvalidSource(format!("{scheme}:// source: {reason}")));
+        return Err(RtError::InvalidSource(format!(
+            "{scheme}:// source: {reason}"
+        )));
     }
     Ok(Path::new(source).to_path_buf())
 }
@@ -83,14 +96,26 @@ mod tests {
 
     #[test]
     fn file_urls_and_paths_resolve_to_paths() {
-        assert_eq!(local_path("file:///tmp/a%20b.zarr").unwrap(), PathBuf::from("/tmp/a b.zarr"));
-        assert_eq!(local_path("rel/x.zarr").unwrap(), PathBuf::from("rel/x.zarr"));
+        assert_eq!(
+            local_path("file:///tmp/a%20b.zarr").unwrap(),
+            PathBuf::from("/tmp/a b.zarr")
+        );
+        assert_eq!(
+            local_path("rel/x.zarr").unwrap(),
+            PathBuf::from("rel/x.zarr")
+        );
     }
 
     #[test]
     fn bad_sources_have_codes() {
         assert_eq!(local_path("").unwrap_err().code(), "ERR_INVALID_SOURCE");
-        assert_eq!(local_path("ftp://x/y").unwrap_err().code(), "ERR_INVALID_SOURCE");
-        assert_eq!(resolve("/definitely/not/here.zarr").unwrap_err().code(), "ERR_NOT_FOUND");
+        assert_eq!(
+            local_path("ftp://x/y").unwrap_err().code(),
+            "ERR_INVALID_SOURCE"
+        );
+        assert_eq!(
+            resolve("/definitely/not/here.zarr").unwrap_err().code(),
+            "ERR_NOT_FOUND"
+        );
     }
 }

@@ -121,16 +121,31 @@ pub struct OpenedTree {
 pub async fn open(source_str: &str, options: &OpenOptions) -> Result<OpenedTree> {
     let source = source::resolve(source_str)?;
     let group = path::normalize(&options.group)?;
-    let filter = options.group_filter.as_deref().map(GroupFilter::new).transpose()?;
+    let filter = options
+        .group_filter
+        .as_deref()
+        .map(GroupFilter::new)
+        .transpose()?;
     if options.max_concurrency == 0 {
-        return Err(RtError::InvalidArgument("maxConcurrency must be at least 1".into()));
+        return Err(RtError::InvalidArgument(
+            "maxConcurrency must be at least 1".into(),
+        ));
     }
-    let walk_options = WalkOptions { group, filter, descend: options.descend, max_concurrency: options.max_concurrency };
+    let walk_options = WalkOptions {
+        group,
+        filter,
+        descend: options.descend,
+        max_concurrency: options.max_concurrency,
+    };
     let hierarchy = hierarchy::walk(&source.store, &walk_options).await?;
     build(&source, &hierarchy, options).await
 }
 
-async fn build(source: &Source, h: &hierarchy::Hierarchy, options: &OpenOptions) -> Result<OpenedTree> {
+async fn build(
+    source: &Source,
+    h: &hierarchy::Hierarchy,
+    options: &OpenOptions,
+) -> Result<OpenedTree> {
     let mut nodes = Vec::new();
     let mut targets = HashMap::new();
     let mut warnings = Vec::new();
@@ -139,11 +154,11 @@ async fn build(source: &Source, h: &hierarchy::Hierarchy, options: &OpenOptions)
         let mut promoted = Vec::new();
         let mut group_attrs = group.attrs.clone();
         // A group-level `coordinates` attribute promotes its names too (xarray's decode_coords).
-        if options.decode.decode_cf {
-            if let Some(Value::String(names)) = group_attrs.get("coordinates").cloned() {
-                group_attrs.remove("coordinates");
-                promoted.extend(names.split_whitespace().map(str::to_owned));
-            }
+        if options.decode.decode_cf
+            && let Some(Value::String(names)) = group_attrs.get("coordinates").cloned()
+        {
+            group_attrs.remove("coordinates");
+            promoted.extend(names.split_whitespace().map(str::to_owned));
         }
         for (name, meta) in &group.arrays {
             let array_path = path::join(store_path, name);
@@ -158,7 +173,10 @@ async fn build(source: &Source, h: &hierarchy::Hierarchy, options: &OpenOptions)
             };
             let mut encoding = plan.encoding.clone();
             encoding.insert("chunks".into(), Value::from(meta.chunks.clone()));
-            encoding.insert("shards".into(), meta.shards.clone().map_or(Value::Null, Value::from));
+            encoding.insert(
+                "shards".into(),
+                meta.shards.clone().map_or(Value::Null, Value::from),
+            );
             encoding.insert("fill_value".into(), meta.fill_value.clone());
             encoding.insert("codecs".into(), meta.codecs.clone());
             variables.push(VariableInfo {
@@ -172,14 +190,17 @@ async fn build(source: &Source, h: &hierarchy::Hierarchy, options: &OpenOptions)
                 encoding,
                 is_coord: meta.dims.len() == 1 && meta.dims[0] == *name,
             });
-            targets.insert(array_path.clone(), ReadTarget {
-                array,
-                path: array_path,
-                dtype: meta.dtype,
-                shape: meta.shape.clone(),
-                storage_chunks: meta.shards.clone().unwrap_or_else(|| meta.chunks.clone()),
-                plan: Arc::new(plan),
-            });
+            targets.insert(
+                array_path.clone(),
+                ReadTarget {
+                    array,
+                    path: array_path,
+                    dtype: meta.dtype,
+                    shape: meta.shape.clone(),
+                    storage_chunks: meta.shards.clone().unwrap_or_else(|| meta.chunks.clone()),
+                    plan: Arc::new(plan),
+                },
+            );
         }
         // `coordinates` attributes promote only names that exist in the same group, as in xarray.
         for v in &mut variables {
@@ -190,12 +211,20 @@ async fn build(source: &Source, h: &hierarchy::Hierarchy, options: &OpenOptions)
         nodes.push(NodeInfo {
             path: path::relative_to(store_path, &h.root),
             attrs: group_attrs,
-            children: group.children.iter().map(|c| path::name(c).to_owned()).collect(),
+            children: group
+                .children
+                .iter()
+                .map(|c| path::name(c).to_owned())
+                .collect(),
             variables,
         });
     }
     let limit = Arc::new(Semaphore::new(options.max_concurrency));
-    let coords = if options.load_coords { load_index_coords(&nodes, &targets, &limit).await? } else { Vec::new() };
+    let coords = if options.load_coords {
+        load_index_coords(&nodes, &targets, &limit).await?
+    } else {
+        Vec::new()
+    };
     Ok(OpenedTree {
         info: TreeInfo {
             source: source.description.clone(),
@@ -216,18 +245,29 @@ fn alias_numcodecs(codecs: &mut Value) {
     let Value::Array(list) = codecs else { return };
     for codec in list {
         let config = codec.get("configuration").cloned().unwrap_or(Value::Null);
-        let Some(obj) = codec.as_object_mut() else { continue };
+        let Some(obj) = codec.as_object_mut() else {
+            continue;
+        };
         match obj.get("name").and_then(Value::as_str) {
             Some("numcodecs.gzip") => {
                 obj.insert("name".into(), Value::from("gzip"));
                 let level = config.get("level").cloned().unwrap_or(Value::from(5));
-                obj.insert("configuration".into(), serde_json::json!({ "level": level }));
+                obj.insert(
+                    "configuration".into(),
+                    serde_json::json!({ "level": level }),
+                );
             }
             Some("numcodecs.zstd") => {
                 obj.insert("name".into(), Value::from("zstd"));
                 let level = config.get("level").cloned().unwrap_or(Value::from(0));
-                let checksum = config.get("checksum").cloned().unwrap_or(Value::from(false));
-                obj.insert("configuration".into(), serde_json::json!({ "level": level, "checksum": checksum }));
+                let checksum = config
+                    .get("checksum")
+                    .cloned()
+                    .unwrap_or(Value::from(false));
+                obj.insert(
+                    "configuration".into(),
+                    serde_json::json!({ "level": level, "checksum": checksum }),
+                );
             }
             Some("sharding_indexed") => {
                 for inner in ["codecs", "index_codecs"] {

@@ -20,7 +20,7 @@ pub enum TypedData {
     U32(Vec<u32>),
     /// `uint64`
     U64(Vec<u64>),
-    /// `float32`, and `float16` widened (JavaScript has no Float16Array on Node < 24)
+    /// `float32`, and `float16` widened (JavaScript has no `Float16Array` on Node < 24)
     F32(Vec<f32>),
     /// `float64`
     F64(Vec<f64>),
@@ -93,7 +93,13 @@ pub fn c_strides(shape: &[u64]) -> Vec<u64> {
 /// Copies a C-ordered block of shape `block_shape` into `out` (C-ordered, shape `out_shape`) at `offset`.
 ///
 /// Runs along the last dimension are copied whole, so the cost is one `extend`/`copy` per row.
-pub fn copy_block<T: Clone>(out: &mut [T], out_shape: &[u64], block: &[T], block_shape: &[u64], offset: &[u64]) {
+pub fn copy_block<T: Clone>(
+    out: &mut [T],
+    out_shape: &[u64],
+    block: &[T],
+    block_shape: &[u64],
+    offset: &[u64],
+) {
     let ndim = out_shape.len();
     if ndim == 0 {
         if let (Some(o), Some(b)) = (out.first_mut(), block.first()) {

@@ -56,7 +56,10 @@ pub fn float_json(f: f64) -> Value {
 #[must_use]
 pub fn decode_attr(value: &Value, dtype: Dtype) -> Option<Vec<Option<Fill>>> {
     match value {
-        Value::Array(items) => items.iter().map(|v| decode_scalar(v, dtype)).collect::<Option<Vec<_>>>(),
+        Value::Array(items) => items
+            .iter()
+            .map(|v| decode_scalar(v, dtype))
+            .collect::<Option<Vec<_>>>(),
         Value::Null => Some(vec![None]),
         v => decode_scalar(v, dtype).map(|f| vec![f]),
     }
@@ -64,7 +67,13 @@ pub fn decode_attr(value: &Value, dtype: Dtype) -> Option<Vec<Option<Fill>>> {
 
 /// `Some(None)` is a NaN fill.
 fn decode_scalar(value: &Value, dtype: Dtype) -> Option<Option<Fill>> {
-    let from_float = |f: f64| if f.is_nan() { None } else { Some(Fill::Float(f)) };
+    let from_float = |f: f64| {
+        if f.is_nan() {
+            None
+        } else {
+            Some(Fill::Float(f))
+        }
+    };
     match value {
         Value::Number(n) => {
             if dtype.is_integer() {
@@ -85,7 +94,9 @@ fn decode_scalar(value: &Value, dtype: Dtype) -> Option<Option<Fill>> {
             "NaN" | "nan" => Some(None),
             "Infinity" | "inf" => Some(Some(Fill::Float(f64::INFINITY))),
             "-Infinity" | "-inf" => Some(Some(Fill::Float(f64::NEG_INFINITY))),
-            _ => decode_base64_float(s).map(from_float).or_else(|| s.trim().parse::<f64>().ok().map(from_float)),
+            _ => decode_base64_float(s)
+                .map(from_float)
+                .or_else(|| s.trim().parse::<f64>().ok().map(from_float)),
         },
         _ => None,
     }
@@ -110,20 +121,35 @@ mod tests {
 
     #[test]
     fn reads_what_xarray_writes() {
-        assert_eq!(decode_attr(&json!("AAAAAICHw8A="), Dtype::Float32), Some(vec![Some(Fill::Float(-9999.0))]));
-        assert_eq!(decode_attr(&json!("AAAAAAAA+H8="), Dtype::Float64), Some(vec![None]));
-        assert_eq!(decode_attr(&json!(-32768), Dtype::Int16), Some(vec![Some(Fill::Int(-32768))]));
+        assert_eq!(
+            decode_attr(&json!("AAAAAICHw8A="), Dtype::Float32),
+            Some(vec![Some(Fill::Float(-9999.0))])
+        );
+        assert_eq!(
+            decode_attr(&json!("AAAAAAAA+H8="), Dtype::Float64),
+            Some(vec![None])
+        );
+        assert_eq!(
+            decode_attr(&json!(-32768), Dtype::Int16),
+            Some(vec![Some(Fill::Int(-32768))])
+        );
     }
 
     #[test]
     fn reads_plain_numbers_and_lists_from_other_writers() {
-        assert_eq!(decode_attr(&json!(-9999.0), Dtype::Float32), Some(vec![Some(Fill::Float(-9999.0))]));
+        assert_eq!(
+            decode_attr(&json!(-9999.0), Dtype::Float32),
+            Some(vec![Some(Fill::Float(-9999.0))])
+        );
         assert_eq!(decode_attr(&json!("NaN"), Dtype::Float32), Some(vec![None]));
         assert_eq!(
             decode_attr(&json!([1, 2]), Dtype::UInt8),
             Some(vec![Some(Fill::Int(1)), Some(Fill::Int(2))])
         );
-        assert_eq!(decode_attr(&json!(2.7), Dtype::Int8), Some(vec![Some(Fill::Int(2))]));
+        assert_eq!(
+            decode_attr(&json!(2.7), Dtype::Int8),
+            Some(vec![Some(Fill::Int(2))])
+        );
         assert_eq!(decode_attr(&json!({"a": 1}), Dtype::Int8), None);
     }
 }

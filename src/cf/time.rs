@@ -11,7 +11,9 @@ pub fn unit_ns(unit: &str) -> Option<i64> {
         "hours" | "hour" | "h" | "hr" | "hrs" => 3_600_000_000_000,
         "minutes" | "minute" | "min" | "mins" => 60_000_000_000,
         "seconds" | "second" | "s" | "sec" | "secs" => 1_000_000_000,
-        "milliseconds" | "millisecond" | "ms" | "msec" | "msecs" | "millisec" | "millisecs" => 1_000_000,
+        "milliseconds" | "millisecond" | "ms" | "msec" | "msecs" | "millisec" | "millisecs" => {
+            1_000_000
+        }
         "microseconds" | "microsecond" | "us" | "microsec" | "microsecs" => 1_000,
         "nanoseconds" | "nanosecond" | "ns" => 1,
         _ => return None,
@@ -22,9 +24,8 @@ pub fn unit_ns(unit: &str) -> Option<i64> {
 #[must_use]
 pub fn timedelta_unit_ns(units: &str) -> Option<i64> {
     match units {
-        "days" | "hours" | "minutes" | "seconds" | "milliseconds" | "microseconds" | "nanoseconds" => {
-            unit_ns(units)
-        }
+        "days" | "hours" | "minutes" | "seconds" | "milliseconds" | "microseconds"
+        | "nanoseconds" => unit_ns(units),
         _ => None,
     }
 }
@@ -54,17 +55,23 @@ pub fn is_datetime_units(units: &str) -> bool {
 pub fn parse_datetime_units(units: &str, proleptic: bool) -> Result<DatetimeUnits> {
     let bad = |why: &str| RtError::CfDecode(format!("time units {units:?}: {why}"));
     // The last " since " splits, as xarray's greedy pattern does.
-    let (unit, date) = units.rsplit_once(" since ").ok_or_else(|| bad("expected \"<unit> since <date>\""))?;
+    let (unit, date) = units
+        .rsplit_once(" since ")
+        .ok_or_else(|| bad("expected \"<unit> since <date>\""))?;
     let unit_ns = unit_ns(unit).ok_or_else(|| bad("unknown unit"))?;
-    let reference_ns = parse_reference_date(date.trim(), proleptic).ok_or_else(|| bad("unreadable reference date"))?;
-    Ok(DatetimeUnits { unit_ns, reference_ns })
+    let reference_ns = parse_reference_date(date.trim(), proleptic)
+        .ok_or_else(|| bad("unreadable reference date"))?;
+    Ok(DatetimeUnits {
+        unit_ns,
+        reference_ns,
+    })
 }
 
 /// Parses an ISO-8601-like date (`2000-01-01`, `2000-1-1 12:00`, `2000-01-01T00:00:00.5Z`,
 /// `1990-01-01 00:00:00 +05:30`) to nanoseconds since the Unix epoch, UTC.
 fn parse_reference_date(s: &str, proleptic: bool) -> Option<i128> {
     let s = s.trim();
-    let (date, rest) = match s.find(|c: char| c == 'T' || c == ' ') {
+    let (date, rest) = match s.find(['T', ' ']) {
         Some(i) => (&s[..i], s[i + 1..].trim_start()),
         None => (s, ""),
     };
@@ -76,7 +83,11 @@ fn parse_reference_date(s: &str, proleptic: bool) -> Option<i128> {
     let year: i64 = year_str.parse().ok()?;
     let month: i64 = parts.next().map_or(Some(1), |m| m.parse().ok())?;
     let day: i64 = parts.next().map_or(Some(1), |d| d.parse().ok())?;
-    if parts.next().is_some() || !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+    if parts.next().is_some()
+        || !(1..=12).contains(&month)
+        || day < 1
+        || day > days_in_month(year, month)
+    {
         return None;
     }
     let (time, tz) = split_timezone(rest)?;
@@ -101,7 +112,11 @@ fn parse_reference_date(s: &str, proleptic: bool) -> Option<i128> {
         }
     }
     let julian = !proleptic && (year, month, day) < (1582, 10, 15);
-    let days = if julian { days_from_julian(year, month, day) } else { days_from_civil(year, month, day) };
+    let days = if julian {
+        days_from_julian(year, month, day)
+    } else {
+        days_from_civil(year, month, day)
+    };
     let total: i128 = i128::from(days) * 86_400_000_000_000
         + i128::from(h * 3600 + mi * 60 + sec - tz) * 1_000_000_000
         + i128::from(frac_ns);
@@ -122,7 +137,11 @@ fn split_timezone(rest: &str) -> Option<(&str, i64)> {
         if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || digits.len() > 4 {
             return None;
         }
-        let (hh, mm) = if digits.len() <= 2 { (digits.as_str(), "0") } else { digits.split_at(digits.len() - 2) };
+        let (hh, mm) = if digits.len() <= 2 {
+            (digits.as_str(), "0")
+        } else {
+            digits.split_at(digits.len() - 2)
+        };
         let offset = hh.parse::<i64>().ok()? * 3600 + mm.parse::<i64>().ok()? * 60;
         return Some((time, sign * offset));
     }
@@ -162,36 +181,47 @@ fn days_from_julian(y: i64, m: i64, d: i64) -> i64 {
     jdn - 2_440_588
 }
 
-/// The NaT sentinel (numpy's `int64` minimum).
+/// The `NaT` sentinel (numpy's `int64` minimum).
 pub const NAT: i64 = i64::MIN;
 
-/// Decodes integer offsets: `reference + value × unit`, exactly; `NAT` stays NaT.
+/// Decodes integer offsets: `reference + value × unit`, exactly; `NAT` stays `NaT`.
 ///
 /// # Errors
 /// `ERR_CF_DECODE` when a date falls outside the nanosecond range (years 1677–2262).
-pub fn decode_ints(values: &[i64], unit_ns: i64, reference_ns: i128, name: &str) -> Result<Vec<i64>> {
+pub fn decode_ints(
+    values: &[i64],
+    unit_ns: i64,
+    reference_ns: i128,
+    name: &str,
+) -> Result<Vec<i64>> {
     values
         .iter()
         .map(|&v| {
             if v == NAT {
                 return Ok(NAT);
             }
-            fit(i128::from(v) * i128::from(unit_ns) + reference_ns).ok_or_else(|| out_of_range(name, v as f64))
+            fit(i128::from(v) * i128::from(unit_ns) + reference_ns)
+                .ok_or_else(|| out_of_range(name, v as f64))
         })
         .collect()
 }
 
-/// A nanosecond count that numpy can hold (NaT excluded).
+/// A nanosecond count that numpy can hold (`NaT` excluded).
 fn fit(ns: i128) -> Option<i64> {
     i64::try_from(ns).ok().filter(|&v| v != NAT)
 }
 
 /// Decodes float offsets as xarray does: `value × unit` in float64, truncated toward zero, plus the
-/// reference; NaN becomes NaT.
+/// reference; NaN becomes `NaT`.
 ///
 /// # Errors
 /// `ERR_CF_DECODE` when a date falls outside the nanosecond range.
-pub fn decode_floats(values: &[f64], unit_ns: i64, reference_ns: i128, name: &str) -> Result<Vec<i64>> {
+pub fn decode_floats(
+    values: &[f64],
+    unit_ns: i64,
+    reference_ns: i128,
+    name: &str,
+) -> Result<Vec<i64>> {
     let unit = unit_ns as f64;
     values
         .iter()
@@ -201,7 +231,7 @@ pub fn decode_floats(values: &[f64], unit_ns: i64, reference_ns: i128, name: &st
             }
             let delta = (v * unit).trunc();
             // 2^63 as f64: anything at or beyond it does not fit in i64.
-            if !(delta > -9.223_372_036_854_775_808e18 && delta < 9.223_372_036_854_775_808e18) {
+            if !(delta > -9.223_372_036_854_776e18 && delta < 9.223_372_036_854_776e18) {
                 return Err(out_of_range(name, v));
             }
             fit(i128::from(delta as i64) + reference_ns).ok_or_else(|| out_of_range(name, v))
@@ -232,13 +262,32 @@ mod tests {
         let u = parse_datetime_units("milliseconds since 2024-05-01", false).unwrap();
         assert_eq!(u.reference_ns, 1_714_521_600_000_000_000);
         // 0001-01-01 is a Julian date in the standard calendar: two days off the proleptic reckoning.
-        let julian = parse_datetime_units("days since 0001-01-01", false).unwrap().reference_ns;
-        let proleptic = parse_datetime_units("days since 0001-01-01", true).unwrap().reference_ns;
+        let julian = parse_datetime_units("days since 0001-01-01", false)
+            .unwrap()
+            .reference_ns;
+        let proleptic = parse_datetime_units("days since 0001-01-01", true)
+            .unwrap()
+            .reference_ns;
         assert_eq!(proleptic - julian, 2 * i128::from(DAY));
         assert_eq!(proleptic, -719_162 * i128::from(DAY));
-        assert_eq!(parse_datetime_units("fortnights since 2000-01-01", false).unwrap_err().code(), "ERR_CF_DECODE");
-        assert_eq!(parse_datetime_units("days since yesterday", false).unwrap_err().code(), "ERR_CF_DECODE");
-        assert_eq!(parse_datetime_units("days since 2001-02-29", false).unwrap_err().code(), "ERR_CF_DECODE");
+        assert_eq!(
+            parse_datetime_units("fortnights since 2000-01-01", false)
+                .unwrap_err()
+                .code(),
+            "ERR_CF_DECODE"
+        );
+        assert_eq!(
+            parse_datetime_units("days since yesterday", false)
+                .unwrap_err()
+                .code(),
+            "ERR_CF_DECODE"
+        );
+        assert_eq!(
+            parse_datetime_units("days since 2001-02-29", false)
+                .unwrap_err()
+                .code(),
+            "ERR_CF_DECODE"
+        );
     }
 
     #[test]
@@ -246,7 +295,15 @@ mod tests {
         assert_eq!(decode_ints(&[1, NAT], DAY, 0, "t").unwrap(), vec![DAY, NAT]);
         // float32 0.1 hours widened to float64, truncated toward zero (xarray gives 00:06:00.000005364).
         let v = f64::from(0.1f32);
-        assert_eq!(decode_floats(&[v, f64::NAN], 3_600_000_000_000, 0, "t").unwrap(), vec![360_000_005_364, NAT]);
-        assert_eq!(decode_ints(&[i64::MAX / 2], DAY, 0, "t").unwrap_err().code(), "ERR_CF_DECODE");
+        assert_eq!(
+            decode_floats(&[v, f64::NAN], 3_600_000_000_000, 0, "t").unwrap(),
+            vec![360_000_005_364, NAT]
+        );
+        assert_eq!(
+            decode_ints(&[i64::MAX / 2], DAY, 0, "t")
+                .unwrap_err()
+                .code(),
+            "ERR_CF_DECODE"
+        );
     }
 }

@@ -115,7 +115,13 @@ mod tests {
 
     #[test]
     fn bad_patterns_are_rejected() {
-        assert_eq!(GroupFilter::new("//").unwrap_err().code(), "ERR_INVALID_ARGUMENT");
-        assert_eq!(GroupFilter::new("/a[").unwrap_err().code(), "ERR_INVALID_ARGUMENT");
+        assert_eq!(
+            GroupFilter::new("//").unwrap_err().code(),
+            "ERR_INVALID_ARGUMENT"
+        );
+        assert_eq!(
+            GroupFilter::new("/a[").unwrap_err().code(),
+            "ERR_INVALID_ARGUMENT"
+        );
     }
 }

@@ -85,27 +85,48 @@ pub fn parse_value(value: Value, path: &str) -> Result<NodeMeta> {
     match obj.get("node_type").and_then(Value::as_str) {
         Some("group") => {
             let consolidated = match obj.get("consolidated_metadata") {
-                Some(Value::Object(cm)) if cm.get("kind").and_then(Value::as_str) == Some("inline") => {
+                Some(Value::Object(cm))
+                    if cm.get("kind").and_then(Value::as_str) == Some("inline") =>
+                {
                     match cm.get("metadata") {
                         Some(Value::Object(m)) => Some(m.clone()),
-                        _ => return Err(invalid("consolidated_metadata has no \"metadata\" object")),
+                        _ => {
+                            return Err(invalid("consolidated_metadata has no \"metadata\" object"));
+                        }
                     }
                 }
                 _ => None,
             };
-            Ok(NodeMeta::Group(GroupMeta { attrs, consolidated }))
+            Ok(NodeMeta::Group(GroupMeta {
+                attrs,
+                consolidated,
+            }))
         }
-        Some("array") => parse_array(obj, attrs, &value, path).map(|a| NodeMeta::Array(Box::new(a))),
+        Some("array") => {
+            parse_array(obj, attrs, &value, path).map(|a| NodeMeta::Array(Box::new(a)))
+        }
         Some(other) => Err(invalid(&format!("unknown node_type {other:?}"))),
         None => Err(invalid("missing \"node_type\"")),
     }
 }
 
-fn parse_array(obj: &Map<String, Value>, attrs: Map<String, Value>, document: &Value, path: &str) -> Result<ArrayMeta> {
+fn parse_array(
+    obj: &Map<String, Value>,
+    attrs: Map<String, Value>,
+    document: &Value,
+    path: &str,
+) -> Result<ArrayMeta> {
     let invalid = |why: &str| RtError::InvalidMetadata(format!("array {path:?}: {why}"));
-    let shape = u64_list(obj.get("shape")).ok_or_else(|| invalid("\"shape\" is not a list of non-negative integers"))?;
-    let dtype = Dtype::from_metadata(obj.get("data_type").ok_or_else(|| invalid("missing \"data_type\""))?, path)?;
-    let grid = obj.get("chunk_grid").ok_or_else(|| invalid("missing \"chunk_grid\""))?;
+    let shape = u64_list(obj.get("shape"))
+        .ok_or_else(|| invalid("\"shape\" is not a list of non-negative integers"))?;
+    let dtype = Dtype::from_metadata(
+        obj.get("data_type")
+            .ok_or_else(|| invalid("missing \"data_type\""))?,
+        path,
+    )?;
+    let grid = obj
+        .get("chunk_grid")
+        .ok_or_else(|| invalid("missing \"chunk_grid\""))?;
     let grid_name = grid.get("name").and_then(Value::as_str).unwrap_or_default();
     if grid_name != "regular" {
         return Err(RtError::UnsupportedFormat(format!(
@@ -114,8 +135,13 @@ fn parse_array(obj: &Map<String, Value>, attrs: Map<String, Value>, document: &V
     }
     let grid_chunks = u64_list(grid.pointer("/configuration/chunk_shape"))
         .filter(|c| c.len() == shape.len() && c.iter().all(|&n| n > 0))
-        .ok_or_else(|| invalid("chunk_grid chunk_shape must list one positive integer per dimension"))?;
-    let codecs = obj.get("codecs").cloned().ok_or_else(|| invalid("missing \"codecs\""))?;
+        .ok_or_else(|| {
+            invalid("chunk_grid chunk_shape must list one positive integer per dimension")
+        })?;
+    let codecs = obj
+        .get("codecs")
+        .cloned()
+        .ok_or_else(|| invalid("missing \"codecs\""))?;
     let Value::Array(codec_list) = &codecs else {
         return Err(invalid("\"codecs\" is not a list"));
     };
@@ -124,8 +150,14 @@ fn parse_array(obj: &Map<String, Value>, attrs: Map<String, Value>, document: &V
             .then(|| u64_list(c.pointer("/configuration/chunk_shape")))
     });
     let (chunks, shards) = match inner {
-        Some(Some(inner)) if inner.len() == shape.len() && inner.iter().all(|&n| n > 0) => (inner, Some(grid_chunks)),
-        Some(_) => return Err(invalid("sharding_indexed needs a chunk_shape with one positive integer per dimension")),
+        Some(Some(inner)) if inner.len() == shape.len() && inner.iter().all(|&n| n > 0) => {
+            (inner, Some(grid_chunks))
+        }
+        Some(_) => {
+            return Err(invalid(
+                "sharding_indexed needs a chunk_shape with one positive integer per dimension",
+            ));
+        }
         None => (grid_chunks, None),
     };
     let dims = match obj.get("dimension_names") {
@@ -166,8 +198,14 @@ mod tests {
     fn rejects_bad_documents_with_codes() {
         let cases: [(&[u8], &str); 5] = [
             (b"{", "ERR_INVALID_METADATA"),
-            (br#"{"zarr_format": 2, "node_type": "group"}"#, "ERR_UNSUPPORTED_FORMAT"),
-            (br#"{"zarr_format": 3, "node_type": "banana"}"#, "ERR_INVALID_METADATA"),
+            (
+                br#"{"zarr_format": 2, "node_type": "group"}"#,
+                "ERR_UNSUPPORTED_FORMAT",
+            ),
+            (
+                br#"{"zarr_format": 3, "node_type": "banana"}"#,
+                "ERR_INVALID_METADATA",
+            ),
             (br#"{"zarr_format": 3}"#, "ERR_INVALID_METADATA"),
             (br#"[1]"#, "ERR_INVALID_METADATA"),
         ];
@@ -188,7 +226,9 @@ mod tests {
                 "codecs": [{"name": "bytes"}], "index_codecs": [{"name": "bytes"}]}}],
             "dimension_names": ["y", null]
         });
-        let NodeMeta::Array(a) = parse_value(doc, "/a").unwrap() else { panic!("not an array") };
+        let NodeMeta::Array(a) = parse_value(doc, "/a").unwrap() else {
+            panic!("not an array")
+        };
         assert_eq!(a.chunks, vec![5, 5]);
         assert_eq!(a.shards, Some(vec![20, 20]));
         assert_eq!(a.dims, vec!["y", "dim_1"]);

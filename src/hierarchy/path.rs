@@ -26,7 +26,11 @@ pub fn normalize(path: &str) -> Result<String> {
 /// Joins a normalised parent path and a child name.
 #[must_use]
 pub fn join(parent: &str, name: &str) -> String {
-    if parent == "/" { format!("/{name}") } else { format!("{parent}/{name}") }
+    if parent == "/" {
+        format!("/{name}")
+    } else {
+        format!("{parent}/{name}")
+    }
 }
 
 /// The last segment of a path (`""` for the root).
@@ -51,13 +55,21 @@ pub fn parent(path: &str) -> Option<&str> {
 /// The store key of a node's `zarr.json`.
 #[must_use]
 pub fn metadata_key(path: &str) -> String {
-    if path == "/" { "zarr.json".to_owned() } else { format!("{}/zarr.json", &path[1..]) }
+    if path == "/" {
+        "zarr.json".to_owned()
+    } else {
+        format!("{}/zarr.json", &path[1..])
+    }
 }
 
 /// The store prefix under which a node's children live (`""` for the root, `"a/b/"` otherwise).
 #[must_use]
 pub fn prefix(path: &str) -> String {
-    if path == "/" { String::new() } else { format!("{}/", &path[1..]) }
+    if path == "/" {
+        String::new()
+    } else {
+        format!("{}/", &path[1..])
+    }
 }
 
 /// `path` relative to `root`, as an absolute tree path (`/` when equal). `path` must lie under `root`.
@@ -88,7 +100,10 @@ mod tests {
         assert_eq!(normalize("").unwrap(), "/");
         assert_eq!(normalize("//a//b/").unwrap(), "/a/b");
         assert_eq!(normalize("a/b").unwrap(), "/a/b");
-        assert_eq!(normalize("/a/../b").unwrap_err().code(), "ERR_INVALID_ARGUMENT");
+        assert_eq!(
+            normalize("/a/../b").unwrap_err().code(),
+            "ERR_INVALID_ARGUMENT"
+        );
     }
 
     #[test]
