@@ -193,6 +193,29 @@ pub struct NativeTree {
     coords: std::sync::Mutex<Vec<(String, TypedData)>>,
     targets: Arc<HashMap<String, ReadTarget>>,
     limit: Arc<Semaphore>,
+    stats: Arc<crate::source::instrument::RequestStats>,
+}
+
+/// Store requests made so far by one opened source (the open and every read since).
+#[napi(object)]
+#[derive(Debug, Clone, Copy)]
+pub struct NativeStats {
+    /// Whole-object GETs.
+    pub gets: f64,
+    /// HEADs.
+    pub heads: f64,
+    /// Ranged GETs.
+    pub ranged_gets: f64,
+    /// Listings.
+    pub lists: f64,
+    /// All requests.
+    pub requests: f64,
+    /// Bytes returned.
+    pub bytes: f64,
+    /// Requests in flight now.
+    pub in_flight: f64,
+    /// Most requests in flight at once.
+    pub peak_in_flight: f64,
 }
 
 #[napi]
@@ -202,6 +225,27 @@ impl NativeTree {
     #[must_use]
     pub fn metadata(&self) -> String {
         self.metadata.clone()
+    }
+
+    /// Store requests made so far (the open and every read since).
+    ///
+    /// ```ts
+    /// tree.stats().requests // 1 for a consolidated open without coordinates
+    /// ```
+    #[napi]
+    #[must_use]
+    pub fn stats(&self) -> NativeStats {
+        let s = self.stats.snapshot();
+        NativeStats {
+            gets: s.gets as f64,
+            heads: s.heads as f64,
+            ranged_gets: s.ranged_gets as f64,
+            lists: s.lists as f64,
+            requests: s.requests() as f64,
+            bytes: s.bytes as f64,
+            in_flight: s.in_flight as f64,
+            peak_in_flight: s.peak_in_flight as f64,
+        }
     }
 
     /// The index coordinates read during the open; hands them over once.
@@ -294,6 +338,7 @@ pub fn open_tree<'env>(
                 coords: std::sync::Mutex::new(opened.coords),
                 targets: Arc::new(opened.targets),
                 limit: opened.limit,
+                stats: opened.stats,
             })
         },
     ))

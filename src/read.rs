@@ -34,6 +34,8 @@ pub struct ReadTarget {
     pub shape: Vec<u64>,
     /// Shape of one stored chunk (the shard shape for sharded arrays).
     pub storage_chunks: Vec<u64>,
+    /// Whether chunks are shards, which zarrs reads partially by byte range.
+    pub sharded: bool,
     /// How to CF-decode the values.
     pub plan: Arc<VariablePlan>,
 }
@@ -65,9 +67,24 @@ pub async fn read_region(
                 .acquire_owned()
                 .await
                 .map_err(|_| RtError::Aborted("reader closed".into()))?;
-            let subset = ArraySubset::new_with_ranges(&ranges);
             let shape: Vec<u64> = ranges.iter().map(|r| r.end - r.start).collect();
-            let raw = fetch_chunk_subset(&target, &indices, &subset).await?;
+            let whole = ranges
+                .iter()
+                .zip(&target.storage_chunks)
+                .all(|(r, &c)| r.start == 0 && r.end == c);
+            let raw = if target.sharded || whole {
+                // Shards: zarrs fetches only the inner chunks the subset needs, by byte range.
+                let subset = ArraySubset::new_with_ranges(&ranges);
+                fetch_chunk_subset(&target, &indices, &subset).await?
+            } else {
+                // A compressed chunk must be fetched whole anyway: one GET, then cut the subset out
+                // (zarrs' partial path would add a HEAD and a ranged GET for the same bytes).
+                let full: Vec<_> = target.storage_chunks.iter().map(|&c| 0..c).collect();
+                let subset = ArraySubset::new_with_ranges(&full);
+                fetch_chunk_subset(&target, &indices, &subset)
+                    .await?
+                    .extract(&target.storage_chunks, &ranges)
+            };
             drop(_permit);
             let decoded = target.plan.apply(raw)?;
             Ok::<_, RtError>((decoded, shape, offset))

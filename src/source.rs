@@ -1,10 +1,16 @@
 //! Source resolution: a user's source string becomes a store handle the rest of the crate reads from.
 //!
 //! Today: local directories, given as a path or a `file://` URL. Object storage and icechunk plug in here.
+//! Every store is wrapped the same way: `LimitStore` (object_store's cap on concurrent requests, the
+//! user's `maxConcurrency`) around [`instrument::InstrumentedStore`] (request counts, read-only).
+
+pub mod instrument;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use object_store::ObjectStore;
+use object_store::limit::LimitStore;
 use object_store::local::LocalFileSystem;
 use zarrs::storage::AsyncReadableListableStorage;
 use zarrs_object_store::AsyncObjectStore;
@@ -18,6 +24,8 @@ pub struct Source {
     pub store: AsyncReadableListableStorage,
     /// Where the store lives, for messages (`/data/radar.zarr`).
     pub description: String,
+    /// What has been asked of the store so far.
+    pub stats: Arc<instrument::RequestStats>,
 }
 
 impl std::fmt::Debug for Source {
@@ -28,12 +36,13 @@ impl std::fmt::Debug for Source {
     }
 }
 
-/// Resolves a source string (`/path/to/store.zarr`, `./rel.zarr`, `file:///abs/store.zarr`).
+/// Resolves a source string (`/path/to/store.zarr`, `./rel.zarr`, `file:///abs/store.zarr`); at most
+/// `max_concurrency` requests are in flight at once.
 ///
 /// # Errors
 /// `ERR_INVALID_SOURCE` for an empty string, a malformed URL or a scheme this build does not read;
 /// `ERR_NOT_FOUND` when the directory does not exist; `ERR_STORAGE` when it cannot be opened.
-pub fn resolve(source: &str) -> Result<Source> {
+pub fn resolve(source: &str, max_concurrency: usize) -> Result<Source> {
     let path = local_path(source)?;
     let meta = std::fs::metadata(&path).map_err(|_| {
         RtError::NotFound(format!(
@@ -52,10 +61,23 @@ pub fn resolve(source: &str) -> Result<Source> {
         .map_err(|e| crate::error::storage_error(&path.display().to_string(), &e))?;
     let fs = LocalFileSystem::new_with_prefix(&path)
         .map_err(|e| crate::error::storage_error(&path.display().to_string(), &e))?;
-    Ok(Source {
-        store: Arc::new(AsyncObjectStore::new(fs)),
-        description: path.display().to_string(),
-    })
+    Ok(wrap(
+        Arc::new(fs),
+        path.display().to_string(),
+        max_concurrency,
+    ))
+}
+
+/// Puts the request cap and the counters around a raw object store.
+fn wrap(inner: Arc<dyn ObjectStore>, description: String, max_concurrency: usize) -> Source {
+    let stats = Arc::new(instrument::RequestStats::default());
+    let counted = instrument::InstrumentedStore::new(inner, Arc::clone(&stats));
+    let limited = LimitStore::new(counted, max_concurrency.max(1));
+    Source {
+        store: Arc::new(AsyncObjectStore::new(limited)),
+        description,
+        stats,
+    }
 }
 
 /// Turns a path or `file://` URL into a filesystem path.
@@ -114,7 +136,7 @@ mod tests {
             "ERR_INVALID_SOURCE"
         );
         assert_eq!(
-            resolve("/definitely/not/here.zarr").unwrap_err().code(),
+            resolve("/definitely/not/here.zarr", 4).unwrap_err().code(),
             "ERR_NOT_FOUND"
         );
     }

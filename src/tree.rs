@@ -109,8 +109,10 @@ pub struct OpenedTree {
     pub targets: HashMap<String, ReadTarget>,
     /// Loaded coordinate values, by store path.
     pub coords: Vec<(String, TypedData)>,
-    /// Shared request limiter for later reads.
+    /// Shared limiter of chunk tasks for later reads.
     pub limit: Arc<Semaphore>,
+    /// Request counters of the source (the open's requests included).
+    pub stats: Arc<crate::source::instrument::RequestStats>,
 }
 
 /// Opens `source` (see [`source::resolve`]) and walks it.
@@ -119,18 +121,18 @@ pub struct OpenedTree {
 /// Any code from [`source::resolve`], [`hierarchy::walk`], CF planning, building codec pipelines
 /// (`ERR_UNSUPPORTED_CODEC`) and reading coordinates.
 pub async fn open(source_str: &str, options: &OpenOptions) -> Result<OpenedTree> {
-    let source = source::resolve(source_str)?;
+    if options.max_concurrency == 0 {
+        return Err(RtError::InvalidArgument(
+            "maxConcurrency must be at least 1".into(),
+        ));
+    }
     let group = path::normalize(&options.group)?;
     let filter = options
         .group_filter
         .as_deref()
         .map(GroupFilter::new)
         .transpose()?;
-    if options.max_concurrency == 0 {
-        return Err(RtError::InvalidArgument(
-            "maxConcurrency must be at least 1".into(),
-        ));
-    }
+    let source = source::resolve(source_str, options.max_concurrency)?;
     let walk_options = WalkOptions {
         group,
         filter,
@@ -198,6 +200,7 @@ async fn build(
                     dtype: meta.dtype,
                     shape: meta.shape.clone(),
                     storage_chunks: meta.shards.clone().unwrap_or_else(|| meta.chunks.clone()),
+                    sharded: meta.shards.is_some(),
                     plan: Arc::new(plan),
                 },
             );
@@ -236,6 +239,7 @@ async fn build(
         targets,
         coords,
         limit,
+        stats: Arc::clone(&source.stats),
     })
 }
 

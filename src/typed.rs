@@ -132,6 +132,65 @@ pub fn copy_block<T: Clone>(
     }
 }
 
+/// Copies the box `ranges` out of a C-ordered buffer of shape `shape`.
+#[must_use]
+pub fn extract_block<T: Clone>(
+    src: &[T],
+    shape: &[u64],
+    ranges: &[std::ops::Range<u64>],
+) -> Vec<T> {
+    let ndim = shape.len();
+    let total: u64 = ranges.iter().map(|r| r.end - r.start).product();
+    let mut out = Vec::with_capacity(total as usize);
+    if ndim == 0 {
+        out.extend(src.first().cloned());
+        return out;
+    }
+    if total == 0 {
+        return out;
+    }
+    let strides = c_strides(shape);
+    let row = &ranges[ndim - 1];
+    let mut idx: Vec<u64> = ranges[..ndim - 1].iter().map(|r| r.start).collect();
+    loop {
+        let base: u64 = idx.iter().zip(&strides).map(|(i, s)| i * s).sum::<u64>() + row.start;
+        let base = base as usize;
+        out.extend_from_slice(&src[base..base + (row.end - row.start) as usize]);
+        let mut d = ndim - 1;
+        loop {
+            if d == 0 {
+                return out;
+            }
+            d -= 1;
+            idx[d] += 1;
+            if idx[d] < ranges[d].end {
+                break;
+            }
+            idx[d] = ranges[d].start;
+        }
+    }
+}
+
+impl TypedData {
+    /// [`extract_block`] on whichever element type this holds.
+    #[must_use]
+    pub fn extract(&self, shape: &[u64], ranges: &[std::ops::Range<u64>]) -> Self {
+        match self {
+            Self::I8(v) => Self::I8(extract_block(v, shape, ranges)),
+            Self::I16(v) => Self::I16(extract_block(v, shape, ranges)),
+            Self::I32(v) => Self::I32(extract_block(v, shape, ranges)),
+            Self::I64(v) => Self::I64(extract_block(v, shape, ranges)),
+            Self::U8(v) => Self::U8(extract_block(v, shape, ranges)),
+            Self::U16(v) => Self::U16(extract_block(v, shape, ranges)),
+            Self::U32(v) => Self::U32(extract_block(v, shape, ranges)),
+            Self::U64(v) => Self::U64(extract_block(v, shape, ranges)),
+            Self::F32(v) => Self::F32(extract_block(v, shape, ranges)),
+            Self::F64(v) => Self::F64(extract_block(v, shape, ranges)),
+            Self::Str(v) => Self::Str(extract_block(v, shape, ranges)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,5 +201,11 @@ mod tests {
         copy_block(&mut out, &[3, 4], &[1, 2, 3, 4], &[2, 2], &[1, 2]);
         assert_eq!(out, vec![0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 3, 4]);
         assert_eq!(c_strides(&[2, 3, 4]), vec![12, 4, 1]);
+        let src: Vec<i32> = (0..12).collect(); // 3 x 4
+        assert_eq!(
+            extract_block(&src, &[3, 4], &[1..3, 2..4]),
+            vec![6, 7, 10, 11]
+        );
+        assert_eq!(extract_block(&src, &[3, 4], &[0..3, 1..2]), vec![1, 5, 9]);
     }
 }

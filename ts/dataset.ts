@@ -2,7 +2,28 @@
  * Datasets: the variables of one group, split into coordinates and data variables as xarray does.
  * @module
  */
+import * as native from './native';
 import { Variable } from './variable';
+
+/** Store requests made by one opened source: the open and every read since. */
+export interface RequestStats {
+  /** Whole-object GETs. */
+  gets: number;
+  /** HEADs (size lookups). */
+  heads: number;
+  /** Ranged GETs (partial reads of shards). */
+  rangedGets: number;
+  /** Listings. */
+  lists: number;
+  /** All requests. */
+  requests: number;
+  /** Bytes returned. */
+  bytes: number;
+  /** Requests in flight now. */
+  inFlight: number;
+  /** Most requests in flight at once. */
+  peakInFlight: number;
+}
 
 /**
  * One group's variables (plus, in a tree, the index coordinates it inherits from its ancestors).
@@ -25,7 +46,13 @@ export class Dataset {
   readonly attrs: Record<string, unknown>;
 
   /** @internal */
-  constructor(own: Variable[], coordNames: Set<string>, inherited: Variable[], attrs: Record<string, unknown>) {
+  constructor(
+    own: Variable[],
+    coordNames: Set<string>,
+    inherited: Variable[],
+    attrs: Record<string, unknown>,
+    private readonly handle: native.NativeTree,
+  ) {
     const coords = new Map<string, Variable>();
     const dataVars = new Map<string, Variable>();
     for (const v of inherited) coords.set(v.name, v);
@@ -37,6 +64,18 @@ export class Dataset {
     for (const v of this.variables.values()) v.dims.forEach((d, i) => (dims[d] = v.shape[i]));
     this.dims = dims;
     this.attrs = attrs;
+  }
+
+  /**
+   * Store requests made so far by the open this dataset came from (shared by the whole tree).
+   * @example
+   * ```ts
+   * const ds = await openDataset('radar.zarr', { loadCoords: false })
+   * ds.stats().requests // 1 when the store has consolidated metadata
+   * ```
+   */
+  stats(): RequestStats {
+    return this.handle.stats();
   }
 
   /** The variable called `name`, or undefined. */

@@ -2,7 +2,7 @@
  * DataTrees: the group hierarchy, each node with its dataset, as xarray's `DataTree`.
  * @module
  */
-import { Dataset, summarize } from './dataset';
+import { Dataset, RequestStats, summarize } from './dataset';
 
 /**
  * A node of the tree: a group with its children and dataset.
@@ -58,6 +58,11 @@ export class DataTree {
       node = seg === '..' ? node.parent : node.children.get(seg);
     }
     return node;
+  }
+
+  /** Store requests made so far by this tree's open and reads (see {@link Dataset.stats}). */
+  stats(): RequestStats {
+    return this.dataset.stats();
   }
 
   /** This node and all descendants, depth-first, parents before children. */

@@ -13,7 +13,7 @@
 import * as native from './native';
 
 export { DataTree } from './datatree';
-export { Dataset } from './dataset';
+export { Dataset, RequestStats } from './dataset';
 export { ErrorCode, RustytreeError, isRustytreeError } from './errors';
 export { NAT, NDArray, TypedArray, toDates } from './ndarray';
 export { OpenOptions, openDataset, openDatatree, readChunk } from './open';

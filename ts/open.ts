@@ -151,7 +151,7 @@ export async function openDatatree(source: string, options: OpenOptions = {}): P
         if (v.dims.length === 1 && v.dims[0] === v.name && !ownNames.has(v.name)) inherited.push(v);
       }
     }
-    dt.dataset = new Dataset(own, coordNamesOf(node), inherited, node.attrs);
+    dt.dataset = new Dataset(own, coordNamesOf(node), inherited, node.attrs, tree);
     parent?.addChild(dt);
     byPath.set(node.path, dt);
   }
@@ -176,7 +176,7 @@ export async function openDataset(source: string, options: OpenOptions = {}): Pr
   const { tree, info, values } = await openNative(source, options, false);
   const node = info.nodes.find((n) => n.path === '/');
   if (!node) throw new Error('native layer returned no root node');
-  return new Dataset(variablesOf(node, tree, values), coordNamesOf(node), [], node.attrs);
+  return new Dataset(variablesOf(node, tree, values), coordNamesOf(node), [], node.attrs, tree);
 }
 
 /**

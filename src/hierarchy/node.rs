@@ -91,7 +91,9 @@ pub fn parse_value(value: Value, path: &str) -> Result<NodeMeta> {
                     match cm.get("metadata") {
                         Some(Value::Object(m)) => Some(m.clone()),
                         _ => {
-                            return Err(invalid("consolidated_metadata has no \"metadata\" object"));
+                            return Err(invalid(
+                                "consolidated_metadata has no \"metadata\" object",
+                            ));
                         }
                     }
                 }

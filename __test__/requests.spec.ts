@@ -1,0 +1,49 @@
+// Round trips and requests, counted by the store wrapper: the open costs what the format allows.
+import test from 'ava';
+import { openDataset, openDatatree } from '../index';
+import { loadExpected, store } from './helpers/expected';
+
+const nexrad = loadExpected('nexrad.json');
+const groups = Object.keys(nexrad.nodes).length;
+const arrays = Object.values(nexrad.nodes).reduce((n, node) => n + Object.keys(node.variables).length, 0);
+
+test('a consolidated open is one request', async (t) => {
+  const tree = await openDatatree(store('nexrad.zarr'), { loadCoords: false });
+  t.like(tree.stats(), { requests: 1, gets: 1, lists: 0, inFlight: 0 });
+  const ds = await openDataset(store('nexrad.zarr'), { loadCoords: false, group: '/VCP-12/sweep_0' });
+  // The root (consolidated metadata) and the group's own zarr.json, fetched concurrently.
+  t.like(ds.stats(), { requests: 2, gets: 2, lists: 0 });
+});
+
+test('an unconsolidated open lists each group once and reads each node once', async (t) => {
+  const tree = await openDatatree(store('nexrad_unconsolidated.zarr'), { loadCoords: false });
+  t.like(tree.stats(), { lists: groups, gets: groups + arrays, heads: 0, rangedGets: 0 });
+});
+
+test('a group filter prunes the listing walk', async (t) => {
+  const tree = await openDatatree(store('nexrad_unconsolidated.zarr'), { loadCoords: false, groupFilter: '/VCP-12' });
+  // Lists the root and VCP-12 only; sweeps are fetched (they could be arrays) but not descended.
+  t.like(tree.stats(), { lists: 2 });
+});
+
+test('index coordinates cost one GET per chunk; reading a chunk of an unsharded array is one GET', async (t) => {
+  const tree = await openDatatree(store('nexrad.zarr'));
+  const coordChunks = [...tree.subtree]
+    .flatMap((n) => [...n.dataset.coords.values()])
+    .filter((v, i, all) => all.indexOf(v) === i && v.dims.length === 1 && v.dims[0] === v.name)
+    .reduce((n, v) => n + Math.ceil(v.shape[0] / v.chunks[0]), 0);
+  t.like(tree.stats(), { requests: 1 + coordChunks, heads: 0, rangedGets: 0 });
+  const before = tree.stats().requests;
+  await tree.get('/VCP-12/sweep_0')!.dataset.get('DBZH')!.read({ vcp_time: 0, azimuth: [2, 4], range: [1, 3] });
+  t.is(tree.stats().requests - before, 1);
+});
+
+test('maxConcurrency caps requests in flight', async (t) => {
+  const tree = await openDatatree(store('codecs.zarr'), { maxConcurrency: 2 });
+  const vars = [...tree.dataset.dataVars.values()].filter((v) => !/crc32|delta|lz4|lzma/.test(v.name));
+  await Promise.all(vars.map((v) => v.read()));
+  const s = tree.stats();
+  t.true(s.peakInFlight <= 2, `peak ${s.peakInFlight}`);
+  t.true(s.requests > vars.length);
+  t.is(s.inFlight, 0);
+});
