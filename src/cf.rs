@@ -128,7 +128,7 @@ impl VariablePlan {
         };
         plan.encoding
             .insert("dtype".into(), Value::from(stored.numpy_name()));
-        if !options.decode_cf {
+        if !options.decode_cf || stored == Dtype::Unsupported {
             plan.decode_fill_attr();
             return Ok(plan);
         }
@@ -141,7 +141,10 @@ impl VariablePlan {
         if options.mask_and_scale
             && !matches!(
                 stored,
-                Dtype::String | Dtype::DateTime64 { .. } | Dtype::TimeDelta64 { .. }
+                Dtype::String
+                    | Dtype::FixedUtf32
+                    | Dtype::DateTime64 { .. }
+                    | Dtype::TimeDelta64 { .. }
             )
         {
             plan.plan_mask_and_scale(time)?;
@@ -162,7 +165,7 @@ impl VariablePlan {
             };
             plan.dtype = decoded.to_owned();
         } else if plan.attrs.get("dtype").and_then(Value::as_str) == Some("bool")
-            && stored != Dtype::String
+            && !matches!(stored, Dtype::String | Dtype::FixedUtf32)
         {
             plan.take("dtype");
             plan.encoding.insert("dtype".into(), Value::from("bool"));
@@ -194,7 +197,7 @@ impl VariablePlan {
 
     /// Decides datetime/timedelta decoding from `units`, `calendar` and `dtype` attributes.
     fn time_decision(&mut self, options: DecodeOptions) -> Option<TimeDecode> {
-        if self.stored == Dtype::String || self.stored == Dtype::Bool {
+        if matches!(self.stored, Dtype::String | Dtype::FixedUtf32 | Dtype::Bool) {
             return None;
         }
         let units = self.attrs.get("units").and_then(Value::as_str)?.to_owned();

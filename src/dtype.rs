@@ -33,6 +33,11 @@ pub enum Dtype {
     Float64,
     /// Variable-length UTF-8 strings (`string`).
     String,
+    /// Fixed-length UTF-32 strings (`fixed_length_utf32`, numpy's `<U`), handed out as strings.
+    FixedUtf32,
+    /// A data type this build cannot read (complex numbers, raw bits, ...): the variable is listed, its
+    /// reads fail with `ERR_UNSUPPORTED_DTYPE`.
+    Unsupported,
     /// zarr-python's `numpy.datetime64` extension type, with its unit in nanoseconds.
     DateTime64 {
         /// Nanoseconds per stored unit (unit × scale factor).
@@ -82,6 +87,7 @@ impl Dtype {
             "float32" => Self::Float32,
             "float64" => Self::Float64,
             "string" => Self::String,
+            "fixed_length_utf32" => Self::FixedUtf32,
             "numpy.datetime64" => Self::DateTime64 {
                 ns_per_unit: numpy_time_unit(config, path)?,
             },
@@ -113,7 +119,8 @@ impl Dtype {
             Self::Float16 => "float16",
             Self::Float32 => "float32",
             Self::Float64 => "float64",
-            Self::String => "string",
+            Self::String | Self::FixedUtf32 => "string",
+            Self::Unsupported => "object",
             Self::DateTime64 { .. } => "datetime64[ns]",
             Self::TimeDelta64 { .. } => "timedelta64[ns]",
         }
@@ -153,7 +160,7 @@ impl Dtype {
             | Self::Float64
             | Self::DateTime64 { .. }
             | Self::TimeDelta64 { .. } => 8,
-            Self::String => 0,
+            Self::String | Self::FixedUtf32 | Self::Unsupported => 0,
         }
     }
 }

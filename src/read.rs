@@ -192,6 +192,18 @@ async fn fetch_chunk_subset(
         Dtype::Float32 => TypedData::F32(get!(f32)),
         Dtype::Float64 => TypedData::F64(get!(f64)),
         Dtype::String => TypedData::Str(get!(String)),
+        Dtype::FixedUtf32 => TypedData::Str(
+            get!(Vec<char>)
+                .into_iter()
+                .map(|chars| chars.into_iter().take_while(|&c| c != '\0').collect())
+                .collect(),
+        ),
+        Dtype::Unsupported => {
+            return Err(RtError::Internal(format!(
+                "array {:?}: read of an unsupported data type reached the decoder",
+                target.path
+            )));
+        }
         Dtype::DateTime64 { ns_per_unit } | Dtype::TimeDelta64 { ns_per_unit } => {
             let bytes = a
                 .async_retrieve_chunk_subset_opt::<ArrayBytes<'static>>(indices, subset, &options)
@@ -205,12 +217,17 @@ async fn fetch_chunk_subset(
                 .map(|b| {
                     let v = i64::from_ne_bytes(b.try_into().expect("8 bytes"));
                     if v == i64::MIN {
-                        v
+                        Ok(v)
                     } else {
-                        v.saturating_mul(ns_per_unit)
+                        v.checked_mul(ns_per_unit).filter(|&ns| ns != i64::MIN).ok_or_else(|| {
+                            RtError::Decode(format!(
+                                "array {:?}, chunk {indices:?}: value {v} is outside the datetime64[ns] range",
+                                target.path
+                            ))
+                        })
                     }
                 })
-                .collect();
+                .collect::<Result<Vec<_>>>()?;
             TypedData::I64(values)
         }
     })
@@ -270,7 +287,7 @@ fn empty_of(dtype: Dtype) -> TypedData {
         Dtype::UInt64 => TypedData::U64(Vec::new()),
         Dtype::Float16 | Dtype::Float32 => TypedData::F32(Vec::new()),
         Dtype::Float64 => TypedData::F64(Vec::new()),
-        Dtype::String => TypedData::Str(Vec::new()),
+        Dtype::String | Dtype::FixedUtf32 | Dtype::Unsupported => TypedData::Str(Vec::new()),
     }
 }
 

@@ -167,11 +167,12 @@ async fn build(
             let plan = VariablePlan::new(&array_path, meta.dtype, &meta.attrs, options.decode)?;
             promoted.extend(plan.coordinates.iter().cloned());
             warnings.extend(plan.warnings.iter().cloned());
-            // An unsupported codec fails the reads of that array only, not the whole open.
-            let array = match build_array(source, &array_path, meta) {
-                Ok(a) => Ok(Arc::new(a)),
-                Err(e @ RtError::UnsupportedCodec(_)) => Err(e),
-                Err(e) => return Err(e),
+            // An unsupported codec or data type fails the reads of that array only, not the open.
+            let array = match (&meta.unsupported, build_array(source, &array_path, meta)) {
+                (Some(e), _) => Err(e.clone()),
+                (None, Ok(a)) => Ok(Arc::new(a)),
+                (None, Err(e @ RtError::UnsupportedCodec(_))) => Err(e),
+                (None, Err(e)) => return Err(e),
             };
             let mut encoding = plan.encoding.clone();
             encoding.insert("chunks".into(), Value::from(meta.chunks.clone()));
@@ -186,7 +187,11 @@ async fn build(
                 store_path: array_path.clone(),
                 dims: meta.dims.clone(),
                 shape: meta.shape.clone(),
-                dtype: plan.dtype.clone(),
+                dtype: if meta.unsupported.is_some() {
+                    meta.dtype_name.clone()
+                } else {
+                    plan.dtype.clone()
+                },
                 chunks: meta.chunks.clone(),
                 attrs: plan.attrs.clone(),
                 encoding,

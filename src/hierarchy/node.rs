@@ -19,6 +19,10 @@ pub struct GroupMeta {
 pub struct ArrayMeta {
     /// Stored element type.
     pub dtype: Dtype,
+    /// The data type's name for users: numpy's name, or the Zarr name of an unsupported type.
+    pub dtype_name: String,
+    /// Why the data type cannot be read, when it cannot.
+    pub unsupported: Option<RtError>,
     /// Array shape.
     pub shape: Vec<u64>,
     /// The read chunk shape: the inner chunk shape for sharded arrays, else the grid's chunk shape.
@@ -121,11 +125,24 @@ fn parse_array(
     let invalid = |why: &str| RtError::InvalidMetadata(format!("array {path:?}: {why}"));
     let shape = u64_list(obj.get("shape"))
         .ok_or_else(|| invalid("\"shape\" is not a list of non-negative integers"))?;
-    let dtype = Dtype::from_metadata(
-        obj.get("data_type")
-            .ok_or_else(|| invalid("missing \"data_type\""))?,
-        path,
-    )?;
+    let data_type = obj
+        .get("data_type")
+        .ok_or_else(|| invalid("missing \"data_type\""))?;
+    // An unknown data type is remembered, not fatal: the rest of the tree still opens.
+    let (dtype, unsupported) = match Dtype::from_metadata(data_type, path) {
+        Ok(d) => (d, None),
+        Err(e @ RtError::UnsupportedDtype(_)) => (Dtype::Unsupported, Some(e)),
+        Err(e) => return Err(e),
+    };
+    let dtype_name = match (dtype, data_type) {
+        (Dtype::Unsupported, Value::String(s)) => s.clone(),
+        (Dtype::Unsupported, v) => v
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown")
+            .to_owned(),
+        (d, _) => d.numpy_name().to_owned(),
+    };
     let grid = obj
         .get("chunk_grid")
         .ok_or_else(|| invalid("missing \"chunk_grid\""))?;
@@ -177,6 +194,8 @@ fn parse_array(
     };
     Ok(ArrayMeta {
         dtype,
+        dtype_name,
+        unsupported,
         shape,
         chunks,
         shards,
