@@ -97,3 +97,28 @@ test('aborting mid-read rejects with ERR_ABORTED and the tree keeps working', as
   const again = await v.read();
   t.is(again.data.length, v.shape.reduce((a, b) => a * b, 1));
 });
+
+test('a Rust panic rejects with ERR_INTERNAL and Node keeps running', async (t) => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const native = require('../native.js');
+  const { fromNative } = await import('../ts/errors');
+  const err = await t.throwsAsync(native._testPanic());
+  t.is(fromNative(err).code, 'ERR_INTERNAL');
+  const tree = await openDatatree(store('nexrad.zarr'));
+  t.is(tree.children.size, 2);
+});
+
+test('aborting queued reads rejects them with ERR_ABORTED and leaves no request in flight', async (t) => {
+  const tree = await openDatatree(store('codecs.zarr'), { maxConcurrency: 1 });
+  const vars = [...tree.dataset.dataVars.values()].filter((v) => !/crc32|delta|lz4|lzma/.test(v.name));
+  const ac = new AbortController();
+  const reads = vars.map((v) => v.read({}, { signal: ac.signal }));
+  ac.abort();
+  const settled = await Promise.allSettled(reads);
+  const aborted = settled.filter((r) => r.status === 'rejected' && isRustytreeError(r.reason, 'ERR_ABORTED'));
+  const fulfilled = settled.filter((r) => r.status === 'fulfilled');
+  t.is(aborted.length + fulfilled.length, vars.length, 'every read either finished or was aborted');
+  t.true(aborted.length > 0, 'with one request at a time, most of 50+ reads are still queued at the abort');
+  for (let i = 0; i < 100 && tree.stats().inFlight > 0; i++) await new Promise((r) => setTimeout(r, 10));
+  t.is(tree.stats().inFlight, 0);
+});

@@ -312,6 +312,18 @@ impl NativeTree {
     }
 }
 
+/// Panics inside a native task; for the test that proves a panic rejects with `ERR_INTERNAL` and leaves
+/// Node running. Not part of the public TypeScript API.
+#[napi(js_name = "_testPanic", ts_return_type = "Promise<number>")]
+pub fn test_panic(env: &Env) -> napi::Result<PromiseRaw<'_, u8>> {
+    env.spawn_future(guarded("the panic test".to_owned(), None, async {
+        let v: Vec<u8> = Vec::new();
+        // Index out of bounds, computed so the compiler cannot see it coming.
+        let i = v.len() + 1;
+        Ok(v[i])
+    }))
+}
+
 /// Opens the hierarchy at `source` and returns its metadata and index coordinates.
 ///
 /// ```ts
