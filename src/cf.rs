@@ -163,14 +163,14 @@ impl VariablePlan {
                     "timedelta64[ns]"
                 }
             };
-            plan.dtype = decoded.to_owned();
+            decoded.clone_into(&mut plan.dtype);
         } else if plan.attrs.get("dtype").and_then(Value::as_str) == Some("bool")
             && !matches!(stored, Dtype::String | Dtype::FixedUtf32)
         {
             plan.take("dtype");
             plan.encoding.insert("dtype".into(), Value::from("bool"));
             plan.to_bool = true;
-            plan.dtype = "bool".to_owned();
+            "bool".clone_into(&mut plan.dtype);
         }
         plan.decode_fill_attr();
         Ok(plan)
@@ -363,17 +363,23 @@ impl VariablePlan {
         if let Some(s) = self.int_scale
             && let TypedData::I64(v) = &mut data
         {
-            v.iter_mut().for_each(|x| *x = x.wrapping_mul(s));
+            for x in v.iter_mut() {
+                *x = x.wrapping_mul(s);
+            }
         }
         if (self.scale.is_some() || self.offset.is_some())
             && let TypedData::F64(v) = &mut data
         {
             // Two separately rounded steps, as numpy does them in place.
             if let Some(s) = self.scale {
-                v.iter_mut().for_each(|x| *x *= s);
+                for x in v.iter_mut() {
+                    *x *= s;
+                }
             }
             if let Some(o) = self.offset {
-                v.iter_mut().for_each(|x| *x += o);
+                for x in v.iter_mut() {
+                    *x += o;
+                }
             }
         }
         if let Some(t) = self.time {
@@ -424,6 +430,8 @@ impl VariablePlan {
         Ok(data)
     }
 
+    // One macro body casts every element type, so some casts are lossless and some are not.
+    #[allow(clippy::cast_lossless, clippy::similar_names)]
     fn mask_and_cast(&self, data: TypedData, target: Target) -> TypedData {
         let fills_f64: Vec<f64> = self.fills.iter().map(|f| f.as_f64()).collect();
         let fills_i64: Vec<i64> = self
@@ -571,18 +579,18 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn attrs(v: serde_json::Value) -> Map<String, Value> {
+    fn attrs(v: &serde_json::Value) -> Map<String, Value> {
         v.as_object().unwrap().clone()
     }
 
     #[test]
     fn packed_int16_unpacks_to_float64_with_mask() {
         let a = attrs(
-            json!({"scale_factor": 0.5, "add_offset": -33.0, "_FillValue": -32768, "units": "dBZ"}),
+            &json!({"scale_factor": 0.5, "add_offset": -33.0, "_FillValue": -32768, "units": "dBZ"}),
         );
         let plan = VariablePlan::new("DBZH", Dtype::Int16, &a, DecodeOptions::default()).unwrap();
         assert_eq!(plan.dtype, "float64");
-        assert_eq!(plan.attrs, attrs(json!({"units": "dBZ"})));
+        assert_eq!(plan.attrs, attrs(&json!({"units": "dBZ"})));
         let TypedData::F64(out) = plan.apply(TypedData::I16(vec![0, 2, -32768])).unwrap() else {
             panic!()
         };
@@ -592,12 +600,12 @@ mod tests {
 
     #[test]
     fn masking_promotes_like_xarray() {
-        let a = attrs(json!({"_FillValue": -1}));
+        let a = attrs(&json!({"_FillValue": -1}));
         let plan = VariablePlan::new("x", Dtype::Int16, &a, DecodeOptions::default()).unwrap();
         assert_eq!(plan.dtype, "float32");
         let plan = VariablePlan::new("x", Dtype::Int32, &a, DecodeOptions::default()).unwrap();
         assert_eq!(plan.dtype, "float64");
-        let nan_on_float = attrs(json!({"_FillValue": "AAAAAAAA+H8="}));
+        let nan_on_float = attrs(&json!({"_FillValue": "AAAAAAAA+H8="}));
         let plan = VariablePlan::new("x", Dtype::Float32, &nan_on_float, DecodeOptions::default())
             .unwrap();
         assert_eq!(plan.dtype, "float32");
@@ -607,7 +615,7 @@ mod tests {
 
     #[test]
     fn unsigned_reinterprets_data_and_fill() {
-        let a = attrs(json!({"_Unsigned": "true", "_FillValue": -1}));
+        let a = attrs(&json!({"_Unsigned": "true", "_FillValue": -1}));
         let plan = VariablePlan::new("x", Dtype::Int16, &a, DecodeOptions::default()).unwrap();
         assert_eq!(plan.dtype, "float32");
         let TypedData::F32(out) = plan.apply(TypedData::I16(vec![-2, -1, 3])).unwrap() else {
@@ -620,14 +628,15 @@ mod tests {
 
     #[test]
     fn datetimes_decode_from_metadata_alone() {
-        let a = attrs(json!({"units": "days since 1970-01-01", "calendar": "proleptic_gregorian"}));
+        let a =
+            attrs(&json!({"units": "days since 1970-01-01", "calendar": "proleptic_gregorian"}));
         let plan = VariablePlan::new("t", Dtype::Int64, &a, DecodeOptions::default()).unwrap();
         assert_eq!(plan.dtype, "datetime64[ns]");
         assert_eq!(
             plan.apply(TypedData::I64(vec![1])).unwrap(),
             TypedData::I64(vec![86_400_000_000_000])
         );
-        let noleap = attrs(json!({"units": "days since 1970-01-01", "calendar": "noleap"}));
+        let noleap = attrs(&json!({"units": "days since 1970-01-01", "calendar": "noleap"}));
         let plan = VariablePlan::new("t", Dtype::Int64, &noleap, DecodeOptions::default()).unwrap();
         assert_eq!(plan.dtype, "int64");
         assert_eq!(plan.warnings.len(), 1);
@@ -636,7 +645,7 @@ mod tests {
 
     #[test]
     fn timedeltas_need_the_dtype_attribute_by_default() {
-        let units_only = attrs(json!({"units": "seconds"}));
+        let units_only = attrs(&json!({"units": "seconds"}));
         let plan =
             VariablePlan::new("d", Dtype::Int64, &units_only, DecodeOptions::default()).unwrap();
         assert_eq!(plan.dtype, "int64");
@@ -646,7 +655,7 @@ mod tests {
         };
         let plan = VariablePlan::new("d", Dtype::Int64, &units_only, opts).unwrap();
         assert_eq!(plan.dtype, "timedelta64[ns]");
-        let with_dtype = attrs(json!({"units": "seconds", "dtype": "timedelta64[ns]"}));
+        let with_dtype = attrs(&json!({"units": "seconds", "dtype": "timedelta64[ns]"}));
         let plan =
             VariablePlan::new("d", Dtype::Int64, &with_dtype, DecodeOptions::default()).unwrap();
         assert_eq!(plan.dtype, "timedelta64[ns]");
@@ -655,7 +664,7 @@ mod tests {
 
     #[test]
     fn raw_mode_keeps_everything_but_decodes_base64_fill() {
-        let a = attrs(json!({"_FillValue": "AAAAAICHw8A=", "scale_factor": 2.0}));
+        let a = attrs(&json!({"_FillValue": "AAAAAICHw8A=", "scale_factor": 2.0}));
         let opts = DecodeOptions {
             decode_cf: false,
             ..DecodeOptions::default()

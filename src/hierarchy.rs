@@ -114,12 +114,13 @@ pub async fn walk(
         }
         for (path, node) in nodes {
             if path != group && path::is_within(&path, group) {
-                insert_node(&mut hierarchy, &path, node, options)?;
+                insert_node(&mut hierarchy, &path, node, options);
             }
         }
         if !options.descend {
-            let entry = hierarchy.groups.get_mut(group).expect("root entry");
-            entry.children.clear();
+            if let Some(entry) = hierarchy.groups.get_mut(group) {
+                entry.children.clear();
+            }
             hierarchy.groups.retain(|p, _| p == group);
         }
     } else {
@@ -139,18 +140,20 @@ fn empty_entry(path: &str, attrs: Map<String, Value>) -> GroupEntry {
 }
 
 /// Adds one node found in consolidated metadata, creating its parent chain where it is implicit.
-fn insert_node(h: &mut Hierarchy, path: &str, node: NodeMeta, options: &WalkOptions) -> Result<()> {
-    let parent = path::parent(path).expect("non-root path");
+fn insert_node(h: &mut Hierarchy, path: &str, node: NodeMeta, options: &WalkOptions) {
+    let Some(parent) = path::parent(path) else {
+        return;
+    };
     let depth_ok = options.descend || parent == h.root;
     if !depth_ok {
-        return Ok(());
+        return;
     }
     let rel = path::relative_to(path, &h.root);
     if let NodeMeta::Group(_) = node
         && let Some(f) = &options.filter
         && !f.may_match_at_or_below(&rel)
     {
-        return Ok(());
+        return;
     }
     ensure_group(h, parent);
     match node {
@@ -174,7 +177,6 @@ fn insert_node(h: &mut Hierarchy, path: &str, node: NodeMeta, options: &WalkOpti
                 .insert(path::name(path).to_owned(), *a);
         }
     }
-    Ok(())
 }
 
 fn ensure_group(h: &mut Hierarchy, path: &str) {
@@ -201,7 +203,7 @@ fn flatten_consolidated(
         let abs = path::normalize(&format!("{}/{key}", path::prefix(base))).map_err(|_| {
             RtError::InvalidMetadata(format!("consolidated metadata has a bad key {key:?}"))
         })?;
-        let node = node::parse_value(doc.clone(), &abs)?;
+        let node = node::parse_value(doc, &abs)?;
         if let NodeMeta::Group(GroupMeta {
             consolidated: Some(nested),
             ..
@@ -285,7 +287,7 @@ async fn walk_listing(
                 // openDataset: child groups are not part of the result.
                 continue;
             }
-            insert_node(h, &child, node, options)?;
+            insert_node(h, &child, node, options);
             if is_group {
                 next.push(child);
             }

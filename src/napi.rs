@@ -266,6 +266,10 @@ impl NativeTree {
 
     /// Reads `[start, stop)` per dimension of the variable at `path`, decoded.
     ///
+    /// # Errors
+    /// The promise rejects with `[ERR_NOT_FOUND]`, `[ERR_INVALID_SELECTION]`, `[ERR_DECODE]`,
+    /// `[ERR_STORAGE]`, `[ERR_CF_DECODE]`, `[ERR_UNSUPPORTED_CODEC]`/`[ERR_UNSUPPORTED_DTYPE]` or `[ERR_ABORTED]`.
+    ///
     /// ```ts
     /// const arr = await tree.read('/VCP-12/sweep_0/DBZH', [0, 0, 0], [1, 36, 20])
     /// ```
@@ -314,6 +318,9 @@ impl NativeTree {
 
 /// Panics inside a native task; for the test that proves a panic rejects with `ERR_INTERNAL` and leaves
 /// Node running. Not part of the public TypeScript API.
+///
+/// # Errors
+/// Always rejects with `[ERR_INTERNAL]`.
 #[napi(js_name = "_testPanic", ts_return_type = "Promise<number>")]
 pub fn test_panic(env: &Env) -> napi::Result<PromiseRaw<'_, u8>> {
     env.spawn_future(guarded("the panic test".to_owned(), None, async {
@@ -325,6 +332,9 @@ pub fn test_panic(env: &Env) -> napi::Result<PromiseRaw<'_, u8>> {
 }
 
 /// Opens the hierarchy at `source` and returns its metadata and index coordinates.
+///
+/// # Errors
+/// The promise rejects with any of the codes in `error.rs`, as `[CODE] message`.
 ///
 /// ```ts
 /// const tree = await openTree('fixtures/stores/nexrad.zarr', {})

@@ -63,7 +63,7 @@ pub async fn read_region(
         let target = target.clone();
         let limit = Arc::clone(limit);
         tasks.spawn(async move {
-            let _permit = limit
+            let permit = limit
                 .acquire_owned()
                 .await
                 .map_err(|_| RtError::Aborted("reader closed".into()))?;
@@ -85,7 +85,7 @@ pub async fn read_region(
                     .await?
                     .extract(&target.storage_chunks, &ranges)
             };
-            drop(_permit);
+            drop(permit);
             let decoded = target.plan.apply(raw)?;
             Ok::<_, RtError>((decoded, shape, offset))
         });
@@ -94,7 +94,7 @@ pub async fn read_region(
     while let Some(joined) = tasks.join_next().await {
         let (piece, shape, offset) = joined.map_err(|e| join_error(&target.path, &e))??;
         let buf = out.get_or_insert_with(|| alloc_like(&piece, total as usize));
-        place(buf, &out_shape, piece, &shape, &offset)?;
+        place(buf, &out_shape, &piece, &shape, &offset)?;
     }
     Ok(match out {
         Some(buf) => buf,
@@ -294,7 +294,7 @@ fn empty_of(dtype: Dtype) -> TypedData {
 fn place(
     out: &mut TypedData,
     out_shape: &[u64],
-    piece: TypedData,
+    piece: &TypedData,
     shape: &[u64],
     offset: &[u64],
 ) -> Result<()> {
@@ -307,7 +307,7 @@ fn place(
     }
     macro_rules! put {
         ($variant:ident) => {
-            if let (TypedData::$variant(o), TypedData::$variant(p)) = (&mut *out, &piece) {
+            if let (TypedData::$variant(o), TypedData::$variant(p)) = (&mut *out, piece) {
                 copy_block(o, out_shape, p, shape, offset);
                 return Ok(());
             }
@@ -326,7 +326,7 @@ fn place(
     put!(Str);
     Err(RtError::Internal(format!(
         "chunk pieces of one read decoded to different types ({} elements)",
-        with_typed!(&piece, v => v.len())
+        with_typed!(piece, v => v.len())
     )))
 }
 

@@ -1,7 +1,7 @@
 //! Source resolution: a user's source string becomes a store handle the rest of the crate reads from.
 //!
 //! Today: local directories, given as a path or a `file://` URL. Object storage and icechunk plug in here.
-//! Every store is wrapped the same way: `LimitStore` (object_store's cap on concurrent requests, the
+//! Every store is wrapped the same way: `LimitStore` (`object_store`'s cap on concurrent requests, the
 //! user's `maxConcurrency`) around [`instrument::InstrumentedStore`] (request counts, read-only).
 
 pub mod instrument;

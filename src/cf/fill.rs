@@ -65,7 +65,8 @@ pub fn decode_attr(value: &Value, dtype: Dtype) -> Option<Vec<Option<Fill>>> {
     }
 }
 
-/// `Some(None)` is a NaN fill.
+/// `None`: not a fill value of this type; `Some(None)`: a NaN fill (masks nothing).
+#[allow(clippy::option_option)]
 fn decode_scalar(value: &Value, dtype: Dtype) -> Option<Option<Fill>> {
     let from_float = |f: f64| {
         if f.is_nan() {

@@ -59,16 +59,16 @@ pub fn parse_bytes(bytes: &[u8], path: &str) -> Result<NodeMeta> {
     let value: Value = serde_json::from_slice(bytes).map_err(|e| {
         RtError::InvalidMetadata(format!("zarr.json of {path:?} is not valid JSON: {e}"))
     })?;
-    parse_value(value, path)
+    parse_value(&value, path)
 }
 
 /// Parses an already-decoded `zarr.json` document.
 ///
 /// # Errors
 /// As [`parse_bytes`].
-pub fn parse_value(value: Value, path: &str) -> Result<NodeMeta> {
+pub fn parse_value(value: &Value, path: &str) -> Result<NodeMeta> {
     let invalid = |why: &str| RtError::InvalidMetadata(format!("zarr.json of {path:?}: {why}"));
-    let Value::Object(obj) = &value else {
+    let Value::Object(obj) = value else {
         return Err(invalid("not a JSON object"));
     };
     match obj.get("zarr_format") {
@@ -108,9 +108,7 @@ pub fn parse_value(value: Value, path: &str) -> Result<NodeMeta> {
                 consolidated,
             }))
         }
-        Some("array") => {
-            parse_array(obj, attrs, &value, path).map(|a| NodeMeta::Array(Box::new(a)))
-        }
+        Some("array") => parse_array(obj, attrs, value, path).map(|a| NodeMeta::Array(Box::new(a))),
         Some(other) => Err(invalid(&format!("unknown node_type {other:?}"))),
         None => Err(invalid("missing \"node_type\"")),
     }
@@ -228,7 +226,7 @@ mod tests {
                 "ERR_INVALID_METADATA",
             ),
             (br#"{"zarr_format": 3}"#, "ERR_INVALID_METADATA"),
-            (br#"[1]"#, "ERR_INVALID_METADATA"),
+            (b"[1]", "ERR_INVALID_METADATA"),
         ];
         for (bytes, code) in cases {
             let err = parse_bytes(bytes, "/g").unwrap_err();
@@ -247,7 +245,7 @@ mod tests {
                 "codecs": [{"name": "bytes"}], "index_codecs": [{"name": "bytes"}]}}],
             "dimension_names": ["y", null]
         });
-        let NodeMeta::Array(a) = parse_value(doc, "/a").unwrap() else {
+        let NodeMeta::Array(a) = parse_value(&doc, "/a").unwrap() else {
             panic!("not an array")
         };
         assert_eq!(a.chunks, vec![5, 5]);
