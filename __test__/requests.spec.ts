@@ -1,5 +1,7 @@
 // Round trips and requests, counted by the store wrapper: the open costs what the format allows.
 import test from 'ava';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { openDataset, openDatatree } from '../index';
 import { loadExpected, store } from './helpers/expected';
 
@@ -46,4 +48,25 @@ test('maxConcurrency caps requests in flight', async (t) => {
   t.true(s.peakInFlight <= 2, `peak ${s.peakInFlight}`);
   t.true(s.requests > vars.length);
   t.is(s.inFlight, 0);
+});
+
+test('reading one inner chunk of a shard fetches byte ranges, not the shard', async (t) => {
+  const tree = await openDatatree(store('codecs.zarr'), { loadCoords: false });
+  const v = tree.dataset.get('i32_sharding')!;
+  const shardBytes = statSync(join(store('codecs.zarr'), 'i32_sharding', 'c', '0', '0')).size;
+  const before = tree.stats();
+  await v.readChunk([0, 0]);
+  const after = tree.stats();
+  t.is(after.gets, before.gets, 'no whole-object GET');
+  t.true(after.rangedGets - before.rangedGets >= 2, 'the shard index, then the inner chunk');
+  t.true(after.bytes - before.bytes < shardBytes, `${after.bytes - before.bytes} bytes of a ${shardBytes}-byte shard`);
+});
+
+test('the listing walk and concurrent reads overlap their requests', async (t) => {
+  const walked = await openDatatree(store('nexrad_unconsolidated.zarr'), { loadCoords: false });
+  t.true(walked.stats().peakInFlight > 1, `walk peak ${walked.stats().peakInFlight}`);
+  const tree = await openDatatree(store('codecs.zarr'), { loadCoords: false });
+  const vars = [...tree.dataset.dataVars.values()].filter((v) => !/crc32|delta|lz4|lzma/.test(v.name));
+  await Promise.all(vars.map((v) => v.read()));
+  t.true(tree.stats().peakInFlight > 1, `read peak ${tree.stats().peakInFlight}`);
 });
