@@ -49,6 +49,8 @@ for (const [expectedName, storeName, options] of cases) {
       }
       t.deepEqual(dt.attrs, node.attrs, `${path} attrs`);
       t.deepEqual(dt.dataset.dims, node.dims, `${path} dims`);
+      const inherited = [...dt.dataset.coords.keys()].filter((k) => !(k in node.variables));
+      t.deepEqual(inherited.sort(), [...(node.inherited_coords ?? [])].sort(), `${path} inherited coordinates`);
       for (const [name, ev] of Object.entries(node.variables)) {
         const v = dt.dataset.get(name);
         if (!v) {
