@@ -110,7 +110,7 @@ test('a Rust panic rejects with ERR_INTERNAL and Node keeps running', async (t) 
 
 test('aborting queued reads rejects them with ERR_ABORTED and leaves no request in flight', async (t) => {
   const tree = await openDatatree(store('codecs.zarr'), { maxConcurrency: 1 });
-  const vars = [...tree.dataset.dataVars.values()].filter((v) => !/crc32|delta|lz4|lzma/.test(v.name));
+  const vars = [...tree.dataset.dataVars.values()];
   const ac = new AbortController();
   const reads = vars.map((v) => v.read({}, { signal: ac.signal }));
   ac.abort();

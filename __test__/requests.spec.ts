@@ -42,7 +42,7 @@ test('index coordinates cost one GET per chunk; reading a chunk of an unsharded 
 
 test('maxConcurrency caps requests in flight', async (t) => {
   const tree = await openDatatree(store('codecs.zarr'), { maxConcurrency: 2 });
-  const vars = [...tree.dataset.dataVars.values()].filter((v) => !/crc32|delta|lz4|lzma/.test(v.name));
+  const vars = [...tree.dataset.dataVars.values()];
   await Promise.all(vars.map((v) => v.read()));
   const s = tree.stats();
   t.true(s.peakInFlight <= 2, `peak ${s.peakInFlight}`);
@@ -66,7 +66,7 @@ test('the listing walk and concurrent reads overlap their requests', async (t) =
   const walked = await openDatatree(store('nexrad_unconsolidated.zarr'), { loadCoords: false });
   t.true(walked.stats().peakInFlight > 1, `walk peak ${walked.stats().peakInFlight}`);
   const tree = await openDatatree(store('codecs.zarr'), { loadCoords: false });
-  const vars = [...tree.dataset.dataVars.values()].filter((v) => !/crc32|delta|lz4|lzma/.test(v.name));
+  const vars = [...tree.dataset.dataVars.values()];
   await Promise.all(vars.map((v) => v.read()));
   t.true(tree.stats().peakInFlight > 1, `read peak ${tree.stats().peakInFlight}`);
 });

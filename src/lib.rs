@@ -4,6 +4,7 @@
 //! module that talks to Node.
 
 pub mod cf;
+pub mod codecs;
 pub mod dtype;
 pub mod error;
 pub mod hierarchy;
