@@ -2,7 +2,9 @@
 // dtypes, attrs and every value.
 import test from 'ava';
 import { isRustytreeError, openDatatree, type DataTree, type OpenOptions } from '../index';
-import { loadExpected, normalizeExpected, store, toJsonForm } from './helpers/expected';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { FIXTURES, loadExpected, normalizeExpected, store, toJsonForm } from './helpers/expected';
 
 // Codecs zarr-python can write that rustytree cannot decode: reads of these arrays would reject with
 // ERR_UNSUPPORTED_CODEC while the rest of the store opens (none left for the fixtures; the broken
@@ -29,7 +31,21 @@ const cases: [expected: string, storeName: string, options: OpenOptions][] = [
   ['dtypes.json', 'dtypes.zarr', {}],
   ['codecs.json', 'codecs.zarr', {}],
   ['extensions.json', 'extensions.zarr', {}],
+  // icechunk repositories written by icechunk-python 2.3.0, one case per version selector.
+  ['icechunk_radar.main.json', '../icechunk/radar.icechunk', {}],
+  ['icechunk_radar.dev.json', '../icechunk/radar.icechunk', { branch: 'dev' }],
+  ['icechunk_radar.tag-v1.json', '../icechunk/radar.icechunk', { tag: 'v1' }],
+  ...snapshotCases(),
+  ['icechunk_radar_v1.main.json', '../icechunk/radar_v1.icechunk', {}],
+  ['icechunk_small.main.json', '../icechunk/small.icechunk', {}],
 ];
+
+/** One case per `icechunk_radar.snapshot-<id>.json`: the id comes from the file name. */
+function snapshotCases(): [string, string, OpenOptions][] {
+  return readdirSync(join(FIXTURES, 'expected'))
+    .filter((f) => f.startsWith('icechunk_radar.snapshot-'))
+    .map((f) => [f, '../icechunk/radar.icechunk', { snapshotId: f.slice('icechunk_radar.snapshot-'.length, -'.json'.length) }]);
+}
 
 // rustytree hands out every datetime/timedelta at nanosecond resolution (the fixture values are in ns too).
 const asNs = (dtype: string) => dtype.replace(/^(datetime64|timedelta64)\[\w+\]$/, '$1[ns]');

@@ -112,22 +112,72 @@ pub async fn walk(
         if group != "/" && base == "/" && !nodes.contains_key(group) {
             return Err(RtError::NotFound(format!("no group at {group:?}")));
         }
-        for (path, node) in nodes {
-            if path != group && path::is_within(&path, group) {
-                insert_node(&mut hierarchy, &path, node, options);
-            }
-        }
-        if !options.descend {
-            if let Some(entry) = hierarchy.groups.get_mut(group) {
-                entry.children.clear();
-            }
-            hierarchy.groups.retain(|p, _| p == group);
-        }
+        add_listed_nodes(&mut hierarchy, nodes, options);
     } else {
         walk_listing(store, &mut hierarchy, options).await?;
     }
     prune(&mut hierarchy, options.filter.as_ref());
     Ok(hierarchy)
+}
+
+/// Builds the hierarchy from every node's `zarr.json` listed up front (an icechunk snapshot holds them
+/// all), so no per-node request is made. `documents` are (node path, `zarr.json` bytes) pairs.
+///
+/// # Errors
+/// `ERR_NOT_FOUND` when `options.group` is not a group in the listing; `ERR_INVALID_METADATA` /
+/// `ERR_UNSUPPORTED_FORMAT` for bad documents.
+pub fn from_documents<B: AsRef<[u8]>>(
+    documents: &[(String, B)],
+    options: &WalkOptions,
+) -> Result<Hierarchy> {
+    let mut nodes = BTreeMap::new();
+    for (raw_path, bytes) in documents {
+        let node_path = path::normalize(raw_path)?;
+        let node = node::parse_bytes(bytes.as_ref(), &node_path)?;
+        nodes.insert(node_path, node);
+    }
+    let group = options.group.as_str();
+    let attrs = match nodes.remove(group) {
+        Some(NodeMeta::Group(g)) => g.attrs,
+        Some(NodeMeta::Array(_)) => {
+            return Err(RtError::NotFound(format!(
+                "{group:?} is an array, not a group"
+            )));
+        }
+        None => return Err(RtError::NotFound(format!("no group at {group:?}"))),
+    };
+    let mut hierarchy = Hierarchy {
+        root: group.to_owned(),
+        groups: BTreeMap::new(),
+        consolidated: false,
+    };
+    hierarchy
+        .groups
+        .insert(group.to_owned(), empty_entry(group, attrs));
+    add_listed_nodes(&mut hierarchy, nodes, options);
+    prune(&mut hierarchy, options.filter.as_ref());
+    Ok(hierarchy)
+}
+
+/// Adds every node below the hierarchy's root from a complete listing (consolidated metadata or a
+/// snapshot); `openDataset` keeps only the root group's own arrays.
+fn add_listed_nodes(
+    hierarchy: &mut Hierarchy,
+    nodes: BTreeMap<String, NodeMeta>,
+    options: &WalkOptions,
+) {
+    let group = hierarchy.root.clone();
+    for (node_path, node) in nodes {
+        if node_path != group && path::is_within(&node_path, &group) {
+            insert_node(hierarchy, &node_path, node, options);
+        }
+    }
+    if !options.descend {
+        if let Some(entry) = hierarchy.groups.get_mut(&group) {
+            entry.children.clear();
+        }
+        hierarchy.groups.retain(|p, _| *p == group);
+    }
 }
 
 fn empty_entry(path: &str, attrs: Map<String, Value>) -> GroupEntry {

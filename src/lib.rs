@@ -8,6 +8,7 @@ pub mod codecs;
 pub mod dtype;
 pub mod error;
 pub mod hierarchy;
+pub mod icechunk;
 pub mod napi;
 pub mod read;
 pub mod source;

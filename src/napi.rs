@@ -18,8 +18,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cf::DecodeOptions;
 use crate::error::RtError;
+use crate::icechunk::VersionSelector;
 use crate::read::{ReadTarget, read_region};
-use crate::tree::{self, OpenOptions};
+use crate::tree::{self, Engine, OpenOptions};
 use crate::typed::TypedData;
 
 /// Version of the native addon, for diagnostics.
@@ -113,13 +114,35 @@ pub struct NativeOpenOptions {
     pub max_concurrency: Option<u32>,
     /// Walk descendants (default true); false for openDataset.
     pub descend: Option<bool>,
+    /// `"zarr"` or `"icechunk"` to force the format (default: detected).
+    pub engine: Option<String>,
+    /// icechunk branch (default `main`).
+    pub branch: Option<String>,
+    /// icechunk tag.
+    pub tag: Option<String>,
+    /// icechunk snapshot id.
+    pub snapshot_id: Option<String>,
+    /// icechunk: the branch's state at this RFC 3339 time.
+    pub as_of: Option<String>,
 }
 
-impl From<NativeOpenOptions> for OpenOptions {
-    fn from(o: NativeOpenOptions) -> Self {
+impl TryFrom<NativeOpenOptions> for OpenOptions {
+    type Error = RtError;
+
+    fn try_from(o: NativeOpenOptions) -> Result<Self, RtError> {
         let d = OpenOptions::default();
         let decode_cf = o.decode_cf.unwrap_or(true);
-        Self {
+        let engine = match o.engine.as_deref() {
+            None => None,
+            Some("zarr") => Some(Engine::Zarr),
+            Some("icechunk") => Some(Engine::Icechunk),
+            Some(other) => {
+                return Err(RtError::InvalidArgument(format!(
+                    "engine {other:?} is not one of \"zarr\", \"icechunk\""
+                )));
+            }
+        };
+        Ok(Self {
             group: o.group.unwrap_or(d.group),
             group_filter: o.group_filter,
             decode: DecodeOptions {
@@ -135,7 +158,14 @@ impl From<NativeOpenOptions> for OpenOptions {
             load_coords: o.load_coords.unwrap_or(d.load_coords),
             max_concurrency: o.max_concurrency.map_or(d.max_concurrency, |n| n as usize),
             descend: o.descend.unwrap_or(true),
-        }
+            engine,
+            version: VersionSelector {
+                branch: o.branch,
+                tag: o.tag,
+                snapshot_id: o.snapshot_id,
+                as_of: o.as_of,
+            },
+        })
     }
 }
 
@@ -346,13 +376,13 @@ pub fn open_tree<'env>(
     options: Option<NativeOpenOptions>,
     cancel: Option<&CancelToken>,
 ) -> napi::Result<PromiseRaw<'env, NativeTree>> {
-    let options: OpenOptions = options.unwrap_or_default().into();
+    let options = OpenOptions::try_from(options.unwrap_or_default());
     let token = cancel.map(|c| c.token.clone());
     env.spawn_future(guarded(
         "opening the source".to_owned(),
         token,
         async move {
-            let opened = tree::open(&source, &options).await?;
+            let opened = tree::open(&source, &options?).await?;
             let metadata = serde_json::to_string(&opened.info)
                 .map_err(|e| RtError::Internal(format!("serialising metadata: {e}")))?;
             Ok(NativeTree {

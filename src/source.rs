@@ -43,6 +43,15 @@ impl std::fmt::Debug for Source {
 /// `ERR_INVALID_SOURCE` for an empty string, a malformed URL or a scheme this build does not read;
 /// `ERR_NOT_FOUND` when the directory does not exist; `ERR_STORAGE` when it cannot be opened.
 pub fn resolve(source: &str, max_concurrency: usize) -> Result<Source> {
+    let path = local_directory(source)?;
+    open_directory(&path, max_concurrency)
+}
+
+/// The existing local directory a source string names, canonicalised.
+///
+/// # Errors
+/// As [`resolve`].
+pub fn local_directory(source: &str) -> Result<PathBuf> {
     let path = local_path(source)?;
     let meta = std::fs::metadata(&path).map_err(|_| {
         RtError::NotFound(format!(
@@ -56,10 +65,16 @@ pub fn resolve(source: &str, max_concurrency: usize) -> Result<Source> {
             path.display().to_string()
         )));
     }
-    let path = path
-        .canonicalize()
-        .map_err(|e| crate::error::storage_error(&path.display().to_string(), &e))?;
-    let fs = LocalFileSystem::new_with_prefix(&path)
+    path.canonicalize()
+        .map_err(|e| crate::error::storage_error(&path.display().to_string(), &e))
+}
+
+/// A plain Zarr store over a local directory.
+///
+/// # Errors
+/// `ERR_STORAGE` when the directory cannot be opened.
+pub fn open_directory(path: &Path, max_concurrency: usize) -> Result<Source> {
+    let fs = LocalFileSystem::new_with_prefix(path)
         .map_err(|e| crate::error::storage_error(&path.display().to_string(), &e))?;
     Ok(wrap(
         Arc::new(fs),

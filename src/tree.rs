@@ -13,7 +13,9 @@ use zarrs::array::{Array, ArrayCreateError, ArrayMetadata};
 use crate::cf::{DecodeOptions, VariablePlan};
 use crate::error::{Result, RtError};
 use crate::hierarchy::{self, ArrayMeta, GroupFilter, WalkOptions, path};
+use crate::icechunk::{self, VersionSelector};
 use crate::read::{ReadTarget, ZArray, read_region};
+use crate::source::instrument::RequestStats;
 use crate::source::{self, Source};
 use crate::typed::TypedData;
 
@@ -35,6 +37,19 @@ pub struct OpenOptions {
     pub max_concurrency: usize,
     /// Walk descendants (`openDatatree`) or only the group itself (`openDataset`).
     pub descend: bool,
+    /// Force the format (`None`: detect it).
+    pub engine: Option<Engine>,
+    /// icechunk version to open.
+    pub version: VersionSelector,
+}
+
+/// The storage format of a source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// A plain Zarr v3 store.
+    Zarr,
+    /// An icechunk repository.
+    Icechunk,
 }
 
 impl Default for OpenOptions {
@@ -46,6 +61,8 @@ impl Default for OpenOptions {
             load_coords: true,
             max_concurrency: DEFAULT_MAX_CONCURRENCY,
             descend: true,
+            engine: None,
+            version: VersionSelector::default(),
         }
     }
 }
@@ -99,6 +116,8 @@ pub struct TreeInfo {
     pub nodes: Vec<NodeInfo>,
     /// Things left undecoded, with the reason.
     pub warnings: Vec<String>,
+    /// The icechunk snapshot that was opened (`None` for plain Zarr).
+    pub snapshot_id: Option<String>,
 }
 
 /// An opened tree: metadata, readers for every variable and the coordinates loaded during the open.
@@ -132,13 +151,43 @@ pub async fn open(source_str: &str, options: &OpenOptions) -> Result<OpenedTree>
         .as_deref()
         .map(GroupFilter::new)
         .transpose()?;
-    let source = source::resolve(source_str, options.max_concurrency)?;
     let walk_options = WalkOptions {
         group,
         filter,
         descend: options.descend,
         max_concurrency: options.max_concurrency,
     };
+    let directory = source::local_directory(source_str)?;
+    let is_icechunk = match options.engine {
+        Some(Engine::Icechunk) => true,
+        Some(Engine::Zarr) => false,
+        None => icechunk::is_repository(&directory),
+    };
+    if is_icechunk {
+        let stats = Arc::new(RequestStats::default());
+        let repo = icechunk::open(
+            &directory,
+            &options.version,
+            options.max_concurrency,
+            Arc::clone(&stats),
+        )
+        .await?;
+        let source = Source {
+            store: repo.store,
+            description: directory.display().to_string(),
+            stats,
+        };
+        let hierarchy = hierarchy::from_documents(&repo.documents, &walk_options)?;
+        let mut opened = build(&source, &hierarchy, options).await?;
+        opened.info.snapshot_id = Some(repo.snapshot_id);
+        return Ok(opened);
+    }
+    if options.version.is_set() {
+        return Err(RtError::InvalidArgument(
+            "branch, tag, snapshotId and asOf apply to icechunk repositories only".into(),
+        ));
+    }
+    let source = source::open_directory(&directory, options.max_concurrency)?;
     let hierarchy = hierarchy::walk(&source.store, &walk_options).await?;
     build(&source, &hierarchy, options).await
 }
@@ -240,6 +289,7 @@ async fn build(
             consolidated: h.consolidated,
             nodes,
             warnings,
+            snapshot_id: None,
         },
         targets,
         coords,

@@ -26,17 +26,27 @@ export class DataTree {
   readonly attrs: Record<string, unknown>;
   /** Warnings from the open (CF attributes left undecoded and why); the same list on every node. */
   readonly warnings: readonly string[];
+  /** The icechunk snapshot this tree was read from (undefined for plain Zarr). */
+  readonly snapshotId?: string;
   /** This node's dataset. */
   dataset!: Dataset;
 
   /** @internal */
-  constructor(name: string, path: string, parent: DataTree | undefined, attrs: Record<string, unknown>, warnings: readonly string[]) {
+  constructor(
+    name: string,
+    path: string,
+    parent: DataTree | undefined,
+    attrs: Record<string, unknown>,
+    warnings: readonly string[],
+    snapshotId?: string,
+  ) {
     this.name = name;
     this.path = path;
     this.parent = parent;
     this.attrs = attrs;
     this.children = new Map();
     this.warnings = warnings;
+    this.snapshotId = snapshotId;
   }
 
   /** The root of the tree. */

@@ -32,6 +32,16 @@ export interface OpenOptions {
   maxConcurrency?: number;
   /** Aborts the open with `ERR_ABORTED`. */
   signal?: AbortSignal;
+  /** `"zarr"` or `"icechunk"` to force the format; by default an icechunk repository is detected. */
+  engine?: 'zarr' | 'icechunk';
+  /** icechunk: the branch to open (default `"main"`). */
+  branch?: string;
+  /** icechunk: a tag to open (not with `branch`, `snapshotId` or `asOf`). */
+  tag?: string;
+  /** icechunk: a snapshot id to open (not with `branch`, `tag` or `asOf`). */
+  snapshotId?: string;
+  /** icechunk: the branch's state at this time (with `branch`, default `"main"`). */
+  asOf?: Date | string;
 }
 
 interface NodeInfo {
@@ -47,6 +57,7 @@ interface TreeInfo {
   consolidated: boolean;
   nodes: NodeInfo[];
   warnings: string[];
+  snapshot_id: string | null;
 }
 
 const KNOWN_OPTIONS = new Set([
@@ -60,6 +71,11 @@ const KNOWN_OPTIONS = new Set([
   'inheritCoords',
   'maxConcurrency',
   'signal',
+  'engine',
+  'branch',
+  'tag',
+  'snapshotId',
+  'asOf',
 ]);
 
 function checkOptions(options: OpenOptions): void {
@@ -67,11 +83,17 @@ function checkOptions(options: OpenOptions): void {
   for (const key of Object.keys(options)) {
     if (!KNOWN_OPTIONS.has(key)) invalidArgument(`unknown option ${JSON.stringify(key)}`);
   }
-  for (const key of ['group', 'groupFilter'] as const) {
+  for (const key of ['group', 'groupFilter', 'branch', 'tag', 'snapshotId'] as const) {
     if (options[key] !== undefined && typeof options[key] !== 'string') invalidArgument(`${key} must be a string`);
   }
   for (const key of ['decodeCf', 'maskAndScale', 'decodeTimes', 'decodeTimedelta', 'loadCoords', 'inheritCoords'] as const) {
     if (options[key] !== undefined && typeof options[key] !== 'boolean') invalidArgument(`${key} must be a boolean`);
+  }
+  if (options.engine !== undefined && options.engine !== 'zarr' && options.engine !== 'icechunk') {
+    invalidArgument('engine must be "zarr" or "icechunk"');
+  }
+  if (options.asOf !== undefined && !(options.asOf instanceof Date && !Number.isNaN(options.asOf.getTime())) && typeof options.asOf !== 'string') {
+    invalidArgument('asOf must be a valid Date or an RFC 3339 string');
   }
   const n = options.maxConcurrency;
   if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > 65536)) {
@@ -92,6 +114,11 @@ async function openNative(source: string, options: OpenOptions, descend: boolean
     loadCoords: options.loadCoords,
     maxConcurrency: options.maxConcurrency,
     descend,
+    engine: options.engine,
+    branch: options.branch,
+    tag: options.tag,
+    snapshotId: options.snapshotId,
+    asOf: options.asOf instanceof Date ? options.asOf.toISOString() : options.asOf,
   };
   return withSignal(options.signal, `opening ${source}`, async (token) => {
     const tree = await native.openTree(source, nativeOptions, token);
@@ -141,7 +168,7 @@ export async function openDatatree(source: string, options: OpenOptions = {}): P
     const parentPath = node.path === '/' ? undefined : node.path.slice(0, node.path.lastIndexOf('/')) || '/';
     const parent = parentPath === undefined ? undefined : byPath.get(parentPath);
     const name = node.path === '/' ? '' : node.path.slice(node.path.lastIndexOf('/') + 1);
-    const dt = new DataTree(name, node.path, parent, node.attrs, info.warnings);
+    const dt = new DataTree(name, node.path, parent, node.attrs, info.warnings, info.snapshot_id ?? undefined);
     const own = variablesOf(node, tree, values);
     const ownNames = new Set(own.map((v) => v.name));
     const inherited: Variable[] = [];

@@ -70,6 +70,22 @@ impl RequestStats {
         }
     }
 
+    /// Counts a request of `kind` as started; it counts as finished when the guard drops.
+    pub(crate) fn begin(&self, kind: RequestKind) -> InFlight<'_> {
+        let counter = match kind {
+            RequestKind::Get => &self.gets,
+            RequestKind::Head => &self.heads,
+            RequestKind::RangedGet => &self.ranged_gets,
+            RequestKind::List => &self.lists,
+        };
+        self.start(counter)
+    }
+
+    /// Adds bytes returned by a request.
+    pub(crate) fn add_bytes(&self, n: u64) {
+        self.bytes.fetch_add(n, Ordering::Relaxed);
+    }
+
     fn start(&self, counter: &AtomicU64) -> InFlight<'_> {
         counter.fetch_add(1, Ordering::Relaxed);
         let now = self.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
@@ -78,8 +94,17 @@ impl RequestStats {
     }
 }
 
+/// Kinds of store request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RequestKind {
+    Get,
+    Head,
+    RangedGet,
+    List,
+}
+
 /// Decrements the in-flight gauge when a request ends, also when its future is dropped (cancelled).
-struct InFlight<'a>(&'a RequestStats);
+pub(crate) struct InFlight<'a>(&'a RequestStats);
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {

@@ -1,0 +1,100 @@
+// icechunk repositories: version selection, detection, request counts and errors. Values per version are
+// cross-checked against xarray in xarray.spec.ts.
+import test from 'ava';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isRustytreeError, openDataset, openDatatree, type ErrorCode } from '../index';
+import { FIXTURES } from './helpers/expected';
+
+const repo = (name: string) => join(FIXTURES, 'icechunk', name);
+const radar = repo('radar.icechunk');
+const versions = JSON.parse(readFileSync(`${radar}.versions.json`, 'utf8')) as {
+  branches: Record<string, string>;
+  tags: Record<string, string>;
+  versions: Record<string, { snapshot_id: string; timestamp: string; message: string }>;
+};
+const byMessage = (m: string) => Object.values(versions.versions).find((v) => v.message === m)!;
+
+async function rejectsWith(t: any, promise: Promise<unknown>, code: ErrorCode, mention?: string) {
+  const err = await t.throwsAsync(promise);
+  t.true(isRustytreeError(err, code), `expected ${code}, got ${(err as any)?.code}: ${(err as Error)?.message}`);
+  if (mention) t.true(err.message.includes(mention), `message ${JSON.stringify(err.message)} names ${mention}`);
+}
+
+test('a repository is detected and opened at the tip of main', async (t) => {
+  const tree = await openDatatree(radar);
+  t.is(tree.snapshotId, versions.branches.main);
+  t.deepEqual([...tree.children.keys()], ['VCP-12', 'VCP-212']);
+});
+
+test('branch, tag and snapshotId select versions', async (t) => {
+  t.is((await openDatatree(radar, { branch: 'dev' })).snapshotId, versions.branches.dev);
+  t.is((await openDatatree(radar, { tag: 'v1' })).snapshotId, versions.tags.v1);
+  const first = byMessage('initial');
+  const tree = await openDatatree(radar, { snapshotId: first.snapshot_id });
+  t.is(tree.snapshotId, first.snapshot_id);
+  t.deepEqual([...tree.children.keys()], ['VCP-12']);
+});
+
+test('asOf picks the branch state at that time', async (t) => {
+  const second = byMessage('add VCP-212');
+  const first = byMessage('initial');
+  // The recorded timestamps have microseconds; a string keeps them, a Date rounds to milliseconds.
+  t.is((await openDatatree(radar, { asOf: second.timestamp })).snapshotId, second.snapshot_id);
+  const after = new Date(new Date(second.timestamp).getTime() + 1);
+  t.is((await openDatatree(radar, { asOf: after })).snapshotId, second.snapshot_id);
+  // Just before the second commit, main was at the first one.
+  const before = new Date(new Date(second.timestamp).getTime() - 1);
+  t.is((await openDatatree(radar, { asOf: before })).snapshotId, first.snapshot_id);
+  t.is((await openDatatree(radar, { asOf: second.timestamp, branch: 'main' })).snapshotId, second.snapshot_id);
+  await rejectsWith(t, openDatatree(radar, { asOf: new Date('2000-01-01T00:00:00Z') }), 'ERR_NOT_FOUND', 'main');
+});
+
+test('a branch open costs 2 requests: the repo file, then the snapshot', async (t) => {
+  const tree = await openDatatree(radar, { loadCoords: false });
+  t.like(tree.stats(), { requests: 2, gets: 2, lists: 0 });
+  const ds = await openDataset(radar, { loadCoords: false, group: '/VCP-12/sweep_0', tag: 'v1' });
+  t.like(ds.stats(), { requests: 2 });
+});
+
+test('index coordinates come from the manifests with no chunk requests when they are inline', async (t) => {
+  const tree = await openDatatree(radar);
+  const coordArrays = [...tree.subtree]
+    .flatMap((n) => [...n.dataset.coords.values()])
+    .filter((v, i, all) => all.indexOf(v) === i && v.dims.length === 1 && v.dims[0] === v.name);
+  // One manifest per coordinate array; every coordinate chunk is inline in this repository.
+  t.is(tree.stats().requests, 2 + coordArrays.length);
+  t.true(coordArrays.every((v) => v.values !== undefined));
+});
+
+test('conflicting or unknown selectors are clear errors', async (t) => {
+  await rejectsWith(t, openDatatree(radar, { branch: 'dev', tag: 'v1' }), 'ERR_INVALID_ARGUMENT', 'at most one');
+  await rejectsWith(t, openDatatree(radar, { tag: 'v1', snapshotId: versions.tags.v1 }), 'ERR_INVALID_ARGUMENT');
+  await rejectsWith(t, openDatatree(radar, { branch: 'nope' }), 'ERR_NOT_FOUND', 'nope');
+  await rejectsWith(t, openDatatree(radar, { tag: 'v9' }), 'ERR_NOT_FOUND', 'v9');
+  await rejectsWith(t, openDatatree(radar, { snapshotId: 'AAAAAAAAAAAAAAAAAAAA' }), 'ERR_NOT_FOUND', 'AAAAAAAAAAAAAAAAAAAA');
+  await rejectsWith(t, openDatatree(radar, { snapshotId: 'not-an-id' }), 'ERR_INVALID_ARGUMENT', 'not-an-id');
+  await rejectsWith(t, openDatatree(radar, { asOf: 'yesterday' }), 'ERR_INVALID_ARGUMENT', 'yesterday');
+  await rejectsWith(t, openDatatree(repo('radar_v1.icechunk'), { branch: 'nope' }), 'ERR_NOT_FOUND', 'nope');
+});
+
+test('selectors on a plain Zarr store and a forced engine', async (t) => {
+  const zarr = join(FIXTURES, 'stores', 'nexrad.zarr');
+  await rejectsWith(t, openDatatree(zarr, { branch: 'main' }), 'ERR_INVALID_ARGUMENT', 'icechunk');
+  await rejectsWith(t, openDatatree(zarr, { engine: 'icechunk' }), 'ERR_NOT_FOUND', 'icechunk');
+  // Forcing zarr on a repository reads its directory as a (non-Zarr) store.
+  await rejectsWith(t, openDatatree(radar, { engine: 'zarr' }), 'ERR_NOT_FOUND', 'zarr.json');
+  await rejectsWith(t, openDatatree(radar, { engine: 'netcdf' as any }), 'ERR_INVALID_ARGUMENT', 'engine');
+});
+
+test('an empty repository and a directory that is not one are ERR_NOT_FOUND', async (t) => {
+  await rejectsWith(t, openDatatree(repo('empty.icechunk')), 'ERR_NOT_FOUND', 'no group');
+  await rejectsWith(t, openDatatree(repo('not_a_repo.icechunk'), { engine: 'icechunk' }), 'ERR_NOT_FOUND');
+});
+
+test('missing chunks of an icechunk array read as the fill value', async (t) => {
+  const tree = await openDatatree(repo('small.icechunk'));
+  const v = tree.dataset.get('values')!;
+  const chunk = await v.readChunk([2]);
+  t.true(Array.from(chunk.data as Int32Array).every((x) => x === -1));
+});

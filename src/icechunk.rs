@@ -1,0 +1,259 @@
+//! icechunk repositories: detection, version selection (branch, tag, snapshot, as-of), and the whole
+//! hierarchy straight from the snapshot, with no per-node metadata requests.
+//!
+//! Format V2 repositories open in two sequential requests: the `repo` file (branches, tags, snapshot
+//! list and config in one object) and the snapshot (every node's `zarr.json`). This goes below icechunk's
+//! `Repository`, whose open and session creation read the repo file twice and probe for format V1 files.
+//! Format V1 repositories (icechunk-python 1.x) go through `Repository`, which reads their refs.
+
+pub mod adapter;
+pub mod storage;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use ::icechunk::asset_manager::AssetManager;
+use ::icechunk::format::format_constants::SpecVersionBin;
+use ::icechunk::format::repo_info::RepoInfo;
+use ::icechunk::format::{Path as NodePath, SnapshotId};
+use ::icechunk::repository::VersionInfo;
+use ::icechunk::session::Session;
+use ::icechunk::virtual_chunks::VirtualChunkResolver;
+use ::icechunk::{Repository, RepositoryConfig, Storage, Store};
+use zarrs::storage::AsyncReadableListableStorage;
+
+use crate::error::{Result, RtError};
+use crate::source::instrument::RequestStats;
+
+/// Which version of the repository to open. At most one of `branch`/`tag`/`snapshot_id`; `as_of` goes
+/// with a branch (default `main`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VersionSelector {
+    /// Branch name (default `main`).
+    pub branch: Option<String>,
+    /// Tag name.
+    pub tag: Option<String>,
+    /// Snapshot id (base32, as icechunk prints it).
+    pub snapshot_id: Option<String>,
+    /// RFC 3339 timestamp: the branch's state at that time.
+    pub as_of: Option<String>,
+}
+
+impl VersionSelector {
+    /// Whether any selector was given.
+    #[must_use]
+    pub fn is_set(&self) -> bool {
+        self.branch.is_some()
+            || self.tag.is_some()
+            || self.snapshot_id.is_some()
+            || self.as_of.is_some()
+    }
+
+    fn validate(&self) -> Result<()> {
+        let pinned = [
+            self.tag.is_some(),
+            self.snapshot_id.is_some(),
+            self.branch.is_some() || self.as_of.is_some(),
+        ];
+        if pinned.iter().filter(|x| **x).count() > 1 {
+            return Err(RtError::InvalidArgument(
+                "give at most one of branch (with or without asOf), tag and snapshotId".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// An opened repository version.
+pub struct OpenedRepository {
+    /// zarrs view of the session, for chunk reads.
+    pub store: AsyncReadableListableStorage,
+    /// Every node's path and `zarr.json` bytes.
+    pub documents: Vec<(String, bytes::Bytes)>,
+    /// The snapshot that was opened.
+    pub snapshot_id: String,
+    /// The repository's format version (1 or 2).
+    pub spec_version: u8,
+}
+
+/// Whether `path` holds an icechunk repository (format V2 `repo` file, or format V1 `refs/`).
+#[must_use]
+pub fn is_repository(path: &Path) -> bool {
+    path.join("repo").is_file() || path.join("refs").is_dir()
+}
+
+fn ic_error(what: &str, e: &impl std::fmt::Display) -> RtError {
+    RtError::Storage(format!("icechunk: {what}: {e}"))
+}
+
+/// Opens the repository at `path` at the selected version, counting requests into `stats`.
+///
+/// # Errors
+/// `ERR_NOT_FOUND` for a missing repository, branch, tag or snapshot; `ERR_INVALID_ARGUMENT` for
+/// conflicting selectors, a malformed snapshot id or date; `ERR_STORAGE` for I/O and format errors.
+pub async fn open(
+    path: &Path,
+    selector: &VersionSelector,
+    max_concurrency: usize,
+    stats: Arc<RequestStats>,
+) -> Result<OpenedRepository> {
+    selector.validate()?;
+    let as_of = selector
+        .as_of
+        .as_deref()
+        .map(|s| {
+            chrono::DateTime::parse_from_rfc3339(s)
+                .map(|d| d.with_timezone(&chrono::Utc))
+                .map_err(|e| {
+                    RtError::InvalidArgument(format!("asOf {s:?} is not an RFC 3339 date: {e}"))
+                })
+        })
+        .transpose()?;
+    let raw = ::icechunk::new_local_filesystem_storage(path)
+        .await
+        .map_err(|e| ic_error("opening the storage", &e))?;
+    let storage: Arc<dyn Storage + Send + Sync> =
+        Arc::new(storage::CountingStorage::new(raw, stats));
+    let settings = storage
+        .default_settings()
+        .await
+        .map_err(|e| ic_error("storage settings", &e))?;
+    let requests = u16::try_from(max_concurrency).unwrap_or(u16::MAX);
+    let base = RepositoryConfig {
+        max_concurrent_requests: Some(requests),
+        ..RepositoryConfig::default()
+    };
+
+    let (session, spec_version) = if path.join("repo").is_file() {
+        let am = Arc::new(AssetManager::new_with_config(
+            Arc::clone(&storage),
+            settings.clone(),
+            SpecVersionBin::V2,
+            base.caching(),
+            base.compression().level(),
+            base.max_concurrent_requests(),
+            base.max_concurrent_decodes(),
+        ));
+        let (info, _) = am
+            .fetch_repo_info()
+            .await
+            .map_err(|e| ic_error("reading the repo file", &e))?;
+        let persisted: Option<RepositoryConfig> = info
+            .config()
+            .map_err(|e| ic_error("repository config", &e))?;
+        // The user's concurrency cap wins over the repository's stored config.
+        let config = persisted.map_or(base.clone(), |p| p.merge(base.clone()));
+        let snapshot = resolve_v2(&info, selector, as_of)?;
+        let resolver = Arc::new(VirtualChunkResolver::new(
+            config.virtual_chunk_containers().cloned(),
+            HashMap::new(),
+            settings.clone(),
+        ));
+        let session =
+            Session::create_readonly_session(config, settings, storage, am, resolver, snapshot);
+        (session, 2)
+    } else if path.join("refs").is_dir() {
+        let repo = Repository::open(storage)
+            .config(base)
+            .execute()
+            .await
+            .map_err(|e| ic_error("opening the repository", &e))?;
+        let version = resolve_v1(&repo, selector, as_of).await?;
+        let session = repo
+            .readonly_session(&version)
+            .await
+            .map_err(|e| ic_error("opening a read-only session", &e))?;
+        (session, 1)
+    } else {
+        return Err(RtError::NotFound(format!(
+            "no icechunk repository at {:?}",
+            path.display().to_string()
+        )));
+    };
+
+    let snapshot_id = session.snapshot_id().to_string();
+    let documents = session
+        .list_nodes(&NodePath::root())
+        .await
+        .map_err(|e| ic_error("reading the snapshot", &e))?
+        .map(|node| node.map(|n| (n.path.to_string(), n.user_data)))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| ic_error("reading the snapshot", &e))?;
+    let store = Store::from_session(Arc::new(tokio::sync::RwLock::new(session))).await;
+    Ok(OpenedRepository {
+        store: adapter::into_storage(store),
+        documents,
+        snapshot_id,
+        spec_version,
+    })
+}
+
+fn parse_snapshot_id(s: &str) -> Result<SnapshotId> {
+    SnapshotId::try_from(s)
+        .map_err(|e| RtError::InvalidArgument(format!("snapshotId {s:?} is malformed: {e}")))
+}
+
+fn no_snapshot_before(branch: &str, at: chrono::DateTime<chrono::Utc>) -> RtError {
+    RtError::NotFound(format!(
+        "branch {branch:?} has no snapshot at or before {}",
+        at.to_rfc3339()
+    ))
+}
+
+fn resolve_v2(
+    info: &RepoInfo,
+    selector: &VersionSelector,
+    as_of: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<SnapshotId> {
+    if let Some(tag) = &selector.tag {
+        return info
+            .resolve_tag(tag)
+            .map_err(|_| RtError::NotFound(format!("no tag {tag:?} in the repository")));
+    }
+    if let Some(id) = &selector.snapshot_id {
+        let sid = parse_snapshot_id(id)?;
+        info.find_snapshot(&sid)
+            .map_err(|_| RtError::NotFound(format!("no snapshot {id:?} in the repository")))?;
+        return Ok(sid);
+    }
+    let branch = selector.branch.as_deref().unwrap_or("main");
+    let tip = info
+        .resolve_branch(branch)
+        .map_err(|_| RtError::NotFound(format!("no branch {branch:?} in the repository")))?;
+    let Some(at) = as_of else { return Ok(tip) };
+    let ancestry = info
+        .ancestry(&tip)
+        .map_err(|e| ic_error("walking the branch history", &e))?;
+    for snapshot in ancestry {
+        let snapshot = snapshot.map_err(|e| ic_error("walking the branch history", &e))?;
+        if snapshot.flushed_at <= at {
+            return Ok(snapshot.id);
+        }
+    }
+    Err(no_snapshot_before(branch, at))
+}
+
+async fn resolve_v1(
+    repo: &Repository,
+    selector: &VersionSelector,
+    as_of: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<VersionInfo> {
+    if let Some(tag) = &selector.tag {
+        repo.lookup_tag(tag)
+            .await
+            .map_err(|_| RtError::NotFound(format!("no tag {tag:?} in the repository")))?;
+        return Ok(VersionInfo::TagRef(tag.clone()));
+    }
+    if let Some(id) = &selector.snapshot_id {
+        return Ok(VersionInfo::SnapshotId(parse_snapshot_id(id)?));
+    }
+    let branch = selector.branch.clone().unwrap_or_else(|| "main".to_owned());
+    repo.lookup_branch(&branch)
+        .await
+        .map_err(|_| RtError::NotFound(format!("no branch {branch:?} in the repository")))?;
+    Ok(match as_of {
+        Some(at) => VersionInfo::AsOf { branch, at },
+        None => VersionInfo::BranchTipRef(branch),
+    })
+}
