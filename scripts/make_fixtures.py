@@ -88,7 +88,8 @@ def json_safe(v):
     if isinstance(v, np.bool_):
         return bool(v)
     if isinstance(v, (int, np.integer)):
-        return int(v)
+        # Beyond 2^53 a JSON number loses precision in JavaScript: record the exact value as a string.
+        return int(v) if abs(int(v)) <= 2**53 else str(int(v))
     if isinstance(v, (float, np.floating)):
         return json_float(v)
     if isinstance(v, np.datetime64):
@@ -167,7 +168,7 @@ def zarr_meta(store: Path, path: str) -> dict | None:
         "fill_value": m.get("fill_value"),
         "chunk_shape": grid.get("configuration", {}).get("chunk_shape"),
         "codecs": m.get("codecs"),
-        "attributes": m.get("attributes", {}),
+        "attributes": json_safe(m.get("attributes", {})),
     }
 
 
@@ -737,6 +738,51 @@ def make_cf_plain() -> None:
 
 
 # --------------------------------------------------------------------------
+# names*.zarr: node names with characters that need care on a filesystem
+# --------------------------------------------------------------------------
+
+def make_names(consolidated: bool) -> None:
+    path = STORES / ("names.zarr" if consolidated else "names_unconsolidated.zarr")
+    g = zarr.open_group(str(path), mode="w", zarr_format=3, attributes={"title": "special characters in names"})
+    a = g.create_array("temp[K]", shape=(3,), dtype=np.int32, chunks=(2,), fill_value=0, dimension_names=["n"])
+    a[...] = np.array([280, 281, 282], dtype=np.int32)
+    sub = g.create_group("grüße %1", attributes={"k": 1})
+    b = sub.create_array("x y#z", shape=(2,), dtype=np.float32, chunks=(2,), fill_value=0.0, dimension_names=["m"])
+    b[...] = np.array([7.5, 8.5], dtype=np.float32)
+    if consolidated:
+        zarr.consolidate_metadata(str(path))
+
+
+# --------------------------------------------------------------------------
+# cf_edge.zarr: CF and JSON edge cases seen in real data (NaN attributes, NCEP-style and Julian-day
+# times, compact reference dates, timedelta units with fill values, float timedeltas)
+# --------------------------------------------------------------------------
+
+def make_cf_edge() -> None:
+    path = STORES / "cf_edge.zarr"
+    g = zarr.open_group(str(path), mode="w", zarr_format=3,
+                        attributes={"valid_min": float("nan"), "big": 2**60 + 1, "top": float("inf")})
+    n = 3
+
+    def arr(name, dtype, values, attrs, dim="t"):
+        a = g.create_array(name, shape=(n,), dtype=dtype, chunks=(n,), fill_value=0, dimension_names=[dim],
+                           attributes=attrs)
+        a[...] = np.array(values, dtype=dtype)
+
+    arr("ncep_time", np.float64, [17067072.0, 17067078.0, 17067084.0], {"units": "hours since 1-1-1 00:00:0.0"}, "a")
+    arr("julian", np.int64, [2451545, 2451546, 2451547], {"units": "days since -4713-01-01T12:00:00"}, "b")
+    arr("compact_ref", np.int64, [0, 1, 2], {"units": "days since 20000101"}, "c")
+    arr("utc_lower", np.int64, [0, 1, 2], {"units": "hours since 2000-01-01 00:00:00 utc"}, "d")
+    arr("td_fill", np.int32, [1, -1, 3], {"units": "seconds", "_FillValue": -1}, "e")
+    arr("td_float", np.float64, [636.9616873214543, 1.5, 0.1], {"units": "days", "dtype": "timedelta64[ns]"}, "f")
+    arr("nan_attr", np.float32, [1.0, 2.0, 3.0], {"valid_min": float("nan"), "valid_max": float("inf")}, "g")
+    a = g.create_array("native_dt", shape=(n,), dtype="datetime64[s]", chunks=(n,), dimension_names=["h"],
+                       attributes={"units": "seconds since 1970-01-01"})
+    a[...] = np.array(["2000-01-01T00:00:00", "2000-01-01T00:00:01", "NaT"], dtype="datetime64[s]")
+    zarr.consolidate_metadata(str(path))
+
+
+# --------------------------------------------------------------------------
 # extensions.zarr: zarr-python-specific data types / codecs (not core v3)
 # --------------------------------------------------------------------------
 
@@ -844,6 +890,9 @@ def main() -> None:
     make_cf()
     make_cf_plain()
     make_extensions()
+    make_names(consolidated=True)
+    make_names(consolidated=False)
+    make_cf_edge()
     make_v2()
     make_broken()
 
@@ -858,6 +907,9 @@ def main() -> None:
     write_expected("cf", "cf.notimes", decode_times=False)
     write_expected("cf_plain", "cf_plain")
     write_expected("extensions", "extensions")
+    write_expected("names", "names")
+    write_expected("names_unconsolidated", "names_unconsolidated")
+    write_expected("cf_edge", "cf_edge")
     print("fixtures written to", FIX)
 
 

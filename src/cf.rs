@@ -52,8 +52,14 @@ enum Target {
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum TimeDecode {
-    Datetime { unit_ns: i64, reference_ns: i128 },
-    Timedelta { unit_ns: i64 },
+    Datetime {
+        unit_ns: i64,
+        reference_ns: i128,
+        resolution_ns: i64,
+    },
+    Timedelta {
+        unit_ns: i64,
+    },
 }
 
 /// The decoding plan for one variable.
@@ -91,6 +97,7 @@ fn is_standard_calendar(calendar: &str) -> bool {
 /// A number attribute, or the single element of a list (xarray's `.item()`).
 fn number_attr(value: &Value) -> Option<(f64, bool)> {
     match value {
+        Value::String(s) => crate::json::marked_float(s).map(|f| (f, false)),
         Value::Number(n) => Some((n.as_f64()?, n.is_i64() || n.is_u64())),
         Value::Array(items) if items.len() == 1 => number_attr(&items[0]).map(|(f, _)| (f, false)),
         _ => None,
@@ -138,6 +145,7 @@ impl VariablePlan {
                 .insert("coordinates".into(), Value::from(coords));
         }
         let time = plan.time_decision(options);
+        let time_like = time.is_some() || plan.timedelta_like_for_masking(options);
         if options.mask_and_scale
             && !matches!(
                 stored,
@@ -147,7 +155,7 @@ impl VariablePlan {
                     | Dtype::TimeDelta64 { .. }
             )
         {
-            plan.plan_mask_and_scale(time)?;
+            plan.plan_mask_and_scale(time_like)?;
         }
         if let Some(t) = time {
             plan.time = Some(t);
@@ -197,7 +205,16 @@ impl VariablePlan {
 
     /// Decides datetime/timedelta decoding from `units`, `calendar` and `dtype` attributes.
     fn time_decision(&mut self, options: DecodeOptions) -> Option<TimeDecode> {
-        if matches!(self.stored, Dtype::String | Dtype::FixedUtf32 | Dtype::Bool) {
+        // Strings and booleans have no time meaning; native numpy time types are already decoded and
+        // xarray passes them through untouched.
+        if matches!(
+            self.stored,
+            Dtype::String
+                | Dtype::FixedUtf32
+                | Dtype::Bool
+                | Dtype::DateTime64 { .. }
+                | Dtype::TimeDelta64 { .. }
+        ) {
             return None;
         }
         let units = self.attrs.get("units").and_then(Value::as_str)?.to_owned();
@@ -221,6 +238,7 @@ impl VariablePlan {
                     return Some(TimeDecode::Datetime {
                         unit_ns: u.unit_ns,
                         reference_ns: u.reference_ns,
+                        resolution_ns: u.reference_resolution_ns,
                     });
                 }
                 Err(e) => self.warnings.push(format!(
@@ -241,7 +259,27 @@ impl VariablePlan {
         decode.then_some(TimeDecode::Timedelta { unit_ns })
     }
 
-    fn plan_mask_and_scale(&mut self, time: Option<TimeDecode>) -> Result<()> {
+    /// xarray's mask coder treats timedelta units as time-like whenever timedelta decoding is "on", and
+    /// under the default (`decode_timedelta` unset, `decode_times` on) it is on even for variables it then
+    /// leaves undecoded: their masked integers become the `NaT` bit pattern in int64, not NaN.
+    fn timedelta_like_for_masking(&self, options: DecodeOptions) -> bool {
+        let units = self
+            .attrs
+            .get("units")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let on = match options.decode_timedelta {
+            Some(on) => on,
+            None => options.decode_times,
+        };
+        on && time::timedelta_unit_ns(units).is_some()
+            && !matches!(
+                self.stored,
+                Dtype::DateTime64 { .. } | Dtype::TimeDelta64 { .. }
+            )
+    }
+
+    fn plan_mask_and_scale(&mut self, time_like: bool) -> Result<()> {
         let mut data_type = self.stored;
         // Raw fill attributes as stored (missing_value first, as xarray collects them).
         let raw_missing = self.take("missing_value");
@@ -311,7 +349,7 @@ impl VariablePlan {
             self.fills = fills;
             self.target = Some(if packed {
                 Target::F64
-            } else if time.is_some() && data_type.is_integer() {
+            } else if time_like && data_type.is_integer() {
                 Target::I64Nat
             } else {
                 promote(data_type)
@@ -383,18 +421,22 @@ impl VariablePlan {
             }
         }
         if let Some(t) = self.time {
-            let (unit_ns, reference_ns) = match t {
+            // xarray scales timedeltas against seconds.
+            let (unit_ns, reference_ns, resolution_ns) = match t {
                 TimeDecode::Datetime {
                     unit_ns,
                     reference_ns,
-                } => (unit_ns, reference_ns),
-                TimeDecode::Timedelta { unit_ns } => (unit_ns, 0),
+                    resolution_ns,
+                } => (unit_ns, reference_ns, resolution_ns),
+                TimeDecode::Timedelta { unit_ns } => (unit_ns, 0, 1_000_000_000),
             };
             data = TypedData::I64(match data {
-                TypedData::F64(v) => time::decode_floats(&v, unit_ns, reference_ns, &self.name)?,
+                TypedData::F64(v) => {
+                    time::decode_floats(&v, unit_ns, resolution_ns, reference_ns, &self.name)?
+                }
                 TypedData::F32(v) => {
                     let wide: Vec<f64> = v.into_iter().map(f64::from).collect();
-                    time::decode_floats(&wide, unit_ns, reference_ns, &self.name)?
+                    time::decode_floats(&wide, unit_ns, resolution_ns, reference_ns, &self.name)?
                 }
                 TypedData::I64(v) => time::decode_ints(&v, unit_ns, reference_ns, &self.name)?,
                 TypedData::U64(v) => {

@@ -9,6 +9,7 @@ pub mod dtype;
 pub mod error;
 pub mod hierarchy;
 pub mod icechunk;
+pub mod json;
 pub mod napi;
 pub mod read;
 pub mod source;

@@ -1,17 +1,18 @@
 //! Source resolution: a user's source string becomes a store handle the rest of the crate reads from.
 //!
-//! Today: local directories, given as a path or a `file://` URL. Object storage and icechunk plug in here.
-//! Every store is wrapped the same way: `LimitStore` (`object_store`'s cap on concurrent requests, the
-//! user's `maxConcurrency`) around [`instrument::InstrumentedStore`] (request counts, read-only).
+//! Today: local directories, given as a path or a `file://` URL, read by [`local::LocalStore`].
+//! Object stores will be wrapped in `LimitStore` (`object_store`'s cap on concurrent requests, the
+//! user's `maxConcurrency`) around [`instrument::InstrumentedStore`] (request counts, read-only); icechunk
+//! repositories are opened by [`crate::icechunk`].
 
 pub mod instrument;
+pub mod local;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use object_store::ObjectStore;
 use object_store::limit::LimitStore;
-use object_store::local::LocalFileSystem;
 use zarrs::storage::AsyncReadableListableStorage;
 use zarrs_object_store::AsyncObjectStore;
 
@@ -72,19 +73,24 @@ pub fn local_directory(source: &str) -> Result<PathBuf> {
 /// A plain Zarr store over a local directory.
 ///
 /// # Errors
-/// `ERR_STORAGE` when the directory cannot be opened.
+/// None today; the signature leaves room for stores that can fail to open.
 pub fn open_directory(path: &Path, max_concurrency: usize) -> Result<Source> {
-    let fs = LocalFileSystem::new_with_prefix(path)
-        .map_err(|e| crate::error::storage_error(&path.display().to_string(), &e))?;
-    Ok(wrap(
-        Arc::new(fs),
-        path.display().to_string(),
-        max_concurrency,
-    ))
+    let stats = Arc::new(instrument::RequestStats::default());
+    let store = local::LocalStore::new(path.to_path_buf(), Arc::clone(&stats), max_concurrency);
+    Ok(Source {
+        store: Arc::new(store),
+        description: path.display().to_string(),
+        stats,
+    })
 }
 
-/// Puts the request cap and the counters around a raw object store.
-fn wrap(inner: Arc<dyn ObjectStore>, description: String, max_concurrency: usize) -> Source {
+/// Puts the request cap and the counters around a raw object store (for object-storage sources).
+#[must_use]
+pub fn wrap_object_store(
+    inner: Arc<dyn ObjectStore>,
+    description: String,
+    max_concurrency: usize,
+) -> Source {
     let stats = Arc::new(instrument::RequestStats::default());
     let counted = instrument::InstrumentedStore::new(inner, Arc::clone(&stats));
     let limited = LimitStore::new(counted, max_concurrency.max(1));

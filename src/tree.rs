@@ -242,8 +242,8 @@ async fn build(
                     plan.dtype.clone()
                 },
                 chunks: meta.chunks.clone(),
-                attrs: plan.attrs.clone(),
-                encoding,
+                attrs: js_map(&plan.attrs),
+                encoding: js_map(&encoding),
                 is_coord: meta.dims.len() == 1 && meta.dims[0] == *name,
             });
             targets.insert(
@@ -267,7 +267,7 @@ async fn build(
         }
         nodes.push(NodeInfo {
             path: path::relative_to(store_path, &h.root),
-            attrs: group_attrs,
+            attrs: js_map(&group_attrs),
             children: group
                 .children
                 .iter()
@@ -338,6 +338,13 @@ fn alias_numcodecs(codecs: &mut Value) {
             _ => {}
         }
     }
+}
+
+/// A map made safe for `JSON.parse` (see [`crate::json::to_js`]).
+fn js_map(map: &Map<String, Value>) -> Map<String, Value> {
+    map.iter()
+        .map(|(k, v)| (k.clone(), crate::json::to_js(v)))
+        .collect()
 }
 
 fn build_array(source: &Source, array_path: &str, meta: &ArrayMeta) -> Result<ZArray> {

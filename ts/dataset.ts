@@ -52,6 +52,7 @@ export class Dataset {
     inherited: Variable[],
     attrs: Record<string, unknown>,
     private readonly handle: native.NativeTree,
+    ancestorDims: Record<string, number> = {},
   ) {
     const coords = new Map<string, Variable>();
     const dataVars = new Map<string, Variable>();
@@ -60,7 +61,8 @@ export class Dataset {
     this.coords = coords;
     this.dataVars = dataVars;
     this.variables = new Map([...coords, ...dataVars]);
-    const dims: Record<string, number> = {};
+    // In a tree, a node sees its ancestors' dimensions too, as xarray's DataTree does.
+    const dims: Record<string, number> = { ...ancestorDims };
     for (const v of this.variables.values()) v.dims.forEach((d, i) => (dims[d] = v.shape[i]));
     this.dims = dims;
     this.attrs = attrs;

@@ -5,7 +5,7 @@
 import { withSignal } from './cancel';
 import { DataTree } from './datatree';
 import { Dataset } from './dataset';
-import { invalidArgument } from './errors';
+import { RustytreeError, invalidArgument } from './errors';
 import { NDArray, cStrides } from './ndarray';
 import * as native from './native';
 import { ReadOptions, Variable, VariableInfo } from './variable';
@@ -122,7 +122,7 @@ async function openNative(source: string, options: OpenOptions, descend: boolean
   };
   return withSignal(options.signal, `opening ${source}`, async (token) => {
     const tree = await native.openTree(source, nativeOptions, token);
-    const info = JSON.parse(tree.metadata()) as TreeInfo;
+    const info = JSON.parse(tree.metadata(), reviveMarked) as TreeInfo;
     const values = new Map<string, NDArray>();
     for (const c of tree.takeCoords()) {
       const shape = [c.data.length];
@@ -130,6 +130,20 @@ async function openNative(source: string, options: OpenOptions, descend: boolean
     }
     return { tree, info, values };
   });
+}
+
+const FLOAT_MARK = '\u0000rustytree:float:';
+const BIGINT_MARK = '\u0000rustytree:bigint:';
+
+/**
+ * Turns the native layer's marked strings back into values JSON cannot carry: non-finite floats
+ * (zarr-python writes bare `NaN`) and integers beyond 2^53 (as BigInt, exact).
+ */
+function reviveMarked(_key: string, value: unknown): unknown {
+  if (typeof value !== 'string' || value.charCodeAt(0) !== 0) return value;
+  if (value.startsWith(FLOAT_MARK)) return Number(value.slice(FLOAT_MARK.length));
+  if (value.startsWith(BIGINT_MARK)) return BigInt(value.slice(BIGINT_MARK.length));
+  return value;
 }
 
 function variablesOf(node: NodeInfo, tree: native.NativeTree, values: Map<string, NDArray>): Variable[] {
@@ -178,13 +192,31 @@ export async function openDatatree(source: string, options: OpenOptions = {}): P
         if (v.dims.length === 1 && v.dims[0] === v.name && !ownNames.has(v.name)) inherited.push(v);
       }
     }
-    dt.dataset = new Dataset(own, coordNamesOf(node), inherited, node.attrs, tree);
+    const ancestorDims = inherit && parent ? parent.dataset.dims : {};
+    if (inherit) checkAlignment(node.path, own, ancestorDims);
+    dt.dataset = new Dataset(own, coordNamesOf(node), inherited, node.attrs, tree, ancestorDims);
     parent?.addChild(dt);
     byPath.set(node.path, dt);
   }
   const root = byPath.get('/');
   if (!root) throw new Error('native layer returned no root node');
   return root;
+}
+
+/** xarray refuses a tree whose node disagrees with an ancestor on a dimension's size; so do we. */
+function checkAlignment(path: string, own: Variable[], ancestorDims: Record<string, number>): void {
+  for (const v of own) {
+    v.dims.forEach((dim, i) => {
+      const theirs = ancestorDims[dim];
+      if (theirs !== undefined && theirs !== v.shape[i]) {
+        throw new RustytreeError(
+          'ERR_INVALID_METADATA',
+          `group ${JSON.stringify(path)} is not aligned with its parents: dimension ${JSON.stringify(dim)} ` +
+            `has size ${v.shape[i]} in ${JSON.stringify(v.path)} and ${theirs} in an ancestor`,
+        );
+      }
+    });
+  }
 }
 
 /**

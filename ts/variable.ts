@@ -89,6 +89,7 @@ export class Variable {
     const start: number[] = [];
     const stop: number[] = [];
     const shape: number[] = [];
+    const own = (key: string) => Object.prototype.hasOwnProperty.call(selection, key);
     for (const key of Object.keys(selection)) {
       if (!this.dims.includes(key)) {
         throw new RustytreeError(
@@ -99,7 +100,8 @@ export class Variable {
     }
     this.dims.forEach((dim, d) => {
       const size = this.shape[d];
-      const sel = selection[dim];
+      // Own properties only: a dimension called "constructor" must not pick up Object.prototype's.
+      const sel = own(dim) ? selection[dim] : undefined;
       if (sel === undefined) {
         start.push(0);
         stop.push(size);

@@ -58,3 +58,12 @@ export function normalizeExpected(v: unknown, dtype: string): unknown {
   if (typeof v === 'number' && /int64|datetime|timedelta/.test(dtype)) return String(v);
   return v;
 }
+
+/** Attribute values in the fixtures' JSON form: non-finite floats as strings, BigInts as decimal strings. */
+export function attrsJsonForm(v: unknown): unknown {
+  if (typeof v === 'bigint') return v.toString();
+  if (typeof v === 'number' && !Number.isFinite(v)) return Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
+  if (Array.isArray(v)) return v.map(attrsJsonForm);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, attrsJsonForm(x)]));
+  return v;
+}

@@ -91,6 +91,9 @@ fn decode_scalar(value: &Value, dtype: Dtype) -> Option<Option<Fill>> {
             }
         }
         Value::Bool(b) => Some(Some(Fill::Int(i128::from(*b)))),
+        Value::String(s) if crate::json::marked_float(s).is_some() => {
+            crate::json::marked_float(s).map(from_float)
+        }
         Value::String(s) => match s.as_str() {
             "NaN" | "nan" => Some(None),
             "Infinity" | "inf" => Some(Some(Fill::Float(f64::INFINITY))),

@@ -38,6 +38,9 @@ pub struct DatetimeUnits {
     /// The reference date, in nanoseconds since 1970-01-01T00:00:00 UTC. It may lie outside the
     /// datetime64[ns] range ("days since 0001-01-01"): only decoded values have to fit.
     pub reference_ns: i128,
+    /// Nanoseconds in the resolution of the reference date as written (seconds unless it has fractional
+    /// seconds); xarray first scales float offsets to it.
+    pub reference_resolution_ns: i64,
 }
 
 /// Whether a units attribute is datetime-like (`... since ...`).
@@ -59,39 +62,56 @@ pub fn parse_datetime_units(units: &str, proleptic: bool) -> Result<DatetimeUnit
         .rsplit_once(" since ")
         .ok_or_else(|| bad("expected \"<unit> since <date>\""))?;
     let unit_ns = unit_ns(unit).ok_or_else(|| bad("unknown unit"))?;
-    let reference_ns = parse_reference_date(date.trim(), proleptic)
+    let (reference_ns, reference_resolution_ns) = parse_reference_date(date.trim(), proleptic)
         .ok_or_else(|| bad("unreadable reference date"))?;
     Ok(DatetimeUnits {
         unit_ns,
         reference_ns,
+        reference_resolution_ns,
     })
 }
 
 /// Parses an ISO-8601-like date (`2000-01-01`, `2000-1-1 12:00`, `2000-01-01T00:00:00.5Z`,
 /// `1990-01-01 00:00:00 +05:30`) to nanoseconds since the Unix epoch, UTC.
-fn parse_reference_date(s: &str, proleptic: bool) -> Option<i128> {
+fn parse_reference_date(s: &str, proleptic: bool) -> Option<(i128, i64)> {
     let s = s.trim();
+    // A leading '-' is a negative year, not a separator.
+    let (negative, s) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
     let (date, rest) = match s.find(['T', ' ']) {
         Some(i) => (&s[..i], s[i + 1..].trim_start()),
         None => (s, ""),
     };
-    let mut parts = date.split('-');
-    let year_str = parts.next()?;
-    if year_str.is_empty() || !year_str.bytes().all(|b| b.is_ascii_digit()) {
+    let (year_str, month_str, day_str) =
+        if date.len() == 8 && date.bytes().all(|b| b.is_ascii_digit()) {
+            // Compact ISO form: 20000101.
+            (&date[..4], Some(&date[4..6]), Some(&date[6..]))
+        } else {
+            let mut parts = date.split('-');
+            let y = parts.next()?;
+            let (m, d) = (parts.next(), parts.next());
+            if parts.next().is_some() {
+                return None;
+            }
+            (y, m, d)
+        };
+    // Years beyond a million are not dates anyone encodes; refusing them keeps the arithmetic in range.
+    if year_str.is_empty() || year_str.len() > 7 || !year_str.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let year: i64 = year_str.parse().ok()?;
-    let month: i64 = parts.next().map_or(Some(1), |m| m.parse().ok())?;
-    let day: i64 = parts.next().map_or(Some(1), |d| d.parse().ok())?;
-    if parts.next().is_some()
-        || !(1..=12).contains(&month)
-        || day < 1
-        || day > days_in_month(year, month)
-    {
+    let mut year: i64 = year_str.parse().ok()?;
+    if negative {
+        year = -year;
+    }
+    let month: i64 = month_str.map_or(Some(1), |m| m.parse().ok())?;
+    let day: i64 = day_str.map_or(Some(1), |d| d.parse().ok())?;
+    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
         return None;
     }
     let (time, tz) = split_timezone(rest)?;
-    let (mut h, mut mi, mut sec, mut frac_ns) = (0i64, 0i64, 0i64, 0i64);
+    let (mut h, mut mi, mut sec, mut frac_ns, mut frac_digits) = (0i64, 0i64, 0i64, 0i64, 0usize);
     if !time.is_empty() {
         let mut t = time.split(':');
         h = t.next()?.parse().ok()?;
@@ -100,34 +120,56 @@ fn parse_reference_date(s: &str, proleptic: bool) -> Option<i128> {
             let (whole, frac) = sv.split_once('.').unwrap_or((sv, ""));
             sec = whole.parse().ok()?;
             if !frac.is_empty() {
-                if !frac.bytes().all(|b| b.is_ascii_digit()) {
+                if !frac.bytes().all(|b| b.is_ascii_digit()) || frac.len() > 9 {
                     return None;
                 }
+                frac_digits = frac.len();
                 let digits: String = frac.chars().chain(std::iter::repeat('0')).take(9).collect();
                 frac_ns = digits.parse().ok()?;
             }
         }
-        if t.next().is_some() || h > 24 || mi > 59 || sec > 60 {
+        if t.next().is_some() || h > 23 || mi > 59 || sec > 59 {
             return None;
         }
     }
     let julian = !proleptic && (year, month, day) < (1582, 10, 15);
-    let days = if julian {
-        days_from_julian(year, month, day)
+    // Dates skipped by the Gregorian reform do not exist in the standard calendar.
+    if !proleptic && (year, month, day) >= (1582, 10, 5) && (year, month, day) < (1582, 10, 15) {
+        return None;
+    }
+    // The standard and Julian calendars have no year zero (cftime): -4713 is 4713 BC, year -4712 in
+    // astronomical numbering.
+    let astronomical = if !proleptic && year < 0 {
+        year + 1
     } else {
-        days_from_civil(year, month, day)
+        year
+    };
+    let days = if julian {
+        days_from_julian(astronomical, month, day)
+    } else {
+        days_from_civil(astronomical, month, day)
     };
     let total: i128 = i128::from(days) * 86_400_000_000_000
         + i128::from(h * 3600 + mi * 60 + sec - tz) * 1_000_000_000
         + i128::from(frac_ns);
-    Some(total)
+    // pandas gives the reference timestamp the resolution its text has; xarray scales floats to it.
+    let resolution_ns = match frac_digits {
+        0 => 1_000_000_000,
+        1..=3 => 1_000_000,
+        4..=6 => 1_000,
+        _ => 1,
+    };
+    Some((total, resolution_ns))
 }
 
 /// Splits a time part from a trailing timezone; returns the time and the offset in seconds east of UTC.
 fn split_timezone(rest: &str) -> Option<(&str, i64)> {
     let rest = rest.trim();
-    if let Some(t) = rest.strip_suffix('Z').or_else(|| rest.strip_suffix("UTC")) {
-        return Some((t.trim(), 0));
+    let upper = rest.to_ascii_uppercase();
+    for suffix in ["UTC", "Z"] {
+        if upper.ends_with(suffix) {
+            return Some((rest[..rest.len() - suffix.len()].trim(), 0));
+        }
     }
     // A sign after the time part (the date's own '-' separators are already split off).
     if let Some(i) = rest.rfind(['+', '-']) {
@@ -211,30 +253,46 @@ fn fit(ns: i128) -> Option<i64> {
     i64::try_from(ns).ok().filter(|&v| v != NAT)
 }
 
-/// Decodes float offsets as xarray does: `value × unit` in float64, truncated toward zero, plus the
-/// reference; NaN becomes `NaT`.
+/// Decodes float offsets as xarray does: the offsets are first scaled to the reference's resolution
+/// (`resolution_ns`, seconds for timedeltas) by an integer factor, then by 1000 at a time while any has a
+/// fractional part (down to nanoseconds), truncated toward zero, and added to the reference; NaN becomes
+/// `NaT`.
 ///
 /// # Errors
 /// `ERR_CF_DECODE` when a date falls outside the nanosecond range.
 pub fn decode_floats(
     values: &[f64],
     unit_ns: i64,
+    resolution_ns: i64,
     reference_ns: i128,
     name: &str,
 ) -> Result<Vec<i64>> {
-    let unit = unit_ns as f64;
-    values
+    let (mut scaled, mut step_ns): (Vec<f64>, i64) = if unit_ns > resolution_ns {
+        let factor = (unit_ns / resolution_ns) as f64;
+        (values.iter().map(|v| v * factor).collect(), resolution_ns)
+    } else {
+        (values.to_vec(), unit_ns)
+    };
+    // xarray looks at the whole array; one fractional value moves every value to the finer unit.
+    while step_ns > 1 && scaled.iter().any(|v| v.is_finite() && v.fract() != 0.0) {
+        for v in &mut scaled {
+            *v *= 1000.0;
+        }
+        step_ns /= 1000;
+    }
+    scaled
         .iter()
-        .map(|&v| {
-            if v.is_nan() {
+        .zip(values)
+        .map(|(&x, &v)| {
+            if x.is_nan() {
                 return Ok(NAT);
             }
-            let delta = (v * unit).trunc();
-            // 2^63 as f64: anything at or beyond it does not fit in i64.
-            if !(delta > -9.223_372_036_854_776e18 && delta < 9.223_372_036_854_776e18) {
+            let t = x.trunc();
+            // i128 holds any count that can still land in range once multiplied out.
+            if t.abs() >= 1.0e36 || t.is_nan() {
                 return Err(out_of_range(name, v));
             }
-            fit(i128::from(delta as i64) + reference_ns).ok_or_else(|| out_of_range(name, v))
+            fit(t as i128 * i128::from(step_ns) + reference_ns).ok_or_else(|| out_of_range(name, v))
         })
         .collect()
 }
@@ -288,6 +346,24 @@ mod tests {
                 .code(),
             "ERR_CF_DECODE"
         );
+        // CF's Julian day epoch, compact dates, lower-case utc; impossible times and reform-gap dates.
+        let jd = parse_datetime_units("days since -4713-01-01T12:00:00", false).unwrap();
+        assert_eq!(
+            jd.reference_ns + 2_451_545 * i128::from(DAY),
+            946_728_000_000_000_000
+        );
+        let compact = parse_datetime_units("days since 20000101", false).unwrap();
+        assert_eq!(compact.reference_ns, 946_684_800_000_000_000);
+        let lower = parse_datetime_units("hours since 2000-01-01 00:00:00 utc", false).unwrap();
+        assert_eq!(lower.reference_ns, 946_684_800_000_000_000);
+        for bad in [
+            "days since 2000-01-01 24:00:00",
+            "days since 2000-01-01 00:00:60",
+            "days since 1582-10-10",
+            "days since 99999999999999999-01-01",
+        ] {
+            assert!(parse_datetime_units(bad, false).is_err(), "{bad}");
+        }
     }
 
     #[test]
@@ -296,8 +372,23 @@ mod tests {
         // float32 0.1 hours widened to float64, truncated toward zero (xarray gives 00:06:00.000005364).
         let v = f64::from(0.1f32);
         assert_eq!(
-            decode_floats(&[v, f64::NAN], 3_600_000_000_000, 0, "t").unwrap(),
+            decode_floats(&[v, f64::NAN], 3_600_000_000_000, 1_000_000_000, 0, "t").unwrap(),
             vec![360_000_005_364, NAT]
+        );
+        // Far from the reference: NCEP's "hours since 1-1-1 00:00:0.0" lands in 1948.
+        let ncep = parse_datetime_units("hours since 1-1-1 00:00:0.0", false).unwrap();
+        let got = decode_floats(
+            &[17_067_072.0],
+            ncep.unit_ns,
+            ncep.reference_resolution_ns,
+            ncep.reference_ns,
+            "t",
+        );
+        assert_eq!(got.unwrap(), vec![-694_310_400_000_000_000]);
+        // Float days scale to seconds, then to ms/us/ns while fractions remain (xarray: ...573656).
+        assert_eq!(
+            decode_floats(&[636.961_687_321_454_3], DAY, 1_000_000_000, 0, "d").unwrap(),
+            vec![55_033_489_784_573_656]
         );
         assert_eq!(
             decode_ints(&[i64::MAX / 2], DAY, 0, "t")

@@ -56,7 +56,7 @@ pub enum NodeMeta {
 /// `ERR_INVALID_METADATA` for malformed JSON or metadata; `ERR_UNSUPPORTED_FORMAT` for Zarr v2 documents;
 /// `ERR_UNSUPPORTED_DTYPE` for unknown data types.
 pub fn parse_bytes(bytes: &[u8], path: &str) -> Result<NodeMeta> {
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+    let value: Value = crate::json::parse_lenient(bytes).map_err(|e| {
         RtError::InvalidMetadata(format!("zarr.json of {path:?} is not valid JSON: {e}"))
     })?;
     parse_value(&value, path)

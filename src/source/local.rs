@@ -1,0 +1,221 @@
+//! A read-only zarrs store over a local directory. Keys map to file paths verbatim: node names with
+//! `[`, `%`, spaces or non-ASCII characters work (`object_store`'s local backend percent-encodes such path
+//! parts, so it would look for the wrong files). Blocking file I/O runs on tokio's blocking pool; requests
+//! are counted into the source's [`RequestStats`] and capped at `maxConcurrency`.
+
+use std::fs::File;
+use std::io::{ErrorKind, Read, Seek, SeekFrom};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use futures::{StreamExt, stream};
+use tokio::sync::Semaphore;
+use zarrs::storage::byte_range::{ByteRange, ByteRangeIterator};
+use zarrs::storage::{
+    AsyncListableStorageTraits, AsyncMaybeBytesIterator, AsyncReadableStorageTraits, Bytes,
+    MaybeBytes, StorageError, StoreKey, StoreKeys, StoreKeysPrefixes, StorePrefix,
+};
+
+use super::instrument::{RequestKind, RequestStats};
+
+/// The local directory store.
+#[derive(Debug)]
+pub struct LocalStore {
+    root: PathBuf,
+    stats: Arc<RequestStats>,
+    limit: Arc<Semaphore>,
+}
+
+impl LocalStore {
+    /// A store rooted at `root` (an existing directory).
+    #[must_use]
+    pub fn new(root: PathBuf, stats: Arc<RequestStats>, max_concurrency: usize) -> Self {
+        Self {
+            root,
+            stats,
+            limit: Arc::new(Semaphore::new(max_concurrency.max(1))),
+        }
+    }
+
+    fn path_of(&self, relative: &str) -> PathBuf {
+        let mut path = self.root.clone();
+        path.extend(relative.split('/').filter(|s| !s.is_empty()));
+        path
+    }
+
+    /// Runs blocking file work under the request cap, counted as one request of `kind`.
+    async fn run<T: Send + 'static>(
+        &self,
+        kind: RequestKind,
+        work: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+    ) -> Result<T, StorageError> {
+        let _permit = self
+            .limit
+            .acquire()
+            .await
+            .map_err(|e| StorageError::Other(e.to_string()))?;
+        let _guard = self.stats.begin(kind);
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|e| StorageError::Other(format!("file task failed: {e}")))?
+            .map_err(|e| StorageError::IOError(Arc::new(e)))
+    }
+}
+
+fn read_ranges(path: &PathBuf, ranges: &[ByteRange]) -> std::io::Result<Option<Vec<Bytes>>> {
+    let mut file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let size = file.metadata()?.len();
+    let mut out = Vec::with_capacity(ranges.len());
+    for range in ranges {
+        let (start, end) = match *range {
+            ByteRange::FromStart(offset, None) => (offset, size),
+            ByteRange::FromStart(offset, Some(len)) => (offset, offset.saturating_add(len)),
+            ByteRange::Suffix(len) => (size.saturating_sub(len), size),
+        };
+        if start > end || end > size {
+            return Err(std::io::Error::new(
+                ErrorKind::UnexpectedEof,
+                format!("byte range {start}..{end} is outside a {size}-byte file"),
+            ));
+        }
+        file.seek(SeekFrom::Start(start))?;
+        let mut buf = vec![0u8; (end - start) as usize];
+        file.read_exact(&mut buf)?;
+        out.push(Bytes::from(buf));
+    }
+    Ok(Some(out))
+}
+
+#[async_trait::async_trait]
+impl AsyncReadableStorageTraits for LocalStore {
+    async fn get(&self, key: &StoreKey) -> Result<MaybeBytes, StorageError> {
+        let path = self.path_of(key.as_str());
+        let kind = RequestKind::Get;
+        let got = self
+            .run(kind, move || {
+                read_ranges(&path, &[ByteRange::FromStart(0, None)])
+            })
+            .await?;
+        let bytes = got.and_then(|mut v| v.pop());
+        if let Some(b) = &bytes {
+            self.stats.add_bytes(b.len() as u64);
+        }
+        Ok(bytes)
+    }
+
+    async fn get_partial_many<'a>(
+        &'a self,
+        key: &StoreKey,
+        byte_ranges: ByteRangeIterator<'a>,
+    ) -> Result<AsyncMaybeBytesIterator<'a>, StorageError> {
+        let ranges: Vec<ByteRange> = byte_ranges.collect();
+        let path = self.path_of(key.as_str());
+        let n = ranges.len().max(1);
+        let got = self
+            .run(RequestKind::RangedGet, move || read_ranges(&path, &ranges))
+            .await?;
+        // Object stores answer one range per request; count them the same way.
+        for _ in 1..n {
+            drop(self.stats.begin(RequestKind::RangedGet));
+        }
+        Ok(got.map(|parts| {
+            self.stats
+                .add_bytes(parts.iter().map(|b| b.len() as u64).sum());
+            stream::iter(parts.into_iter().map(Ok)).boxed()
+        }))
+    }
+
+    async fn size_key(&self, key: &StoreKey) -> Result<Option<u64>, StorageError> {
+        let path = self.path_of(key.as_str());
+        self.run(RequestKind::Head, move || match std::fs::metadata(&path) {
+            Ok(m) if m.is_file() => Ok(Some(m.len())),
+            Ok(_) => Ok(None),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        })
+        .await
+    }
+
+    fn supports_get_partial(&self) -> bool {
+        true
+    }
+}
+
+/// Lists one directory: (file names, subdirectory names).
+fn list_directory(path: &PathBuf) -> std::io::Result<(Vec<String>, Vec<String>)> {
+    let entries = match std::fs::read_dir(path) {
+        Ok(e) => e,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok((Vec::new(), Vec::new())),
+        Err(e) => return Err(e),
+    };
+    let mut files = Vec::new();
+    let mut dirs = Vec::new();
+    for entry in entries {
+        let entry = entry?;
+        // Names that are not UTF-8 cannot be Zarr node names; skip them.
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        if entry.file_type()?.is_dir() {
+            dirs.push(name);
+        } else {
+            files.push(name);
+        }
+    }
+    files.sort();
+    dirs.sort();
+    Ok((files, dirs))
+}
+
+#[async_trait::async_trait]
+impl AsyncListableStorageTraits for LocalStore {
+    async fn list(&self) -> Result<StoreKeys, StorageError> {
+        self.list_prefix(&StorePrefix::root()).await
+    }
+
+    async fn list_prefix(&self, prefix: &StorePrefix) -> Result<StoreKeys, StorageError> {
+        let mut keys = Vec::new();
+        let mut pending = vec![prefix.as_str().to_owned()];
+        while let Some(dir) = pending.pop() {
+            let path = self.path_of(&dir);
+            let (files, dirs) = self
+                .run(RequestKind::List, move || list_directory(&path))
+                .await?;
+            for f in files {
+                keys.push(StoreKey::new(format!("{dir}{f}"))?);
+            }
+            pending.extend(dirs.into_iter().map(|d| format!("{dir}{d}/")));
+        }
+        keys.sort();
+        Ok(keys)
+    }
+
+    async fn list_dir(&self, prefix: &StorePrefix) -> Result<StoreKeysPrefixes, StorageError> {
+        let path = self.path_of(prefix.as_str());
+        let (files, dirs) = self
+            .run(RequestKind::List, move || list_directory(&path))
+            .await?;
+        let p = prefix.as_str();
+        let keys = files
+            .into_iter()
+            .map(|f| StoreKey::new(format!("{p}{f}")))
+            .collect::<Result<_, _>>()?;
+        let prefixes = dirs
+            .into_iter()
+            .map(|d| StorePrefix::new(format!("{p}{d}/")))
+            .collect::<Result<_, _>>()?;
+        Ok(StoreKeysPrefixes::new(keys, prefixes))
+    }
+
+    async fn size_prefix(&self, prefix: &StorePrefix) -> Result<u64, StorageError> {
+        let mut total = 0;
+        for key in self.list_prefix(prefix).await? {
+            total += self.size_key(&key).await?.unwrap_or(0);
+        }
+        Ok(total)
+    }
+}
