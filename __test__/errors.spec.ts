@@ -122,3 +122,21 @@ test('aborting queued reads rejects them with ERR_ABORTED and leaves no request 
   for (let i = 0; i < 100 && tree.stats().inFlight > 0; i++) await new Promise((r) => setTimeout(r, 10));
   t.is(tree.stats().inFlight, 0);
 });
+
+test('a tiny read of a huge missing chunk fills only the selection', async (t) => {
+  const tree = await openDatatree(broken('huge_chunk.zarr'));
+  const v = tree.dataset.get('a')!;
+  const got = await v.read({ x: [5, 7] });
+  t.deepEqual(Array.from(got.data as Int32Array), [7, 7]);
+  // The whole array would not fit in memory: a clear error, not an abort.
+  await rejectsWith(t, v.read(), 'ERR_INVALID_SELECTION', 'memory');
+});
+
+test('an index coordinate that cannot be loaded leaves the open standing, with a warning', async (t) => {
+  const tree = await openDatatree(broken('complex_coord.zarr'));
+  const k = tree.dataset.get('k')!;
+  t.is(k.values, undefined);
+  t.true(tree.warnings.some((w) => w.includes('/k') && w.includes('ERR_UNSUPPORTED_DTYPE')), tree.warnings.join('\n'));
+  t.deepEqual(Array.from((await tree.dataset.get('v')!.read()).data as Int32Array), [3, 3, 3, 3]);
+  await rejectsWith(t, k.read(), 'ERR_UNSUPPORTED_DTYPE', '/k');
+});

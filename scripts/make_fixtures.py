@@ -867,6 +867,14 @@ def make_broken() -> None:
         _gz.compress(np.arange(4, dtype="<i4").tobytes(), mtime=0))  # chunk 0 is fine
     (b / "corrupt_chunk.zarr" / "a" / "c" / "1").write_bytes(bytes(range(7, 250, 13)) * 2)  # garbage
 
+    # A chunk of 2^42 int32 elements (16 TiB decoded) that was never written: a 2-element read must fill
+    # just those 2 elements, not allocate the chunk.
+    write_json(b / "huge_chunk.zarr" / "zarr.json", ROOT_GROUP)
+    write_json(b / "huge_chunk.zarr" / "a" / "zarr.json", array_meta((2**42,), (2**42,), fill=7))
+    # An index coordinate whose data type has no JavaScript form: the open still succeeds.
+    write_json(b / "complex_coord.zarr" / "zarr.json", ROOT_GROUP)
+    write_json(b / "complex_coord.zarr" / "k" / "zarr.json", array_meta((4,), (4,), dtype="complex64", fill=[0.0, 0.0], dims=["k"]))
+    write_json(b / "complex_coord.zarr" / "v" / "zarr.json", array_meta((4,), (4,), fill=3, dims=["k"]))
     write_json(b / "wrong_size_chunk.zarr" / "zarr.json", ROOT_GROUP)
     write_json(b / "wrong_size_chunk.zarr" / "a" / "zarr.json", array_meta((8,), (4,)))
     (b / "wrong_size_chunk.zarr" / "a" / "c").mkdir()

@@ -18,6 +18,12 @@ use crate::error::{Result, RtError};
 use crate::typed::{TypedData, copy_block};
 use crate::with_typed;
 
+/// One read fans out to at most this many chunk tasks.
+const MAX_CHUNKS_PER_READ: u64 = 1 << 22;
+
+/// Chunks above this many decoded bytes are never fetched whole just to extract a piece.
+const HUGE_CHUNK_BYTES: u64 = 1 << 30;
+
 /// A zarrs array over any async readable store.
 pub type ZArray = Array<dyn AsyncReadableStorageTraits>;
 
@@ -56,7 +62,37 @@ pub async fn read_region(
         return Err(e.clone());
     }
     let out_shape: Vec<u64> = start.iter().zip(stop).map(|(a, b)| b - a).collect();
-    let total: u64 = out_shape.iter().product();
+    let total = out_shape
+        .iter()
+        .try_fold(1u64, |acc, &n| acc.checked_mul(n))
+        .ok_or_else(|| {
+            RtError::InvalidSelection(format!(
+                "array {:?}: the selection is too large",
+                target.path
+            ))
+        })?;
+    let chunk_count = start
+        .iter()
+        .zip(stop)
+        .zip(&target.storage_chunks)
+        .map(|((&a, &b), &c)| if b > a { (b - 1) / c - a / c + 1 } else { 0 })
+        .try_fold(1u64, u64::checked_mul)
+        .unwrap_or(u64::MAX);
+    // Decoding allocates before anything comes back; ask for the memory first so an impossible read is an
+    // error, not an allocation failure that aborts the process.
+    let bytes = usize::try_from(total.saturating_mul(8)).unwrap_or(usize::MAX);
+    if Vec::<u8>::new().try_reserve_exact(bytes).is_err() {
+        return Err(RtError::InvalidSelection(format!(
+            "array {:?}: a selection of {total} elements does not fit in memory",
+            target.path
+        )));
+    }
+    if chunk_count > MAX_CHUNKS_PER_READ {
+        return Err(RtError::InvalidSelection(format!(
+            "array {:?}: the selection spans {chunk_count} chunks (at most {MAX_CHUNKS_PER_READ} per read); read it in parts",
+            target.path
+        )));
+    }
     let mut tasks = JoinSet::new();
     for chunk in chunks_overlapping(&target.storage_chunks, start, stop) {
         let (indices, ranges, offset): (Vec<u64>, Vec<std::ops::Range<u64>>, Vec<u64>) = chunk;
@@ -72,7 +108,12 @@ pub async fn read_region(
                 .iter()
                 .zip(&target.storage_chunks)
                 .all(|(r, &c)| r.start == 0 && r.end == c);
-            let raw = if target.sharded || whole {
+            // A huge chunk is not materialised to cut a small piece out of it: zarrs' partial path
+            // fills a missing chunk's piece alone and reads uncompressed chunks by byte range.
+            let chunk_elements: u64 = target.storage_chunks.iter().product();
+            let huge = chunk_elements.saturating_mul(target.dtype.item_size().max(8) as u64)
+                > HUGE_CHUNK_BYTES;
+            let raw = if target.sharded || whole || huge {
                 // Shards: zarrs fetches only the inner chunks the subset needs, by byte range.
                 let subset = ArraySubset::new_with_ranges(&ranges);
                 fetch_chunk_subset(&target, &indices, &subset).await?
@@ -93,8 +134,15 @@ pub async fn read_region(
     let mut out: Option<TypedData> = None;
     while let Some(joined) = tasks.join_next().await {
         let (piece, shape, offset) = joined.map_err(|e| join_error(&target.path, &e))??;
-        let buf = out.get_or_insert_with(|| alloc_like(&piece, total as usize));
-        place(buf, &out_shape, &piece, &shape, &offset)?;
+        if out.is_none() {
+            out = Some(alloc_like(
+                &piece,
+                usize::try_from(total).unwrap_or(usize::MAX),
+            )?);
+        }
+        if let Some(buf) = out.as_mut() {
+            place(buf, &out_shape, &piece, &shape, &offset)?;
+        }
     }
     Ok(match out {
         Some(buf) => buf,
@@ -257,20 +305,31 @@ fn join_error(path: &str, e: &tokio::task::JoinError) -> RtError {
     }
 }
 
-fn alloc_like(piece: &TypedData, n: usize) -> TypedData {
-    match piece {
-        TypedData::I8(_) => TypedData::I8(vec![0; n]),
-        TypedData::I16(_) => TypedData::I16(vec![0; n]),
-        TypedData::I32(_) => TypedData::I32(vec![0; n]),
-        TypedData::I64(_) => TypedData::I64(vec![0; n]),
-        TypedData::U8(_) => TypedData::U8(vec![0; n]),
-        TypedData::U16(_) => TypedData::U16(vec![0; n]),
-        TypedData::U32(_) => TypedData::U32(vec![0; n]),
-        TypedData::U64(_) => TypedData::U64(vec![0; n]),
-        TypedData::F32(_) => TypedData::F32(vec![0.0; n]),
-        TypedData::F64(_) => TypedData::F64(vec![0.0; n]),
-        TypedData::Str(_) => TypedData::Str(vec![String::new(); n]),
+/// The output buffer of a read, zero-filled; a selection too large for memory is an error, not an abort.
+fn alloc_like(piece: &TypedData, n: usize) -> Result<TypedData> {
+    fn filled<T: Clone>(value: T, n: usize) -> Result<Vec<T>> {
+        let mut v = Vec::new();
+        v.try_reserve_exact(n).map_err(|_| {
+            RtError::InvalidSelection(format!(
+                "a selection of {n} elements does not fit in memory"
+            ))
+        })?;
+        v.resize(n, value);
+        Ok(v)
     }
+    Ok(match piece {
+        TypedData::I8(_) => TypedData::I8(filled(0, n)?),
+        TypedData::I16(_) => TypedData::I16(filled(0, n)?),
+        TypedData::I32(_) => TypedData::I32(filled(0, n)?),
+        TypedData::I64(_) => TypedData::I64(filled(0, n)?),
+        TypedData::U8(_) => TypedData::U8(filled(0, n)?),
+        TypedData::U16(_) => TypedData::U16(filled(0, n)?),
+        TypedData::U32(_) => TypedData::U32(filled(0, n)?),
+        TypedData::U64(_) => TypedData::U64(filled(0, n)?),
+        TypedData::F32(_) => TypedData::F32(filled(0.0, n)?),
+        TypedData::F64(_) => TypedData::F64(filled(0.0, n)?),
+        TypedData::Str(_) => TypedData::Str(filled(String::new(), n)?),
+    })
 }
 
 fn empty_of(dtype: Dtype) -> TypedData {

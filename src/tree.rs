@@ -278,7 +278,9 @@ async fn build(
     }
     let limit = Arc::new(Semaphore::new(options.max_concurrency));
     let coords = if options.load_coords {
-        load_index_coords(&nodes, &targets, &limit).await?
+        let (coords, problems) = load_index_coords(&nodes, &targets, &limit).await?;
+        warnings.extend(problems);
+        coords
     } else {
         Vec::new()
     };
@@ -366,20 +368,39 @@ fn build_array(source: &Source, array_path: &str, meta: &ArrayMeta) -> Result<ZA
     })
 }
 
-/// Reads every 1-D dimension coordinate at once.
+/// Reads every 1-D dimension coordinate at once. A coordinate that cannot be decoded (unsupported
+/// codec or type, corrupt chunk, times out of range) is left unloaded with a warning, so it fails only
+/// when read, as any other variable would; storage failures and aborts still fail the open.
 async fn load_index_coords(
     nodes: &[NodeInfo],
     targets: &HashMap<String, ReadTarget>,
     limit: &Arc<Semaphore>,
-) -> Result<Vec<(String, TypedData)>> {
+) -> Result<(Vec<(String, TypedData)>, Vec<String>)> {
     let wanted = nodes
         .iter()
         .flat_map(|n| &n.variables)
         .filter(|v| v.dims.len() == 1 && v.dims[0] == v.name)
         .filter_map(|v| targets.get(&v.store_path));
-    try_join_all(wanted.map(|t| async move {
-        let data = read_region(t, &[0], &t.shape, limit).await?;
-        Ok::<_, RtError>((t.path.clone(), data))
+    let results = try_join_all(wanted.map(|t| async move {
+        match read_region(t, &[0], &t.shape, limit).await {
+            Ok(data) => Ok(Ok((t.path.clone(), data))),
+            Err(e @ (RtError::Storage(_) | RtError::Aborted(_) | RtError::Internal(_))) => Err(e),
+            Err(e) => Ok(Err(format!(
+                "coordinate {:?} was not loaded: [{}] {}",
+                t.path,
+                e.code(),
+                e.message()
+            ))),
+        }
     }))
-    .await
+    .await?;
+    let mut coords = Vec::new();
+    let mut problems = Vec::new();
+    for r in results {
+        match r {
+            Ok(c) => coords.push(c),
+            Err(p) => problems.push(p),
+        }
+    }
+    Ok((coords, problems))
 }
