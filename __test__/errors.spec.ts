@@ -140,3 +140,12 @@ test('an index coordinate that cannot be loaded leaves the open standing, with a
   t.deepEqual(Array.from((await tree.dataset.get('v')!.read()).data as Int32Array), [3, 3, 3, 3]);
   await rejectsWith(t, k.read(), 'ERR_UNSUPPORTED_DTYPE', '/k');
 });
+
+test('CF attributes that cannot be applied fail only that variable, on read', async (t) => {
+  const tree = await openDatatree(broken('bad_cf.zarr'));
+  const bad = tree.dataset.get('bad')!;
+  t.is(bad.dtype, 'int32');
+  t.is(bad.attrs.scale_factor, '0.5');
+  await rejectsWith(t, bad.read(), 'ERR_CF_DECODE', 'scale_factor');
+  t.deepEqual(Array.from((await tree.dataset.get('good')!.read()).data as Int32Array), [2, 2, 2, 2]);
+});

@@ -875,6 +875,10 @@ def make_broken() -> None:
     write_json(b / "complex_coord.zarr" / "zarr.json", ROOT_GROUP)
     write_json(b / "complex_coord.zarr" / "k" / "zarr.json", array_meta((4,), (4,), dtype="complex64", fill=[0.0, 0.0], dims=["k"]))
     write_json(b / "complex_coord.zarr" / "v" / "zarr.json", array_meta((4,), (4,), fill=3, dims=["k"]))
+    # A scale_factor that is not a number: only that variable's reads fail.
+    write_json(b / "bad_cf.zarr" / "zarr.json", ROOT_GROUP)
+    write_json(b / "bad_cf.zarr" / "bad" / "zarr.json", array_meta((4,), (4,), attrs={"scale_factor": "0.5"}))
+    write_json(b / "bad_cf.zarr" / "good" / "zarr.json", array_meta((4,), (4,), fill=2))
     write_json(b / "wrong_size_chunk.zarr" / "zarr.json", ROOT_GROUP)
     write_json(b / "wrong_size_chunk.zarr" / "a" / "zarr.json", array_meta((8,), (4,)))
     (b / "wrong_size_chunk.zarr" / "a" / "c").mkdir()

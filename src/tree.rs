@@ -213,15 +213,35 @@ async fn build(
         }
         for (name, meta) in &group.arrays {
             let array_path = path::join(store_path, name);
-            let plan = VariablePlan::new(&array_path, meta.dtype, &meta.attrs, options.decode)?;
+            // CF attributes that cannot be applied fail the reads of that array only: it is listed with its
+            // stored type and attributes.
+            let (plan, cf_problem) =
+                match VariablePlan::new(&array_path, meta.dtype, &meta.attrs, options.decode) {
+                    Ok(plan) => (plan, None),
+                    Err(e) => {
+                        let raw = DecodeOptions {
+                            decode_cf: false,
+                            ..options.decode
+                        };
+                        (
+                            VariablePlan::new(&array_path, meta.dtype, &meta.attrs, raw)?,
+                            Some(e),
+                        )
+                    }
+                };
             promoted.extend(plan.coordinates.iter().cloned());
             warnings.extend(plan.warnings.iter().cloned());
-            // An unsupported codec or data type fails the reads of that array only, not the open.
-            let array = match (&meta.unsupported, build_array(source, &array_path, meta)) {
-                (Some(e), _) => Err(e.clone()),
-                (None, Ok(a)) => Ok(Arc::new(a)),
-                (None, Err(e @ RtError::UnsupportedCodec(_))) => Err(e),
-                (None, Err(e)) => return Err(e),
+            // Likewise an unsupported codec or data type.
+            let array = match (
+                &meta.unsupported,
+                cf_problem,
+                build_array(source, &array_path, meta),
+            ) {
+                (Some(e), _, _) => Err(e.clone()),
+                (None, Some(e), _) => Err(e),
+                (None, None, Ok(a)) => Ok(Arc::new(a)),
+                (None, None, Err(e @ RtError::UnsupportedCodec(_))) => Err(e),
+                (None, None, Err(e)) => return Err(e),
             };
             let mut encoding = plan.encoding.clone();
             encoding.insert("chunks".into(), Value::from(meta.chunks.clone()));
