@@ -212,72 +212,12 @@ async fn build(
             promoted.extend(names.split_whitespace().map(str::to_owned));
         }
         for (name, meta) in &group.arrays {
-            let array_path = path::join(store_path, name);
-            // CF attributes that cannot be applied fail the reads of that array only: it is listed with its
-            // stored type and attributes.
-            let (plan, cf_problem) =
-                match VariablePlan::new(&array_path, meta.dtype, &meta.attrs, options.decode) {
-                    Ok(plan) => (plan, None),
-                    Err(e) => {
-                        let raw = DecodeOptions {
-                            decode_cf: false,
-                            ..options.decode
-                        };
-                        (
-                            VariablePlan::new(&array_path, meta.dtype, &meta.attrs, raw)?,
-                            Some(e),
-                        )
-                    }
-                };
-            promoted.extend(plan.coordinates.iter().cloned());
-            warnings.extend(plan.warnings.iter().cloned());
-            // Likewise an unsupported codec or data type.
-            let array = match (
-                &meta.unsupported,
-                cf_problem,
-                build_array(source, &array_path, meta),
-            ) {
-                (Some(e), _, _) => Err(e.clone()),
-                (None, Some(e), _) => Err(e),
-                (None, None, Ok(a)) => Ok(Arc::new(a)),
-                (None, None, Err(e @ RtError::UnsupportedCodec(_))) => Err(e),
-                (None, None, Err(e)) => return Err(e),
-            };
-            let mut encoding = plan.encoding.clone();
-            encoding.insert("chunks".into(), Value::from(meta.chunks.clone()));
-            encoding.insert(
-                "shards".into(),
-                meta.shards.clone().map_or(Value::Null, Value::from),
-            );
-            encoding.insert("fill_value".into(), meta.fill_value.clone());
-            encoding.insert("codecs".into(), meta.codecs.clone());
-            variables.push(VariableInfo {
-                name: name.clone(),
-                store_path: array_path.clone(),
-                dims: meta.dims.clone(),
-                shape: meta.shape.clone(),
-                dtype: if meta.unsupported.is_some() {
-                    meta.dtype_name.clone()
-                } else {
-                    plan.dtype.clone()
-                },
-                chunks: meta.chunks.clone(),
-                attrs: js_map(&plan.attrs),
-                encoding: js_map(&encoding),
-                is_coord: meta.dims.len() == 1 && meta.dims[0] == *name,
-            });
-            targets.insert(
-                array_path.clone(),
-                ReadTarget {
-                    array,
-                    path: array_path,
-                    dtype: meta.dtype,
-                    shape: meta.shape.clone(),
-                    storage_chunks: meta.shards.clone().unwrap_or_else(|| meta.chunks.clone()),
-                    sharded: meta.shards.is_some(),
-                    plan: Arc::new(plan),
-                },
-            );
+            let (info, target, plan_coords, plan_warnings) =
+                describe_array(source, store_path, name, meta, options)?;
+            promoted.extend(plan_coords);
+            warnings.extend(plan_warnings);
+            targets.insert(info.store_path.clone(), target);
+            variables.push(info);
         }
         // `coordinates` attributes promote only names that exist in the same group, as in xarray.
         for v in &mut variables {
@@ -360,6 +300,74 @@ fn alias_numcodecs(codecs: &mut Value) {
             _ => {}
         }
     }
+}
+
+/// One array: what JavaScript sees, how to read it, the names its `coordinates` attribute promotes and
+/// any warnings. CF attributes that cannot be applied, an unsupported codec or an unsupported data type
+/// fail the reads of that array only: it is listed with its stored type and attributes.
+fn describe_array(
+    source: &Source,
+    store_path: &str,
+    name: &str,
+    meta: &ArrayMeta,
+    options: &OpenOptions,
+) -> Result<(VariableInfo, ReadTarget, Vec<String>, Vec<String>)> {
+    let array_path = path::join(store_path, name);
+    let (plan, cf_problem) =
+        match VariablePlan::new(&array_path, meta.dtype, &meta.attrs, options.decode) {
+            Ok(plan) => (plan, None),
+            Err(e) => {
+                let raw = DecodeOptions {
+                    decode_cf: false,
+                    ..options.decode
+                };
+                (
+                    VariablePlan::new(&array_path, meta.dtype, &meta.attrs, raw)?,
+                    Some(e),
+                )
+            }
+        };
+    let built = build_array(source, &array_path, meta);
+    let array = match (meta.unsupported.clone().or(cf_problem), built) {
+        (Some(e), _) | (None, Err(e @ RtError::UnsupportedCodec(_))) => Err(e),
+        (None, Ok(a)) => Ok(Arc::new(a)),
+        (None, Err(e)) => return Err(e),
+    };
+    let mut encoding = plan.encoding.clone();
+    encoding.insert("chunks".into(), Value::from(meta.chunks.clone()));
+    encoding.insert(
+        "shards".into(),
+        meta.shards.clone().map_or(Value::Null, Value::from),
+    );
+    encoding.insert("fill_value".into(), meta.fill_value.clone());
+    encoding.insert("codecs".into(), meta.codecs.clone());
+    let info = VariableInfo {
+        name: name.to_owned(),
+        store_path: array_path.clone(),
+        dims: meta.dims.clone(),
+        shape: meta.shape.clone(),
+        dtype: if meta.unsupported.is_some() {
+            meta.dtype_name.clone()
+        } else {
+            plan.dtype.clone()
+        },
+        chunks: meta.chunks.clone(),
+        attrs: js_map(&plan.attrs),
+        encoding: js_map(&encoding),
+        is_coord: meta.dims.len() == 1 && meta.dims[0] == name,
+    };
+    let coordinates = plan.coordinates.clone();
+    let warnings = plan.warnings.clone();
+    let target = ReadTarget {
+        array,
+        path: array_path,
+        dtype: meta.dtype,
+        shape: meta.shape.clone(),
+        storage_chunks: meta.shards.clone().unwrap_or_else(|| meta.chunks.clone()),
+        sharded: meta.shards.is_some(),
+        plan: Arc::new(plan),
+    };
+    Ok((info, target, coordinates, warnings))
 }
 
 /// A map made safe for `JSON.parse` (see [`crate::json::to_js`]).
