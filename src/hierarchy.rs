@@ -30,6 +30,8 @@ pub struct WalkOptions {
     pub descend: bool,
     /// Maximum number of concurrent store requests.
     pub max_concurrency: usize,
+    /// Whether the store can list keys; without listing, consolidated metadata is required.
+    pub listable: bool,
 }
 
 /// A group and its arrays, as found by the walk.
@@ -113,8 +115,13 @@ pub async fn walk(
             return Err(RtError::NotFound(format!("no group at {group:?}")));
         }
         add_listed_nodes(&mut hierarchy, nodes, options);
-    } else {
+    } else if options.listable {
         walk_listing(store, &mut hierarchy, options).await?;
+    } else {
+        return Err(RtError::UnsupportedFormat(format!(
+            "{group:?} has no consolidated metadata, and this source cannot be listed (a plain HTTP \
+             server); consolidate the store (zarr.consolidate_metadata) or read it from object storage"
+        )));
     }
     prune(&mut hierarchy, options.filter.as_ref());
     Ok(hierarchy)

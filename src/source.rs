@@ -7,6 +7,7 @@
 
 pub mod instrument;
 pub mod local;
+pub mod object;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,7 +15,6 @@ use std::sync::Arc;
 use object_store::ObjectStore;
 use object_store::limit::LimitStore;
 use zarrs::storage::AsyncReadableListableStorage;
-use zarrs_object_store::AsyncObjectStore;
 
 use crate::error::{Result, RtError};
 
@@ -27,6 +27,67 @@ pub struct Source {
     pub description: String,
     /// What has been asked of the store so far.
     pub stats: Arc<instrument::RequestStats>,
+    /// Whether the store can list keys (a plain HTTP server cannot).
+    pub listable: bool,
+}
+
+/// Where a source string points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// An existing local directory (canonicalised).
+    Local(PathBuf),
+    /// An `http://` or `https://` base URL (without a trailing `/`).
+    Http(url::Url),
+}
+
+/// Classifies a source string: a local directory, or an HTTP(S) base URL.
+///
+/// # Errors
+/// As [`resolve`].
+pub fn locate(source: &str) -> Result<Location> {
+    if let Some((scheme, _)) = source.split_once("://")
+        && (scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https"))
+    {
+        let mut url = url::Url::parse(source)
+            .map_err(|e| RtError::InvalidSource(format!("malformed URL: {e}")))?;
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(RtError::InvalidSource(
+                "an http(s) source needs a host".into(),
+            ));
+        }
+        // object_store joins keys onto the base with '/', so the base must not end with one.
+        let trimmed = url.path().trim_end_matches('/').to_owned();
+        url.set_path(&trimmed);
+        return Ok(Location::Http(url));
+    }
+    local_directory(source).map(Location::Local)
+}
+
+/// A URL for messages: no user name, password, query or fragment (they may hold credentials).
+#[must_use]
+pub fn redacted(url: &url::Url) -> String {
+    let mut shown = url.clone();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.set_query(None);
+    shown.set_fragment(None);
+    shown.to_string()
+}
+
+/// A read-only store over an HTTP(S) server. Plain HTTP is allowed because the user asked for an
+/// `http://` URL; such a server cannot list, so it needs consolidated metadata.
+///
+/// # Errors
+/// `ERR_INVALID_SOURCE` when the client cannot be built for the URL.
+pub fn open_http(url: &url::Url, max_concurrency: usize) -> Result<Source> {
+    let store = object_store::http::HttpBuilder::new()
+        .with_url(url.as_str())
+        .with_client_options(object_store::ClientOptions::new().with_allow_http(true))
+        .build()
+        .map_err(|e| RtError::InvalidSource(format!("{}: {e}", redacted(url))))?;
+    let mut source = wrap_object_store(Arc::new(store), redacted(url), max_concurrency);
+    source.listable = false;
+    Ok(source)
 }
 
 impl std::fmt::Debug for Source {
@@ -81,6 +142,7 @@ pub fn open_directory(path: &Path, max_concurrency: usize) -> Result<Source> {
         store: Arc::new(store),
         description: path.display().to_string(),
         stats,
+        listable: true,
     })
 }
 
@@ -95,9 +157,10 @@ pub fn wrap_object_store(
     let counted = instrument::InstrumentedStore::new(inner, Arc::clone(&stats));
     let limited = LimitStore::new(counted, max_concurrency.max(1));
     Source {
-        store: Arc::new(AsyncObjectStore::new(limited)),
+        store: Arc::new(object::ObjectStoreAdapter::new(Arc::new(limited))),
         description,
         stats,
+        listable: true,
     }
 }
 
@@ -118,9 +181,7 @@ fn local_path(source: &str) -> Result<PathBuf> {
                 RtError::InvalidSource(format!("file URL {source:?} has no local path"))
             });
         }
-        let known = [
-            "s3", "gs", "gcs", "az", "abfs", "abfss", "azure", "http", "https",
-        ];
+        let known = ["s3", "gs", "gcs", "az", "abfs", "abfss", "azure"];
         let reason = if known.contains(&scheme.as_str()) {
             "object storage is not supported by this build yet"
         } else {

@@ -156,8 +156,26 @@ pub async fn open(source_str: &str, options: &OpenOptions) -> Result<OpenedTree>
         filter,
         descend: options.descend,
         max_concurrency: options.max_concurrency,
+        listable: true,
     };
-    let directory = source::local_directory(source_str)?;
+    let directory = match source::locate(source_str)? {
+        source::Location::Local(dir) => dir,
+        source::Location::Http(url) => {
+            if options.engine == Some(Engine::Icechunk) || options.version.is_set() {
+                return Err(RtError::InvalidSource(format!(
+                    "{}: icechunk repositories over http(s) are not supported yet",
+                    source::redacted(&url)
+                )));
+            }
+            let source = source::open_http(&url, options.max_concurrency)?;
+            let walk_options = WalkOptions {
+                listable: source.listable,
+                ..walk_options
+            };
+            let hierarchy = hierarchy::walk(&source.store, &walk_options).await?;
+            return build(&source, &hierarchy, options).await;
+        }
+    };
     let is_icechunk = match options.engine {
         Some(Engine::Icechunk) => true,
         Some(Engine::Zarr) => false,
@@ -176,6 +194,7 @@ pub async fn open(source_str: &str, options: &OpenOptions) -> Result<OpenedTree>
             store: repo.store,
             description: directory.display().to_string(),
             stats,
+            listable: true,
         };
         let hierarchy = hierarchy::from_documents(&repo.documents, &walk_options)?;
         let mut opened = build(&source, &hierarchy, options).await?;

@@ -1,0 +1,67 @@
+// http(s):// sources, served by a static server of our own on 127.0.0.1 that the tests start and stop:
+// the same values as from disk, consolidated metadata required (a web server cannot list), byte ranges for
+// sharded arrays, clear errors.
+import test from 'ava';
+import { join } from 'node:path';
+import { isRustytreeError, openDatatree, type ErrorCode } from '../index';
+import { checkAgainstXarray } from './helpers/compare';
+import { FIXTURES } from './helpers/expected';
+import { serveDirectory, type StaticServer } from './helpers/http-server';
+
+let server: StaticServer;
+const at = (name: string) => `${server.url}/stores/${encodeURIComponent(name)}`;
+
+test.before(async () => {
+  server = await serveDirectory(FIXTURES);
+});
+
+test.after.always(async () => {
+  await server?.close();
+});
+
+async function rejectsWith(t: any, promise: Promise<unknown>, code: ErrorCode, mention?: string) {
+  const err = await t.throwsAsync(promise);
+  t.true(isRustytreeError(err, code), `expected ${code}, got ${(err as any)?.code}: ${(err as Error)?.message}`);
+  if (mention) t.true(err.message.includes(mention), `message ${JSON.stringify(err.message)} names ${mention}`);
+}
+
+for (const [expected, store] of [
+  ['nexrad.json', 'nexrad.zarr'],
+  ['cf.json', 'cf.zarr'],
+  ['codecs.json', 'codecs.zarr'],
+  ['dtypes.json', 'dtypes.zarr'],
+  ['names.json', 'names.zarr'],
+]) {
+  test.serial(`${store} over HTTP decodes as xarray does`, (t) => checkAgainstXarray(t, expected, at(store), {}));
+}
+
+test.serial('a consolidated HTTP open is one request', async (t) => {
+  server.log.length = 0;
+  const tree = await openDatatree(at('nexrad.zarr'), { loadCoords: false });
+  t.like(tree.stats(), { requests: 1, gets: 1 });
+  t.deepEqual(server.log, ['GET /stores/nexrad.zarr/zarr.json']);
+});
+
+test.serial('an unconsolidated store over HTTP is a clear error', async (t) => {
+  await rejectsWith(t, openDatatree(at('nexrad_unconsolidated.zarr')), 'ERR_UNSUPPORTED_FORMAT', 'consolidated');
+});
+
+test.serial('missing stores and icechunk over HTTP are coded errors', async (t) => {
+  await rejectsWith(t, openDatatree(at('no_such.zarr')), 'ERR_NOT_FOUND');
+  await rejectsWith(t, openDatatree(`${server.url}/icechunk/radar.icechunk`, { engine: 'icechunk' }), 'ERR_INVALID_SOURCE', 'icechunk');
+  await rejectsWith(t, openDatatree('http://'), 'ERR_INVALID_SOURCE');
+});
+
+test.serial('credentials in a URL never reach a message', async (t) => {
+  const url = at('no_such.zarr').replace('http://', 'http://user:s3cr3t-token@');
+  const err = await t.throwsAsync(openDatatree(`${url}?sig=also-s3cr3t`));
+  t.false(String(err?.message).includes('s3cr3t'), err?.message);
+});
+
+test.serial('a read of one inner chunk of a shard is ranged GETs only (no HEAD, no whole shard)', async (t) => {
+  const tree = await openDatatree(at('codecs.zarr'), { loadCoords: false });
+  server.log.length = 0;
+  await tree.dataset.get('i32_sharding')!.readChunk([0, 0]);
+  t.true(server.log.length >= 2, server.log.join('\n'));
+  t.true(server.log.every((l) => l.startsWith('GET ') && / bytes=/.test(l)), server.log.join('\n'));
+});

@@ -1,0 +1,166 @@
+//! zarrs' async storage traits over an `object_store` store.
+//!
+//! Two reasons not to use `zarrs_object_store`: it turns keys into paths with `Path::from`, which
+//! percent-encodes characters such as `[`, `]`, `%` or `#` inside names, so a key like `temp[K]/c/0` is
+//! requested as `temp%5BK%5D/c/0` and the read silently returns fill values; and it asks for the object's
+//! size (a HEAD) before every ranged read. Here keys are taken verbatim (`Path::parse`) and ranged reads
+//! are single requests with offset or suffix ranges.
+
+use std::sync::Arc;
+
+use futures::{StreamExt, TryStreamExt, stream};
+use object_store::path::Path;
+use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt};
+use zarrs::storage::byte_range::{ByteRange, ByteRangeIterator};
+use zarrs::storage::{
+    AsyncListableStorageTraits, AsyncMaybeBytesIterator, AsyncReadableStorageTraits, MaybeBytes,
+    StorageError, StoreKey, StoreKeys, StoreKeysPrefixes, StorePrefix,
+};
+
+/// The adapter.
+#[derive(Debug)]
+pub struct ObjectStoreAdapter {
+    store: Arc<dyn ObjectStore>,
+}
+
+impl ObjectStoreAdapter {
+    /// Wraps `store`.
+    #[must_use]
+    pub fn new(store: Arc<dyn ObjectStore>) -> Self {
+        Self { store }
+    }
+}
+
+fn path(key: &str) -> Result<Path, StorageError> {
+    Path::parse(key)
+        .map_err(|e| StorageError::Other(format!("key {key:?} is not a valid object path: {e}")))
+}
+
+fn storage_error(e: &object_store::Error) -> StorageError {
+    StorageError::Other(e.to_string())
+}
+
+fn get_range(range: ByteRange) -> GetRange {
+    match range {
+        ByteRange::FromStart(offset, None) => GetRange::Offset(offset),
+        ByteRange::FromStart(offset, Some(len)) => GetRange::Bounded(offset..offset + len),
+        ByteRange::Suffix(len) => GetRange::Suffix(len),
+    }
+}
+
+impl ObjectStoreAdapter {
+    async fn fetch(
+        &self,
+        location: &Path,
+        range: Option<GetRange>,
+    ) -> Result<MaybeBytes, StorageError> {
+        let options = GetOptions {
+            range,
+            ..GetOptions::default()
+        };
+        match self.store.get_opts(location, options).await {
+            Ok(result) => result
+                .bytes()
+                .await
+                .map(Some)
+                .map_err(|e| storage_error(&e)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(storage_error(&e)),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl AsyncReadableStorageTraits for ObjectStoreAdapter {
+    async fn get(&self, key: &StoreKey) -> Result<MaybeBytes, StorageError> {
+        self.fetch(&path(key.as_str())?, None).await
+    }
+
+    async fn get_partial_many<'a>(
+        &'a self,
+        key: &StoreKey,
+        byte_ranges: ByteRangeIterator<'a>,
+    ) -> Result<AsyncMaybeBytesIterator<'a>, StorageError> {
+        let location = path(key.as_str())?;
+        let ranges: Vec<ByteRange> = byte_ranges.collect();
+        // One request per range, all at once (the store's request cap still applies).
+        let parts = futures::future::try_join_all(
+            ranges
+                .into_iter()
+                .map(|r| self.fetch(&location, Some(get_range(r)))),
+        )
+        .await?;
+        if parts.iter().any(Option::is_none) {
+            return Ok(None);
+        }
+        Ok(Some(
+            stream::iter(parts.into_iter().flatten().map(Ok)).boxed(),
+        ))
+    }
+
+    async fn size_key(&self, key: &StoreKey) -> Result<Option<u64>, StorageError> {
+        match self.store.head(&path(key.as_str())?).await {
+            Ok(meta) => Ok(Some(meta.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(storage_error(&e)),
+        }
+    }
+
+    fn supports_get_partial(&self) -> bool {
+        true
+    }
+}
+
+#[async_trait::async_trait]
+impl AsyncListableStorageTraits for ObjectStoreAdapter {
+    async fn list(&self) -> Result<StoreKeys, StorageError> {
+        self.list_prefix(&StorePrefix::root()).await
+    }
+
+    async fn list_prefix(&self, prefix: &StorePrefix) -> Result<StoreKeys, StorageError> {
+        let p = path(prefix.as_str())?;
+        let metas: Vec<_> = self
+            .store
+            .list(Some(&p))
+            .try_collect()
+            .await
+            .map_err(|e| storage_error(&e))?;
+        let mut keys = metas
+            .into_iter()
+            .map(|m| StoreKey::new(m.location.as_ref()))
+            .collect::<Result<Vec<_>, _>>()?;
+        keys.sort();
+        Ok(keys)
+    }
+
+    async fn list_dir(&self, prefix: &StorePrefix) -> Result<StoreKeysPrefixes, StorageError> {
+        let p = path(prefix.as_str())?;
+        let listing = self
+            .store
+            .list_with_delimiter(Some(&p))
+            .await
+            .map_err(|e| storage_error(&e))?;
+        let keys = listing
+            .objects
+            .iter()
+            .map(|m| StoreKey::new(m.location.as_ref()))
+            .collect::<Result<_, _>>()?;
+        let prefixes = listing
+            .common_prefixes
+            .iter()
+            .map(|c| StorePrefix::new(format!("{}/", c.as_ref())))
+            .collect::<Result<_, _>>()?;
+        Ok(StoreKeysPrefixes::new(keys, prefixes))
+    }
+
+    async fn size_prefix(&self, prefix: &StorePrefix) -> Result<u64, StorageError> {
+        let p = path(prefix.as_str())?;
+        let metas: Vec<_> = self
+            .store
+            .list(Some(&p))
+            .try_collect()
+            .await
+            .map_err(|e| storage_error(&e))?;
+        Ok(metas.iter().map(|m| m.size).sum())
+    }
+}
