@@ -35,10 +35,15 @@ for (const [expected, store] of [
   test.serial(`${store} over HTTP decodes as xarray does`, (t) => checkAgainstXarray(t, expected, at(store), {}));
 }
 
-test.serial('a consolidated HTTP open is one request', async (t) => {
+test.serial('a consolidated HTTP open is one round trip', async (t) => {
   server.log.length = 0;
   const tree = await openDatatree(at('nexrad.zarr'), { loadCoords: false });
-  t.like(tree.stats(), { requests: 1, gets: 1 });
+  // The root document and the probe for an icechunk repo file go out together.
+  t.like(tree.stats(), { requests: 2, gets: 2 });
+  t.deepEqual(server.log.sort(), ['GET /stores/nexrad.zarr/repo', 'GET /stores/nexrad.zarr/zarr.json']);
+  server.log.length = 0;
+  const zarr = await openDatatree(at('nexrad.zarr'), { loadCoords: false, engine: 'zarr' });
+  t.like(zarr.stats(), { requests: 1 });
   t.deepEqual(server.log, ['GET /stores/nexrad.zarr/zarr.json']);
 });
 
@@ -46,9 +51,8 @@ test.serial('an unconsolidated store over HTTP is a clear error', async (t) => {
   await rejectsWith(t, openDatatree(at('nexrad_unconsolidated.zarr')), 'ERR_UNSUPPORTED_FORMAT', 'consolidated');
 });
 
-test.serial('missing stores and icechunk over HTTP are coded errors', async (t) => {
+test.serial('missing stores over HTTP are coded errors', async (t) => {
   await rejectsWith(t, openDatatree(at('no_such.zarr')), 'ERR_NOT_FOUND');
-  await rejectsWith(t, openDatatree(`${server.url}/icechunk/radar.icechunk`, { engine: 'icechunk' }), 'ERR_INVALID_SOURCE', 'icechunk');
   await rejectsWith(t, openDatatree('http://'), 'ERR_INVALID_SOURCE');
 });
 
@@ -64,4 +68,35 @@ test.serial('a read of one inner chunk of a shard is ranged GETs only (no HEAD, 
   await tree.dataset.get('i32_sharding')!.readChunk([0, 0]);
   t.true(server.log.length >= 2, server.log.join('\n'));
   t.true(server.log.every((l) => l.startsWith('GET ') && / bytes=/.test(l)), server.log.join('\n'));
+});
+
+const radar = () => `${server.url}/icechunk/radar.icechunk`;
+
+for (const [expected, options] of [
+  ['icechunk_radar.main.json', {}],
+  ['icechunk_radar.dev.json', { branch: 'dev' }],
+  ['icechunk_radar.tag-v1.json', { tag: 'v1', engine: 'icechunk' as const }],
+] as const) {
+  test.serial(`icechunk over HTTP: ${expected} decodes as xarray does`, (t) =>
+    checkAgainstXarray(t, expected, radar(), options),
+  );
+}
+
+test.serial('icechunk over HTTP is detected without an extra round trip', async (t) => {
+  server.log.length = 0;
+  const tree = await openDatatree(radar(), { loadCoords: false });
+  t.truthy(tree.snapshotId);
+  // Round 1: the Zarr root and icechunk's repo file, together; round 2: the snapshot. The repo file is
+  // not read twice.
+  t.is(server.log.length, 3, server.log.join('\n'));
+  t.deepEqual(server.log.slice(0, 2).sort(), ['GET /icechunk/radar.icechunk/repo', 'GET /icechunk/radar.icechunk/zarr.json']);
+  t.regex(server.log[2], /^GET \/icechunk\/radar\.icechunk\/snapshots\//);
+  server.log.length = 0;
+  await openDatatree(radar(), { loadCoords: false, engine: 'icechunk' });
+  t.is(server.log.length, 2, server.log.join('\n'));
+});
+
+test.serial('a selector on an HTTP Zarr store, or engine icechunk on one, is an error', async (t) => {
+  await rejectsWith(t, openDatatree(at('nexrad.zarr'), { branch: 'main' }), 'ERR_INVALID_ARGUMENT', 'icechunk');
+  await rejectsWith(t, openDatatree(at('nexrad.zarr'), { engine: 'icechunk' }), 'ERR_STORAGE', 'repo');
 });

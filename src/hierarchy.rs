@@ -67,13 +67,33 @@ pub async fn walk(
     store: &AsyncReadableListableStorage,
     options: &WalkOptions,
 ) -> Result<Hierarchy> {
+    walk_from(store, options, None).await
+}
+
+/// Like [`walk`], with the root `zarr.json` already fetched (`Some(None)`: fetched, and absent), so a
+/// caller that fetched it alongside something else does not pay for it twice.
+///
+/// # Errors
+/// As [`walk`].
+pub async fn walk_from(
+    store: &AsyncReadableListableStorage,
+    options: &WalkOptions,
+    root: Option<Option<bytes::Bytes>>,
+) -> Result<Hierarchy> {
     let group = options.group.as_str();
+    let fetch_root = async {
+        match root {
+            Some(Some(bytes)) => node::parse_bytes(&bytes, "/").map(Some),
+            Some(None) => Ok(None),
+            None => fetch_node(store, "/").await,
+        }
+    };
     // The root document may hold consolidated metadata for the whole tree; the group's own document is
     // needed anyway when there is none. Fetch both at once so either case costs one round trip.
     let (root_doc, group_doc) = if group == "/" {
-        (fetch_node(store, "/").await?, None)
+        (fetch_root.await?, None)
     } else {
-        let (r, g) = futures::join!(fetch_node(store, "/"), fetch_node(store, group));
+        let (r, g) = futures::join!(fetch_root, fetch_node(store, group));
         // A root that fails to parse does not stop us opening a valid group below it.
         (r.ok().flatten(), Some(g?))
     };

@@ -87,6 +87,49 @@ fn ic_error(what: &str, e: &impl std::fmt::Display) -> RtError {
     RtError::Storage(format!("icechunk: {what}: {e}"))
 }
 
+/// A read-only icechunk storage over an HTTP(S) base URL, counting into `stats`.
+///
+/// # Errors
+/// `ERR_INVALID_SOURCE` when the storage cannot be built for the URL.
+pub fn http_storage(
+    url: &url::Url,
+    stats: Arc<RequestStats>,
+) -> Result<Arc<storage::CountingStorage>> {
+    let config = HashMap::from([("allow_http".to_owned(), "true".to_owned())]);
+    let raw = ::icechunk::storage::new_http_storage(url.as_str(), Some(config), None)
+        .map_err(|e| RtError::InvalidSource(format!("{}: {e}", crate::source::redacted(url))))?;
+    Ok(Arc::new(storage::CountingStorage::new(raw, stats)))
+}
+
+/// Opens the format V2 repository behind `storage` (remote), whose `repo` file may already have been
+/// handed to the storage with [`storage::CountingStorage::prefetch`].
+///
+/// # Errors
+/// As [`open`].
+pub async fn open_remote(
+    storage: Arc<storage::CountingStorage>,
+    selector: &VersionSelector,
+    max_concurrency: usize,
+) -> Result<OpenedRepository> {
+    selector.validate()?;
+    let as_of = parse_as_of(selector)?;
+    open_session(storage, true, selector, as_of, max_concurrency).await
+}
+
+fn parse_as_of(selector: &VersionSelector) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+    selector
+        .as_of
+        .as_deref()
+        .map(|s| {
+            chrono::DateTime::parse_from_rfc3339(s)
+                .map(|d| d.with_timezone(&chrono::Utc))
+                .map_err(|e| {
+                    RtError::InvalidArgument(format!("asOf {s:?} is not an RFC 3339 date: {e}"))
+                })
+        })
+        .transpose()
+}
+
 /// Opens the repository at `path` at the selected version, counting requests into `stats`.
 ///
 /// # Errors
@@ -99,22 +142,30 @@ pub async fn open(
     stats: Arc<RequestStats>,
 ) -> Result<OpenedRepository> {
     selector.validate()?;
-    let as_of = selector
-        .as_of
-        .as_deref()
-        .map(|s| {
-            chrono::DateTime::parse_from_rfc3339(s)
-                .map(|d| d.with_timezone(&chrono::Utc))
-                .map_err(|e| {
-                    RtError::InvalidArgument(format!("asOf {s:?} is not an RFC 3339 date: {e}"))
-                })
-        })
-        .transpose()?;
+    let as_of = parse_as_of(selector)?;
+    let v2 = path.join("repo").is_file();
+    if !v2 && !path.join("refs").is_dir() {
+        return Err(RtError::NotFound(format!(
+            "no icechunk repository at {:?}",
+            path.display().to_string()
+        )));
+    }
     let raw = ::icechunk::new_local_filesystem_storage(path)
         .await
         .map_err(|e| ic_error("opening the storage", &e))?;
-    let storage: Arc<dyn Storage + Send + Sync> =
-        Arc::new(storage::CountingStorage::new(raw, stats));
+    let storage = Arc::new(storage::CountingStorage::new(raw, stats));
+    open_session(storage, v2, selector, as_of, max_concurrency).await
+}
+
+/// Opens a read-only session at the selected version and lists the snapshot's nodes.
+async fn open_session(
+    counting: Arc<storage::CountingStorage>,
+    v2: bool,
+    selector: &VersionSelector,
+    as_of: Option<chrono::DateTime<chrono::Utc>>,
+    max_concurrency: usize,
+) -> Result<OpenedRepository> {
+    let storage: Arc<dyn Storage + Send + Sync> = counting;
     let settings = storage
         .default_settings()
         .await
@@ -124,8 +175,7 @@ pub async fn open(
         max_concurrent_requests: Some(requests),
         ..RepositoryConfig::default()
     };
-
-    let (session, spec_version) = if path.join("repo").is_file() {
+    let (session, spec_version) = if v2 {
         let am = Arc::new(AssetManager::new_with_config(
             Arc::clone(&storage),
             settings.clone(),
@@ -153,7 +203,7 @@ pub async fn open(
         let session =
             Session::create_readonly_session(config, settings, storage, am, resolver, snapshot);
         (session, 2)
-    } else if path.join("refs").is_dir() {
+    } else {
         let repo = Repository::open(storage)
             .config(base)
             .execute()
@@ -165,13 +215,7 @@ pub async fn open(
             .await
             .map_err(|e| ic_error("opening a read-only session", &e))?;
         (session, 1)
-    } else {
-        return Err(RtError::NotFound(format!(
-            "no icechunk repository at {:?}",
-            path.display().to_string()
-        )));
     };
-
     let snapshot_id = session.snapshot_id().to_string();
     let documents = session
         .list_nodes(&NodePath::root())

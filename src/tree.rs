@@ -160,21 +160,7 @@ pub async fn open(source_str: &str, options: &OpenOptions) -> Result<OpenedTree>
     };
     let directory = match source::locate(source_str)? {
         source::Location::Local(dir) => dir,
-        source::Location::Http(url) => {
-            if options.engine == Some(Engine::Icechunk) || options.version.is_set() {
-                return Err(RtError::InvalidSource(format!(
-                    "{}: icechunk repositories over http(s) are not supported yet",
-                    source::redacted(&url)
-                )));
-            }
-            let source = source::open_http(&url, options.max_concurrency)?;
-            let walk_options = WalkOptions {
-                listable: source.listable,
-                ..walk_options
-            };
-            let hierarchy = hierarchy::walk(&source.store, &walk_options).await?;
-            return build(&source, &hierarchy, options).await;
-        }
+        source::Location::Http(url) => return open_http(&url, options, walk_options).await,
     };
     let is_icechunk = match options.engine {
         Some(Engine::Icechunk) => true,
@@ -208,6 +194,72 @@ pub async fn open(source_str: &str, options: &OpenOptions) -> Result<OpenedTree>
     }
     let source = source::open_directory(&directory, options.max_concurrency)?;
     let hierarchy = hierarchy::walk(&source.store, &walk_options).await?;
+    build(&source, &hierarchy, options).await
+}
+
+/// An http(s) source: a plain Zarr store or an icechunk repository. Unless `engine` says which, the root
+/// `zarr.json` and icechunk's `repo` file are requested together, so telling them apart costs no extra
+/// round trip; whichever was found is used, not read again.
+async fn open_http(
+    url: &url::Url,
+    options: &OpenOptions,
+    walk_options: WalkOptions,
+) -> Result<OpenedTree> {
+    let source = source::open_http(url, options.max_concurrency)?;
+    let walk_options = WalkOptions {
+        listable: source.listable,
+        ..walk_options
+    };
+    let try_zarr = options.engine != Some(Engine::Icechunk) && !options.version.is_set();
+    let try_icechunk = options.engine != Some(Engine::Zarr);
+    let key = |k: &str| zarrs::storage::StoreKey::new(k).expect("valid key");
+    // Round one: the Zarr root document and icechunk's repo file, together.
+    let (root, repo_file) = futures::join!(
+        async {
+            if try_zarr {
+                Some(source.store.get(&key("zarr.json")).await)
+            } else {
+                None
+            }
+        },
+        async {
+            if try_icechunk && options.engine.is_none() {
+                Some(source.store.get(&key("repo")).await)
+            } else {
+                None
+            }
+        },
+    );
+    let root = root
+        .transpose()
+        .map_err(|e| crate::error::storage_error("zarr.json", &e))?;
+    let repo_file = repo_file
+        .transpose()
+        .map_err(|e| crate::error::storage_error("repo", &e))?
+        .flatten();
+    if options.engine == Some(Engine::Icechunk) || repo_file.is_some() {
+        let storage = icechunk::http_storage(url, Arc::clone(&source.stats))?;
+        if let Some(bytes) = repo_file {
+            storage.prefetch("repo", bytes);
+        }
+        let repo =
+            icechunk::open_remote(storage, &options.version, options.max_concurrency).await?;
+        let ic_source = Source {
+            store: repo.store,
+            listable: false,
+            ..source
+        };
+        let hierarchy = hierarchy::from_documents(&repo.documents, &walk_options)?;
+        let mut opened = build(&ic_source, &hierarchy, options).await?;
+        opened.info.snapshot_id = Some(repo.snapshot_id);
+        return Ok(opened);
+    }
+    if options.version.is_set() {
+        return Err(RtError::InvalidArgument(
+            "branch, tag, snapshotId and asOf apply to icechunk repositories only".into(),
+        ));
+    }
+    let hierarchy = hierarchy::walk_from(&source.store, &walk_options, root).await?;
     build(&source, &hierarchy, options).await
 }
 

@@ -19,18 +19,47 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::source::instrument::{RequestKind, RequestStats};
 
-/// Counts every request to the wrapped storage; writes are refused.
+/// Counts every request to the wrapped storage; writes are refused. An object fetched ahead (the `repo`
+/// file, read while probing a remote source) is served once from memory instead of being fetched again.
 #[derive(Debug)]
 pub struct CountingStorage {
     inner: Arc<dyn Storage + Send + Sync>,
     stats: Arc<RequestStats>,
+    prefetched: std::sync::Mutex<Option<(String, Bytes)>>,
 }
 
 impl CountingStorage {
     /// Wraps `inner`.
     #[must_use]
     pub fn new(inner: Arc<dyn Storage + Send + Sync>, stats: Arc<RequestStats>) -> Self {
-        Self { inner, stats }
+        Self {
+            inner,
+            stats,
+            prefetched: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Hands over the bytes of `path`, already fetched, for the next unconditional read of it.
+    pub fn prefetch(&self, path: &str, bytes: Bytes) {
+        let mut slot = self
+            .prefetched
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *slot = Some((path.to_owned(), bytes));
+    }
+
+    fn take_prefetched(&self, path: &str) -> Option<Bytes> {
+        let mut slot = self
+            .prefetched
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match slot.take() {
+            Some((p, bytes)) if p == path => Some(bytes),
+            other => {
+                *slot = other;
+                None
+            }
+        }
     }
 }
 
@@ -154,6 +183,14 @@ impl Storage for CountingStorage {
         path: &str,
         previous: Option<&VersionInfo>,
     ) -> StorageResult<GetModifiedResult> {
+        if previous.is_none()
+            && let Some(bytes) = self.take_prefetched(path)
+        {
+            return Ok(GetModifiedResult::Modified {
+                data: Box::pin(std::io::Cursor::new(bytes)),
+                new_version: VersionInfo::for_creation(),
+            });
+        }
         let _guard = self.stats.begin(RequestKind::Get);
         self.inner.get_object_conditional(ctx, path, previous).await
     }
