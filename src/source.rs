@@ -40,10 +40,12 @@ pub enum Location {
     Http(url::Url),
 }
 
-/// Classifies a source string: a local directory, or an HTTP(S) base URL.
+/// Classifies a source string (`/path/to/store.zarr`, `./rel.zarr`, `file:///abs/store.zarr`,
+/// `https://host/store.zarr`): a local directory, or an HTTP(S) base URL.
 ///
 /// # Errors
-/// As [`resolve`].
+/// `ERR_INVALID_SOURCE` for an empty string, a malformed URL or a scheme this build does not read;
+/// `ERR_NOT_FOUND` when a local directory does not exist.
 pub fn locate(source: &str) -> Result<Location> {
     if let Some((scheme, _)) = source.split_once("://")
         && (scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https"))
@@ -98,21 +100,10 @@ impl std::fmt::Debug for Source {
     }
 }
 
-/// Resolves a source string (`/path/to/store.zarr`, `./rel.zarr`, `file:///abs/store.zarr`); at most
-/// `max_concurrency` requests are in flight at once.
-///
-/// # Errors
-/// `ERR_INVALID_SOURCE` for an empty string, a malformed URL or a scheme this build does not read;
-/// `ERR_NOT_FOUND` when the directory does not exist; `ERR_STORAGE` when it cannot be opened.
-pub fn resolve(source: &str, max_concurrency: usize) -> Result<Source> {
-    let path = local_directory(source)?;
-    open_directory(&path, max_concurrency)
-}
-
 /// The existing local directory a source string names, canonicalised.
 ///
 /// # Errors
-/// As [`resolve`].
+/// As [`locate`].
 pub fn local_directory(source: &str) -> Result<PathBuf> {
     let path = local_path(source)?;
     let meta = std::fs::metadata(&path).map_err(|_| {
@@ -218,7 +209,7 @@ mod tests {
             "ERR_INVALID_SOURCE"
         );
         assert_eq!(
-            resolve("/definitely/not/here.zarr", 4).unwrap_err().code(),
+            locate("/definitely/not/here.zarr").unwrap_err().code(),
             "ERR_NOT_FOUND"
         );
     }

@@ -134,10 +134,10 @@ pub struct OpenedTree {
     pub stats: Arc<crate::source::instrument::RequestStats>,
 }
 
-/// Opens `source` (see [`source::resolve`]) and walks it.
+/// Opens `source` (see [`source::locate`]) and walks it.
 ///
 /// # Errors
-/// Any code from [`source::resolve`], [`hierarchy::walk`], CF planning, building codec pipelines
+/// Any code from [`source::locate`], [`hierarchy::walk`], CF planning, building codec pipelines
 /// (`ERR_UNSUPPORTED_CODEC`) and reading coordinates.
 pub async fn open(source_str: &str, options: &OpenOptions) -> Result<OpenedTree> {
     if options.max_concurrency == 0 {
