@@ -3,7 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
-ensure_npm_packages
-step "build native addon (profile ci)" npm run --silent build:native
-step "build TypeScript" npm run --silent build:ts
+build_all
 node benchmark/demo.js "${1:-fixtures/stores/nexrad.zarr}"

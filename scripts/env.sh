@@ -20,3 +20,10 @@ ensure_npm_packages() {
     step "npm ci" npm ci --no-audit --no-fund
   fi
 }
+
+# Installs what is missing and builds the addon and the TypeScript layer.
+build_all() {
+  ensure_npm_packages
+  step "build native addon (profile ci)" npm run --silent build:native
+  step "build TypeScript" npm run --silent build:ts
+}

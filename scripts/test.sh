@@ -6,9 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 
-ensure_npm_packages
-step "build native addon (profile ci)" npm run --silent build:native
-step "build TypeScript" npm run --silent build:ts
+build_all
 step "cargo fmt --check" cargo fmt --check
 step "cargo clippy (pedantic, warnings are errors)" cargo clippy --profile ci --all-targets -- -D warnings
 step "cargo test" cargo test --profile ci --lib --tests

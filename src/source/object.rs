@@ -49,6 +49,19 @@ fn get_range(range: ByteRange) -> GetRange {
 }
 
 impl ObjectStoreAdapter {
+    /// Every object under `prefix`, recursively.
+    async fn list_objects(
+        &self,
+        prefix: &StorePrefix,
+    ) -> Result<Vec<object_store::ObjectMeta>, StorageError> {
+        let p = path(prefix.as_str())?;
+        self.store
+            .list(Some(&p))
+            .try_collect()
+            .await
+            .map_err(|e| storage_error(&e))
+    }
+
     async fn fetch(
         &self,
         location: &Path,
@@ -118,13 +131,7 @@ impl AsyncListableStorageTraits for ObjectStoreAdapter {
     }
 
     async fn list_prefix(&self, prefix: &StorePrefix) -> Result<StoreKeys, StorageError> {
-        let p = path(prefix.as_str())?;
-        let metas: Vec<_> = self
-            .store
-            .list(Some(&p))
-            .try_collect()
-            .await
-            .map_err(|e| storage_error(&e))?;
+        let metas = self.list_objects(prefix).await?;
         let mut keys = metas
             .into_iter()
             .map(|m| StoreKey::new(m.location.as_ref()))
@@ -154,13 +161,11 @@ impl AsyncListableStorageTraits for ObjectStoreAdapter {
     }
 
     async fn size_prefix(&self, prefix: &StorePrefix) -> Result<u64, StorageError> {
-        let p = path(prefix.as_str())?;
-        let metas: Vec<_> = self
-            .store
-            .list(Some(&p))
-            .try_collect()
-            .await
-            .map_err(|e| storage_error(&e))?;
-        Ok(metas.iter().map(|m| m.size).sum())
+        Ok(self
+            .list_objects(prefix)
+            .await?
+            .iter()
+            .map(|m| m.size)
+            .sum())
     }
 }
