@@ -63,11 +63,14 @@ async function handle(root: string, req: IncomingMessage, res: ServerResponse, l
   else createReadStream(file).pipe(res);
 }
 
-/** Serves `root` on an ephemeral loopback port. */
-export async function serveDirectory(root: string): Promise<StaticServer> {
+/** Serves `root` on an ephemeral loopback port; `latencyMs` delays every response (simulated distance). */
+export async function serveDirectory(root: string, options: { latencyMs?: number } = {}): Promise<StaticServer> {
   const log: string[] = [];
+  const latency = options.latencyMs ?? 0;
   const server: Server = createServer((req, res) => {
-    handle(root, req, res, log).catch(() => res.writeHead(500).end());
+    const respond = () => handle(root, req, res, log).catch(() => res.writeHead(500).end());
+    if (latency > 0) setTimeout(respond, latency);
+    else void respond();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

@@ -1,0 +1,14 @@
+// A tiny run of the benchmark harness, so it cannot rot; its numbers are not asserted (benchmarks report,
+// they do not pass or fail), only that every case runs and reports a fit.
+import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+
+test('the round-trip benchmark runs', (t) => {
+  const out = execFileSync(process.execPath, ['--import=tsx', join(__dirname, '..', 'benchmark', 'bench.ts'), '--smoke'], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  const fits = out.split('\n').filter((l) => /T\(L\) ≈ [\d.]+ ms \+ [\d.]+·L/.test(l));
+  t.is(fits.length, 6, out);
+});
