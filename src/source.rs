@@ -82,12 +82,8 @@ pub fn redacted(url: &url::Url) -> String {
 /// # Errors
 /// `ERR_INVALID_SOURCE` when the client cannot be built for the URL.
 pub fn open_http(url: &url::Url, max_concurrency: usize) -> Result<Source> {
-    let store = object_store::http::HttpBuilder::new()
-        .with_url(url.as_str())
-        .with_client_options(object_store::ClientOptions::new().with_allow_http(true))
-        .build()
-        .map_err(|e| RtError::InvalidSource(format!("{}: {e}", redacted(url))))?;
-    let mut source = wrap_object_store(Arc::new(store), redacted(url), max_concurrency);
+    let store = http_store(url)?;
+    let mut source = wrap_object_store(store, redacted(url), max_concurrency);
     source.listable = false;
     Ok(source)
 }
@@ -135,6 +131,33 @@ pub fn open_directory(path: &Path, max_concurrency: usize) -> Result<Source> {
         stats,
         listable: true,
     })
+}
+
+/// One HTTP client per base URL for the life of the process: building a client and opening its first
+/// connection cost more than a whole consolidated open, and later opens reuse its kept-alive connections.
+fn http_store(url: &url::Url) -> Result<Arc<dyn ObjectStore>> {
+    static CLIENTS: std::sync::LazyLock<
+        std::sync::Mutex<std::collections::HashMap<String, Arc<dyn ObjectStore>>>,
+    > = std::sync::LazyLock::new(Default::default);
+    let mut clients = CLIENTS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(store) = clients.get(url.as_str()) {
+        return Ok(Arc::clone(store));
+    }
+    let store: Arc<dyn ObjectStore> = Arc::new(
+        object_store::http::HttpBuilder::new()
+            .with_url(url.as_str())
+            .with_client_options(object_store::ClientOptions::new().with_allow_http(true))
+            .build()
+            .map_err(|e| RtError::InvalidSource(format!("{}: {e}", redacted(url))))?,
+    );
+    // A long-lived process opening many distinct URLs should not keep every client forever.
+    if clients.len() >= 64 {
+        clients.clear();
+    }
+    clients.insert(url.as_str().to_owned(), Arc::clone(&store));
+    Ok(store)
 }
 
 /// Puts the request cap and the counters around a raw object store (for object-storage sources).
