@@ -161,7 +161,11 @@ def zarr_meta(store: Path, path: str) -> dict | None:
     p = store / path.strip("/") / "zarr.json"
     if not p.exists():
         return None
-    m = json.loads(p.read_text())
+    return zarr_meta_facts(json.loads(p.read_text()))
+
+
+def zarr_meta_facts(m: dict) -> dict:
+    """The facts recorded per array from a parsed zarr.json document."""
     grid = m.get("chunk_grid", {})
     return {
         "data_type": m.get("data_type"),

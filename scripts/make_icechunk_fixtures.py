@@ -254,15 +254,7 @@ def store_zarr_meta(store, path: str) -> dict | None:
     buf = sync(store.get(key, prototype=default_buffer_prototype()))
     if buf is None:
         return None
-    m = json.loads(buf.to_bytes())
-    grid = m.get("chunk_grid", {})
-    return {
-        "data_type": m.get("data_type"),
-        "fill_value": m.get("fill_value"),
-        "chunk_shape": grid.get("configuration", {}).get("chunk_shape"),
-        "codecs": m.get("codecs"),
-        "attributes": m.get("attributes", {}),
-    }
+    return mf.zarr_meta_facts(json.loads(buf.to_bytes()))
 
 
 @contextlib.contextmanager

@@ -177,24 +177,40 @@ pub async fn open(source_str: &str, options: &OpenOptions) -> Result<OpenedTree>
         )
         .await?;
         let source = Source {
-            store: repo.store,
+            store: Arc::clone(&repo.store),
             description: directory.display().to_string(),
             stats,
             listable: true,
         };
-        let hierarchy = hierarchy::from_documents(&repo.documents, &walk_options)?;
-        let mut opened = build(&source, &hierarchy, options).await?;
-        opened.info.snapshot_id = Some(repo.snapshot_id);
-        return Ok(opened);
+        return build_repository(&source, repo, &walk_options, options).await;
     }
+    reject_version_selectors(options)?;
+    let source = source::open_directory(&directory, options.max_concurrency)?;
+    let hierarchy = hierarchy::walk(&source.store, &walk_options).await?;
+    build(&source, &hierarchy, options).await
+}
+
+/// The tree of an opened icechunk repository version: the hierarchy comes from the snapshot's documents.
+async fn build_repository(
+    source: &Source,
+    repo: icechunk::OpenedRepository,
+    walk_options: &WalkOptions,
+    options: &OpenOptions,
+) -> Result<OpenedTree> {
+    let hierarchy = hierarchy::from_documents(&repo.documents, walk_options)?;
+    let mut opened = build(source, &hierarchy, options).await?;
+    opened.info.snapshot_id = Some(repo.snapshot_id);
+    Ok(opened)
+}
+
+/// Version selectors only mean something for icechunk repositories.
+fn reject_version_selectors(options: &OpenOptions) -> Result<()> {
     if options.version.is_set() {
         return Err(RtError::InvalidArgument(
             "branch, tag, snapshotId and asOf apply to icechunk repositories only".into(),
         ));
     }
-    let source = source::open_directory(&directory, options.max_concurrency)?;
-    let hierarchy = hierarchy::walk(&source.store, &walk_options).await?;
-    build(&source, &hierarchy, options).await
+    Ok(())
 }
 
 /// An http(s) source: a plain Zarr store or an icechunk repository. Unless `engine` says which, the root
@@ -245,20 +261,13 @@ async fn open_http(
         let repo =
             icechunk::open_remote(storage, &options.version, options.max_concurrency).await?;
         let ic_source = Source {
-            store: repo.store,
+            store: Arc::clone(&repo.store),
             listable: false,
             ..source
         };
-        let hierarchy = hierarchy::from_documents(&repo.documents, &walk_options)?;
-        let mut opened = build(&ic_source, &hierarchy, options).await?;
-        opened.info.snapshot_id = Some(repo.snapshot_id);
-        return Ok(opened);
+        return build_repository(&ic_source, repo, &walk_options, options).await;
     }
-    if options.version.is_set() {
-        return Err(RtError::InvalidArgument(
-            "branch, tag, snapshotId and asOf apply to icechunk repositories only".into(),
-        ));
-    }
+    reject_version_selectors(options)?;
     let hierarchy = hierarchy::walk_from(&source.store, &walk_options, root).await?;
     build(&source, &hierarchy, options).await
 }
