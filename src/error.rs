@@ -30,9 +30,12 @@ pub enum RtError {
     /// A format or format version that is recognised but not supported yet (Zarr v2).
     #[error("{0}")]
     UnsupportedFormat(String),
-    /// The store failed to answer (I/O error, permission denied).
+    /// The store failed to answer (I/O error, server error after retries, timeout).
     #[error("{0}")]
     Storage(String),
+    /// The store refused the credentials, or they do not allow the request (HTTP 401/403).
+    #[error("{0}")]
+    PermissionDenied(String),
     /// A chunk that could not be decoded (corrupt bytes, wrong size).
     #[error("{0}")]
     Decode(String),
@@ -65,6 +68,7 @@ impl RtError {
             Self::UnsupportedDtype(_) => "ERR_UNSUPPORTED_DTYPE",
             Self::UnsupportedFormat(_) => "ERR_UNSUPPORTED_FORMAT",
             Self::Storage(_) => "ERR_STORAGE",
+            Self::PermissionDenied(_) => "ERR_PERMISSION_DENIED",
             Self::Decode(_) => "ERR_DECODE",
             Self::InvalidSelection(_) => "ERR_INVALID_SELECTION",
             Self::InvalidArgument(_) => "ERR_INVALID_ARGUMENT",
@@ -85,6 +89,7 @@ impl RtError {
             | Self::UnsupportedDtype(m)
             | Self::UnsupportedFormat(m)
             | Self::Storage(m)
+            | Self::PermissionDenied(m)
             | Self::Decode(m)
             | Self::InvalidSelection(m)
             | Self::InvalidArgument(m)
@@ -99,11 +104,47 @@ impl RtError {
     pub fn to_reason(&self) -> String {
         format!("[{}] {}", self.code(), self.message())
     }
+
+    /// The same error with `secrets` scrubbed from its message.
+    #[must_use]
+    pub fn scrubbed(self, secrets: &[String]) -> Self {
+        let clean = crate::source::options::scrub(self.message(), secrets);
+        match self {
+            Self::NotFound(_) => Self::NotFound(clean),
+            Self::InvalidSource(_) => Self::InvalidSource(clean),
+            Self::InvalidMetadata(_) => Self::InvalidMetadata(clean),
+            Self::UnsupportedCodec(_) => Self::UnsupportedCodec(clean),
+            Self::UnsupportedDtype(_) => Self::UnsupportedDtype(clean),
+            Self::UnsupportedFormat(_) => Self::UnsupportedFormat(clean),
+            Self::Storage(_) => Self::Storage(clean),
+            Self::PermissionDenied(_) => Self::PermissionDenied(clean),
+            Self::Decode(_) => Self::Decode(clean),
+            Self::InvalidSelection(_) => Self::InvalidSelection(clean),
+            Self::InvalidArgument(_) => Self::InvalidArgument(clean),
+            Self::CfDecode(_) => Self::CfDecode(clean),
+            Self::Aborted(_) => Self::Aborted(clean),
+            Self::Internal(_) => Self::Internal(clean),
+        }
+    }
 }
 
-/// Turns a storage error into [`RtError::Storage`], naming the key.
+/// Put in front of a storage message by the object-store adapters when the store answered 401/403, so
+/// that the error keeps its kind through zarrs' and icechunk's string-only error types.
+pub(crate) const PERMISSION_DENIED_TAG: &str = "\u{1}permission-denied\u{1}";
+
+/// Turns a storage error into [`RtError::Storage`] (or [`RtError::PermissionDenied`] when the message
+/// carries [`PERMISSION_DENIED_TAG`]), naming the key.
 pub(crate) fn storage_error(key: &str, err: &impl std::fmt::Display) -> RtError {
-    RtError::Storage(format!("reading {key:?} failed: {err}"))
+    classify_storage(format!("reading {key:?} failed: {err}"))
+}
+
+/// [`RtError::Storage`] or [`RtError::PermissionDenied`] for a message from the storage layers.
+pub(crate) fn classify_storage(message: String) -> RtError {
+    if message.contains(PERMISSION_DENIED_TAG) {
+        RtError::PermissionDenied(message.replace(PERMISSION_DENIED_TAG, ""))
+    } else {
+        RtError::Storage(message)
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //! Format V1 repositories (icechunk-python 1.x) go through `Repository`, which reads their refs.
 
 pub mod adapter;
+pub mod object;
 pub mod storage;
 
 use std::collections::HashMap;
@@ -84,36 +85,34 @@ pub fn is_repository(path: &Path) -> bool {
 }
 
 fn ic_error(what: &str, e: &impl std::fmt::Display) -> RtError {
-    RtError::Storage(format!("icechunk: {what}: {e}"))
+    crate::error::classify_storage(format!("icechunk: {what}: {e}"))
 }
 
-/// A read-only icechunk storage over an HTTP(S) base URL, counting into `stats`.
-///
-/// # Errors
-/// `ERR_INVALID_SOURCE` when the storage cannot be built for the URL.
-pub fn http_storage(
-    url: &url::Url,
-    stats: Arc<RequestStats>,
-) -> Result<Arc<storage::CountingStorage>> {
-    let config = HashMap::from([("allow_http".to_owned(), "true".to_owned())]);
-    let raw = ::icechunk::storage::new_http_storage(url.as_str(), Some(config), None)
-        .map_err(|e| RtError::InvalidSource(format!("{}: {e}", crate::source::redacted(url))))?;
-    Ok(Arc::new(storage::CountingStorage::new(raw, stats)))
+/// A read-only icechunk storage over a remote source's object store (already rooted at the repository,
+/// counted and capped).
+#[must_use]
+pub fn remote_storage(
+    store: Arc<dyn object_store::ObjectStore>,
+    description: String,
+) -> Arc<object::ObjectStoreStorage> {
+    Arc::new(object::ObjectStoreStorage::new(store, description))
 }
 
-/// Opens the format V2 repository behind `storage` (remote), whose `repo` file may already have been
-/// handed to the storage with [`storage::CountingStorage::prefetch`].
+/// Opens the repository behind `storage` (remote). `v2` says whether its `repo` file exists (format
+/// V2); it may already have been handed to the storage with
+/// [`object::ObjectStoreStorage::prefetch`].
 ///
 /// # Errors
 /// As [`open`].
 pub async fn open_remote(
-    storage: Arc<storage::CountingStorage>,
+    storage: Arc<object::ObjectStoreStorage>,
+    v2: bool,
     selector: &VersionSelector,
     max_concurrency: usize,
 ) -> Result<OpenedRepository> {
     selector.validate()?;
     let as_of = parse_as_of(selector)?;
-    open_session(storage, true, selector, as_of, max_concurrency).await
+    open_session(storage, v2, selector, as_of, max_concurrency).await
 }
 
 fn parse_as_of(selector: &VersionSelector) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
@@ -159,13 +158,12 @@ pub async fn open(
 
 /// Opens a read-only session at the selected version and lists the snapshot's nodes.
 async fn open_session(
-    counting: Arc<storage::CountingStorage>,
+    storage: Arc<dyn Storage + Send + Sync>,
     v2: bool,
     selector: &VersionSelector,
     as_of: Option<chrono::DateTime<chrono::Utc>>,
     max_concurrency: usize,
 ) -> Result<OpenedRepository> {
-    let storage: Arc<dyn Storage + Send + Sync> = counting;
     let settings = storage
         .default_settings()
         .await

@@ -124,6 +124,8 @@ pub struct NativeOpenOptions {
     pub snapshot_id: Option<String>,
     /// icechunk: the branch's state at this RFC 3339 time.
     pub as_of: Option<String>,
+    /// Object-store settings (the TypeScript layer turns values into strings).
+    pub storage_options: Option<HashMap<String, String>>,
 }
 
 impl TryFrom<NativeOpenOptions> for OpenOptions {
@@ -164,6 +166,13 @@ impl TryFrom<NativeOpenOptions> for OpenOptions {
                 tag: o.tag,
                 snapshot_id: o.snapshot_id,
                 as_of: o.as_of,
+            },
+            storage_options: {
+                // Sorted, so that the same options always share one cached client.
+                let mut entries: Vec<(String, String)> =
+                    o.storage_options.unwrap_or_default().into_iter().collect();
+                entries.sort();
+                entries
             },
         })
     }
@@ -224,6 +233,7 @@ pub struct NativeTree {
     targets: Arc<HashMap<String, ReadTarget>>,
     limit: Arc<Semaphore>,
     stats: Arc<crate::source::instrument::RequestStats>,
+    secrets: Arc<Vec<String>>,
 }
 
 /// Store requests made so far by one opened source (the open and every read since).
@@ -314,6 +324,7 @@ impl NativeTree {
     ) -> napi::Result<PromiseRaw<'env, NativeArray>> {
         let targets = Arc::clone(&self.targets);
         let limit = Arc::clone(&self.limit);
+        let secrets = Arc::clone(&self.secrets);
         let token = cancel.map(|c| c.token.clone());
         let what = format!("reading {path:?}");
         env.spawn_future(guarded(what, token, async move {
@@ -337,7 +348,9 @@ impl NativeTree {
                     })
                     .collect()
             };
-            let data = read_region(target, &to_u64(&start)?, &to_u64(&stop)?, &limit).await?;
+            let data = read_region(target, &to_u64(&start)?, &to_u64(&stop)?, &limit)
+                .await
+                .map_err(|e| e.scrubbed(&secrets))?;
             Ok(NativeArray {
                 path,
                 data: JsTypedData(data),
@@ -391,6 +404,7 @@ pub fn open_tree<'env>(
                 targets: Arc::new(opened.targets),
                 limit: opened.limit,
                 stats: opened.stats,
+                secrets: Arc::new(opened.secrets),
             })
         },
     ))

@@ -284,7 +284,7 @@ async fn fetch_chunk_subset(
 fn chunk_error(path: &str, indices: &[u64], e: &ArrayError) -> RtError {
     match e {
         ArrayError::StorageError(s) => {
-            RtError::Storage(format!("array {path:?}, chunk {indices:?}: {s}"))
+            crate::error::classify_storage(format!("array {path:?}, chunk {indices:?}: {s}"))
         }
         ArrayError::InvalidChunkGridIndicesError(_) | ArrayError::InvalidArraySubset(..) => {
             RtError::InvalidSelection(format!("array {path:?}, chunk {indices:?}: {e}"))

@@ -1,13 +1,16 @@
 //! Source resolution: a user's source string becomes a store handle the rest of the crate reads from.
 //!
-//! Today: local directories, given as a path or a `file://` URL, read by [`local::LocalStore`].
-//! Object stores will be wrapped in `LimitStore` (`object_store`'s cap on concurrent requests, the
-//! user's `maxConcurrency`) around [`instrument::InstrumentedStore`] (request counts, read-only); icechunk
-//! repositories are opened by [`crate::icechunk`].
+//! Local directories, given as a path or a `file://` URL, are read by [`local::LocalStore`]. Remote
+//! sources ([`remote`]: S3, GCS, Azure, HTTP) are `object_store` clients configured by [`options`],
+//! wrapped in `LimitStore` (the cap on concurrent requests, the user's `maxConcurrency`) around
+//! [`instrument::InstrumentedStore`] (request counts, read-only). icechunk repositories are opened by
+//! [`crate::icechunk`] over the same wrapped store.
 
 pub mod instrument;
 pub mod local;
 pub mod object;
+pub mod options;
+pub mod remote;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -29,6 +32,12 @@ pub struct Source {
     pub stats: Arc<instrument::RequestStats>,
     /// Whether the store can list keys (a plain HTTP server cannot).
     pub listable: bool,
+    /// Values (credentials) that must not appear in messages.
+    pub secrets: Vec<String>,
+    /// The raw object store under the counters, for icechunk (`None` for local directories).
+    pub object_store: Option<Arc<dyn ObjectStore>>,
+    /// The store chunk reads go through (see [`object::ObjectStoreAdapter::for_chunks`]).
+    pub chunk_store: AsyncReadableListableStorage,
 }
 
 /// Where a source string points.
@@ -36,31 +45,20 @@ pub struct Source {
 pub enum Location {
     /// An existing local directory (canonicalised).
     Local(PathBuf),
-    /// An `http://` or `https://` base URL (without a trailing `/`).
-    Http(url::Url),
+    /// An object store or HTTP(S) server.
+    Remote(remote::RemoteLocation),
 }
 
-/// Classifies a source string (`/path/to/store.zarr`, `./rel.zarr`, `file:///abs/store.zarr`,
-/// `https://host/store.zarr`): a local directory, or an HTTP(S) base URL.
+/// Classifies a source string: a local directory (`/path/to/store.zarr`, `./rel.zarr`,
+/// `file:///abs/store.zarr`) or a remote location (`s3://bucket/prefix`, `gs://…`, `az://…`,
+/// `abfs://…`, `https://host/store.zarr`).
 ///
 /// # Errors
-/// `ERR_INVALID_SOURCE` for an empty string, a malformed URL or a scheme this build does not read;
-/// `ERR_NOT_FOUND` when a local directory does not exist.
+/// `ERR_INVALID_SOURCE` for an empty string, a malformed URL or an unknown scheme; `ERR_NOT_FOUND` when
+/// a local directory does not exist.
 pub fn locate(source: &str) -> Result<Location> {
-    if let Some((scheme, _)) = source.split_once("://")
-        && (scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https"))
-    {
-        let mut url = url::Url::parse(source)
-            .map_err(|e| RtError::InvalidSource(format!("malformed URL: {e}")))?;
-        if url.host_str().is_none_or(str::is_empty) {
-            return Err(RtError::InvalidSource(
-                "an http(s) source needs a host".into(),
-            ));
-        }
-        // object_store joins keys onto the base with '/', so the base must not end with one.
-        let trimmed = url.path().trim_end_matches('/').to_owned();
-        url.set_path(&trimmed);
-        return Ok(Location::Http(url));
+    if let Some(remote) = remote::parse(source) {
+        return remote.map(Location::Remote);
     }
     local_directory(source).map(Location::Local)
 }
@@ -76,15 +74,20 @@ pub fn redacted(url: &url::Url) -> String {
     shown.to_string()
 }
 
-/// A read-only store over an HTTP(S) server. Plain HTTP is allowed because the user asked for an
-/// `http://` URL; such a server cannot list, so it needs consolidated metadata.
+/// A read-only source over an object store or HTTP(S) server, configured by `storage_options`. A plain
+/// HTTP server cannot list, so such a source needs consolidated metadata.
 ///
 /// # Errors
-/// `ERR_INVALID_SOURCE` when the client cannot be built for the URL.
-pub fn open_http(url: &url::Url, max_concurrency: usize) -> Result<Source> {
-    let store = http_store(url)?;
-    let mut source = wrap_object_store(store, redacted(url), max_concurrency);
-    source.listable = false;
+/// As [`remote::open_store`].
+pub fn open_remote(
+    location: &remote::RemoteLocation,
+    storage_options: &[(String, String)],
+    max_concurrency: usize,
+) -> Result<Source> {
+    let (store, secrets) = remote::open_store(location, storage_options)?;
+    let mut source = wrap_object_store(store, location.describe(), max_concurrency);
+    source.listable = location.scheme != options::Scheme::Http;
+    source.secrets = secrets;
     Ok(source)
 }
 
@@ -124,40 +127,20 @@ pub fn local_directory(source: &str) -> Result<PathBuf> {
 /// None today; the signature leaves room for stores that can fail to open.
 pub fn open_directory(path: &Path, max_concurrency: usize) -> Result<Source> {
     let stats = Arc::new(instrument::RequestStats::default());
-    let store = local::LocalStore::new(path.to_path_buf(), Arc::clone(&stats), max_concurrency);
+    let store: AsyncReadableListableStorage = Arc::new(local::LocalStore::new(
+        path.to_path_buf(),
+        Arc::clone(&stats),
+        max_concurrency,
+    ));
     Ok(Source {
-        store: Arc::new(store),
+        chunk_store: Arc::clone(&store),
+        store,
         description: path.display().to_string(),
         stats,
         listable: true,
+        secrets: Vec::new(),
+        object_store: None,
     })
-}
-
-/// One HTTP client per base URL for the life of the process: building a client and opening its first
-/// connection cost more than a whole consolidated open, and later opens reuse its kept-alive connections.
-fn http_store(url: &url::Url) -> Result<Arc<dyn ObjectStore>> {
-    static CLIENTS: std::sync::LazyLock<
-        std::sync::Mutex<std::collections::HashMap<String, Arc<dyn ObjectStore>>>,
-    > = std::sync::LazyLock::new(Default::default);
-    let mut clients = CLIENTS
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some(store) = clients.get(url.as_str()) {
-        return Ok(Arc::clone(store));
-    }
-    let store: Arc<dyn ObjectStore> = Arc::new(
-        object_store::http::HttpBuilder::new()
-            .with_url(url.as_str())
-            .with_client_options(object_store::ClientOptions::new().with_allow_http(true))
-            .build()
-            .map_err(|e| RtError::InvalidSource(format!("{}: {e}", redacted(url))))?,
-    );
-    // A long-lived process opening many distinct URLs should not keep every client forever.
-    if clients.len() >= 64 {
-        clients.clear();
-    }
-    clients.insert(url.as_str().to_owned(), Arc::clone(&store));
-    Ok(store)
 }
 
 /// Puts the request cap and the counters around a raw object store (for object-storage sources).
@@ -169,12 +152,15 @@ pub fn wrap_object_store(
 ) -> Source {
     let stats = Arc::new(instrument::RequestStats::default());
     let counted = instrument::InstrumentedStore::new(inner, Arc::clone(&stats));
-    let limited = LimitStore::new(counted, max_concurrency.max(1));
+    let limited: Arc<dyn ObjectStore> = Arc::new(LimitStore::new(counted, max_concurrency.max(1)));
     Source {
-        store: Arc::new(object::ObjectStoreAdapter::new(Arc::new(limited))),
+        store: Arc::new(object::ObjectStoreAdapter::new(Arc::clone(&limited))),
+        chunk_store: Arc::new(object::ObjectStoreAdapter::for_chunks(Arc::clone(&limited))),
         description,
         stats,
         listable: true,
+        secrets: Vec::new(),
+        object_store: Some(limited),
     }
 }
 
@@ -195,14 +181,9 @@ fn local_path(source: &str) -> Result<PathBuf> {
                 RtError::InvalidSource(format!("file URL {source:?} has no local path"))
             });
         }
-        let known = ["s3", "gs", "gcs", "az", "abfs", "abfss", "azure"];
-        let reason = if known.contains(&scheme.as_str()) {
-            "object storage is not supported by this build yet"
-        } else {
-            "unknown scheme"
-        };
         return Err(RtError::InvalidSource(format!(
-            "{scheme}:// source: {reason}"
+            "{scheme}:// source: unknown scheme (rustytree reads local paths, file://, http(s)://, \
+             s3://, gs://, az:// and abfs://)"
         )));
     }
     Ok(Path::new(source).to_path_buf())

@@ -41,6 +41,8 @@ pub struct OpenOptions {
     pub engine: Option<Engine>,
     /// icechunk version to open.
     pub version: VersionSelector,
+    /// `storageOptions` as JavaScript gave them (values as strings), checked per scheme when used.
+    pub storage_options: Vec<(String, String)>,
 }
 
 /// The storage format of a source.
@@ -63,6 +65,7 @@ impl Default for OpenOptions {
             descend: true,
             engine: None,
             version: VersionSelector::default(),
+            storage_options: Vec::new(),
         }
     }
 }
@@ -132,6 +135,8 @@ pub struct OpenedTree {
     pub limit: Arc<Semaphore>,
     /// Request counters of the source (the open's requests included).
     pub stats: Arc<crate::source::instrument::RequestStats>,
+    /// Values (credentials) to scrub from the messages of later reads.
+    pub secrets: Vec<String>,
 }
 
 /// Opens `source` (see [`source::locate`]) and walks it.
@@ -140,6 +145,18 @@ pub struct OpenedTree {
 /// Any code from [`source::locate`], [`hierarchy::walk`], CF planning, building codec pipelines
 /// (`ERR_UNSUPPORTED_CODEC`) and reading coordinates.
 pub async fn open(source_str: &str, options: &OpenOptions) -> Result<OpenedTree> {
+    let mut secrets = source::options::secret_values(&options.storage_options);
+    secrets.extend(source::remote::environment_secrets());
+    match open_unscrubbed(source_str, options).await {
+        Ok(mut tree) => {
+            tree.secrets = secrets;
+            Ok(tree)
+        }
+        Err(e) => Err(e.scrubbed(&secrets)),
+    }
+}
+
+async fn open_unscrubbed(source_str: &str, options: &OpenOptions) -> Result<OpenedTree> {
     if options.max_concurrency == 0 {
         return Err(RtError::InvalidArgument(
             "maxConcurrency must be at least 1".into(),
@@ -160,8 +177,15 @@ pub async fn open(source_str: &str, options: &OpenOptions) -> Result<OpenedTree>
     };
     let directory = match source::locate(source_str)? {
         source::Location::Local(dir) => dir,
-        source::Location::Http(url) => return open_http(&url, options, walk_options).await,
+        source::Location::Remote(location) => {
+            return open_remote(&location, options, walk_options).await;
+        }
     };
+    if !options.storage_options.is_empty() {
+        return Err(RtError::InvalidArgument(
+            "storageOptions apply to object-storage and http(s) sources, not local paths".into(),
+        ));
+    }
     let is_icechunk = match options.engine {
         Some(Engine::Icechunk) => true,
         Some(Engine::Zarr) => false,
@@ -178,9 +202,12 @@ pub async fn open(source_str: &str, options: &OpenOptions) -> Result<OpenedTree>
         .await?;
         let source = Source {
             store: Arc::clone(&repo.store),
+            chunk_store: Arc::clone(&repo.store),
             description: directory.display().to_string(),
             stats,
             listable: true,
+            secrets: Vec::new(),
+            object_store: None,
         };
         return build_repository(&source, repo, &walk_options, options).await;
     }
@@ -213,63 +240,88 @@ fn reject_version_selectors(options: &OpenOptions) -> Result<()> {
     Ok(())
 }
 
-/// An http(s) source: a plain Zarr store or an icechunk repository. Unless `engine` says which, the root
-/// `zarr.json` and icechunk's `repo` file are requested together, so telling them apart costs no extra
-/// round trip; whichever was found is used, not read again.
-async fn open_http(
-    url: &url::Url,
+/// A remote source (object store or HTTP): a plain Zarr store or an icechunk repository. Unless `engine`
+/// says which, the root `zarr.json` and icechunk's `repo` file are requested together, so telling them
+/// apart costs no extra round trip; whichever was found is used, not read again. Only when neither
+/// exists is a format V1 icechunk repository (`refs/branch.main/ref.json`) looked for.
+async fn open_remote(
+    location: &source::remote::RemoteLocation,
     options: &OpenOptions,
     walk_options: WalkOptions,
 ) -> Result<OpenedTree> {
-    let source = source::open_http(url, options.max_concurrency)?;
+    let source = source::open_remote(location, &options.storage_options, options.max_concurrency)?;
     let walk_options = WalkOptions {
         listable: source.listable,
         ..walk_options
     };
     let try_zarr = options.engine != Some(Engine::Icechunk) && !options.version.is_set();
     let try_icechunk = options.engine != Some(Engine::Zarr);
-    let key = |k: &str| zarrs::storage::StoreKey::new(k).expect("valid key");
     // Round one: the Zarr root document and icechunk's repo file, together.
     let (root, repo_file) = futures::join!(
-        async {
-            if try_zarr {
-                Some(source.store.get(&key("zarr.json")).await)
-            } else {
-                None
-            }
-        },
-        async {
-            if try_icechunk && options.engine.is_none() {
-                Some(source.store.get(&key("repo")).await)
-            } else {
-                None
-            }
-        },
+        optional_get(&source, "zarr.json", try_zarr),
+        optional_get(&source, "repo", try_icechunk),
     );
-    let root = root
-        .transpose()
-        .map_err(|e| crate::error::storage_error("zarr.json", &e))?;
-    let repo_file = repo_file
-        .transpose()
-        .map_err(|e| crate::error::storage_error("repo", &e))?
-        .flatten();
-    if options.engine == Some(Engine::Icechunk) || repo_file.is_some() {
-        let storage = icechunk::http_storage(url, Arc::clone(&source.stats))?;
+    // With working credentials, S3 answers 403 rather than 404 for a missing key the reader may not
+    // list; when the other probe succeeded, the credentials work and the 403 means "not there".
+    let denied = |r: &Result<Option<bytes::Bytes>>| matches!(r, Err(RtError::PermissionDenied(_)));
+    let found = |r: &Result<Option<bytes::Bytes>>| matches!(r, Ok(Some(_)));
+    let (root, repo_file) = match (root, repo_file) {
+        (r, f) if denied(&r) && found(&f) => (None, f?),
+        (r, f) if found(&r) && denied(&f) => (r?, None),
+        (r, f) => (r?, f?),
+    };
+    let v1 = if repo_file.is_none() && root.is_none() && try_icechunk {
+        optional_get(&source, V1_MAIN_REF, true).await?.is_some()
+            || options.engine == Some(Engine::Icechunk)
+    } else {
+        false
+    };
+    if repo_file.is_some() || v1 {
+        let Some(object_store) = source.object_store.clone() else {
+            return Err(RtError::Internal(
+                "remote source without an object store".into(),
+            ));
+        };
+        let storage = icechunk::remote_storage(object_store, source.description.clone());
+        let v2 = repo_file.is_some();
         if let Some(bytes) = repo_file {
             storage.prefetch("repo", bytes);
         }
         let repo =
-            icechunk::open_remote(storage, &options.version, options.max_concurrency).await?;
+            icechunk::open_remote(storage, v2, &options.version, options.max_concurrency).await?;
         let ic_source = Source {
             store: Arc::clone(&repo.store),
-            listable: false,
+            chunk_store: Arc::clone(&repo.store),
             ..source
         };
         return build_repository(&ic_source, repo, &walk_options, options).await;
     }
+    if options.engine == Some(Engine::Icechunk) {
+        return Err(RtError::NotFound(format!(
+            "no icechunk repository at {} (neither a repo file nor refs/branch.main)",
+            source.description
+        )));
+    }
     reject_version_selectors(options)?;
-    let hierarchy = hierarchy::walk_from(&source.store, &walk_options, root).await?;
+    let hierarchy = hierarchy::walk_from(&source.store, &walk_options, Some(root)).await?;
     build(&source, &hierarchy, options).await
+}
+
+/// Where a format V1 icechunk repository keeps its `main` branch.
+const V1_MAIN_REF: &str = "refs/branch.main/ref.json";
+
+/// GETs `key` when `wanted`; `None` when it does not exist (or was not wanted).
+async fn optional_get(source: &Source, key: &str, wanted: bool) -> Result<Option<bytes::Bytes>> {
+    if !wanted {
+        return Ok(None);
+    }
+    let store_key = zarrs::storage::StoreKey::new(key)
+        .map_err(|e| RtError::Internal(format!("bad key {key:?}: {e}")))?;
+    source
+        .store
+        .get(&store_key)
+        .await
+        .map_err(|e| crate::error::storage_error(key, &e))
 }
 
 async fn build(
@@ -337,6 +389,7 @@ async fn build(
         coords,
         limit,
         stats: Arc::clone(&source.stats),
+        secrets: Vec::new(),
     })
 }
 
@@ -464,7 +517,7 @@ fn build_array(source: &Source, array_path: &str, meta: &ArrayMeta) -> Result<ZA
     }
     let metadata: ArrayMetadata = serde_json::from_value(document)
         .map_err(|e| RtError::InvalidMetadata(format!("array {array_path:?}: {e}")))?;
-    let store = source.store.clone().readable();
+    let store = source.chunk_store.clone().readable();
     Array::new_with_metadata(store, array_path, metadata).map_err(|e| match &e {
         ArrayCreateError::CodecsCreateError(_) => {
             RtError::UnsupportedCodec(format!("array {array_path:?}: {e}"))

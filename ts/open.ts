@@ -42,6 +42,85 @@ export interface OpenOptions {
   snapshotId?: string;
   /** icechunk: the branch's state at this time (with `branch`, default `"main"`). */
   asOf?: Date | string;
+  /**
+   * Object-storage settings for `s3://`, `gs://`, `az://`/`abfs://` and `http(s)://` sources: region,
+   * endpoint, credentials, timeouts and retries (see {@link StorageOptions}). Unknown keys are rejected.
+   */
+  storageOptions?: StorageOptions;
+}
+
+/**
+ * Settings of an object store. Keys that do not apply to the source's scheme are rejected, and
+ * credential values never appear in error messages. Without credentials, the standard environment
+ * variables (`AWS_*`, `GOOGLE_*`, `AZURE_*`) and, for S3, the shared AWS profile files are used.
+ * `object_store`'s own snake_case keys (`aws_request_payer`, `google_service_account`, ...) are accepted too.
+ * @example
+ * ```ts
+ * // A public bucket: unsigned requests.
+ * await openDatatree('s3://noaa-nexrad-level2/radar.icechunk', { storageOptions: { region: 'us-east-1', anonymous: true } })
+ * // MinIO or another S3-compatible service.
+ * await openDatatree('s3://bucket/store.zarr', {
+ *   storageOptions: { endpoint: 'http://127.0.0.1:9000', allowHttp: true, accessKeyId: 'KEY', secretAccessKey: 'SECRET' },
+ * })
+ * ```
+ */
+export interface StorageOptions {
+  /** S3 region (`us-east-1`). */
+  region?: string;
+  /** Service endpoint: an S3-compatible server (MinIO, R2), a GCS base URL, an Azure blob endpoint. */
+  endpoint?: string;
+  /** Unsigned requests, for public data (S3, GCS, Azure). */
+  anonymous?: boolean;
+  /** Allow `http://` endpoints (default false, except for `http://` sources). */
+  allowHttp?: boolean;
+  /** Accept TLS certificates that do not verify (testing only). */
+  allowInvalidCertificates?: boolean;
+  /** S3 static credentials. */
+  accessKeyId?: string;
+  /** S3 static credentials. */
+  secretAccessKey?: string;
+  /** S3 session token (temporary credentials). */
+  sessionToken?: string;
+  /** S3 virtual-hosted-style requests (`bucket.host`) instead of path style. */
+  virtualHostedStyle?: boolean;
+  /** S3 requester-pays buckets. */
+  requestPayer?: boolean;
+  /** GCS service account key (the JSON text). */
+  serviceAccountKey?: string;
+  /** GCS service account key file path. */
+  serviceAccountPath?: string;
+  /** GCS application default credentials file path. */
+  applicationCredentials?: string;
+  /** GCS or Azure OAuth bearer token. */
+  bearerToken?: string;
+  /** Azure storage account. */
+  accountName?: string;
+  /** Azure shared key. */
+  accountKey?: string;
+  /** Azure SAS token. */
+  sasToken?: string;
+  /** Azure: use the Azurite emulator's well-known account and endpoint. */
+  useEmulator?: boolean;
+  /** Azure service principal. */
+  clientId?: string;
+  /** Azure service principal. */
+  clientSecret?: string;
+  /** Azure service principal. */
+  tenantId?: string;
+  /** Per-request timeout, ms (default 30 000). */
+  timeout?: number;
+  /** Connection timeout, ms (default 5 000). */
+  connectTimeout?: number;
+  /** Retries of throttled (429/503), failed (5xx) or dropped requests (default 10). */
+  maxRetries?: number;
+  /** Give up retrying after this long, ms (default 180 000). */
+  retryTimeout?: number;
+  /** First retry backoff, ms (default 100; doubles up to `maxBackoff`). */
+  initialBackoff?: number;
+  /** Longest retry backoff, ms (default 15 000). */
+  maxBackoff?: number;
+  /** Any other key: passed to `object_store` as a configuration key of the source's scheme. */
+  [objectStoreKey: string]: string | number | boolean | undefined;
 }
 
 interface NodeInfo {
@@ -76,7 +155,26 @@ const KNOWN_OPTIONS = new Set([
   'tag',
   'snapshotId',
   'asOf',
+  'storageOptions',
 ]);
+
+/** Storage option values cross into Rust as strings; Rust checks names and meanings per scheme. */
+function nativeStorageOptions(options: StorageOptions | undefined): Record<string, string> | undefined {
+  if (options === undefined) return undefined;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    invalidArgument('storageOptions must be an object');
+  }
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(options)) {
+    if (value === undefined) continue;
+    if (typeof value === 'number' && !Number.isFinite(value)) invalidArgument(`storageOptions.${key} must be finite`);
+    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+      invalidArgument(`storageOptions.${key} must be a string, number or boolean`);
+    }
+    out[key] = String(value);
+  }
+  return out;
+}
 
 function checkOptions(options: OpenOptions): void {
   if (options === null || typeof options !== 'object') invalidArgument('options must be an object');
@@ -119,6 +217,7 @@ async function openNative(source: string, options: OpenOptions, descend: boolean
     tag: options.tag,
     snapshotId: options.snapshotId,
     asOf: options.asOf instanceof Date ? options.asOf.toISOString() : options.asOf,
+    storageOptions: nativeStorageOptions(options.storageOptions),
   };
   return withSignal(options.signal, `opening ${source}`, async (token) => {
     const tree = await native.openTree(source, nativeOptions, token);
@@ -161,11 +260,12 @@ function coordNamesOf(node: NodeInfo): Set<string> {
 
 /**
  * Opens a Zarr v3 hierarchy as a {@link DataTree}, walking every group in one native call.
- * @param source - a local path or `file://` URL of a Zarr v3 store
+ * @param source - a Zarr v3 store or icechunk repository: a local path, `file://`, `s3://bucket/prefix`,
+ *   `gs://…`, `az://container/prefix` (or `abfs://`), or `http(s)://` (consolidated metadata only)
  * @returns the root (or `options.group`) node
  * @throws {RustytreeError} `ERR_NOT_FOUND`, `ERR_INVALID_SOURCE`, `ERR_INVALID_METADATA`,
  *   `ERR_UNSUPPORTED_FORMAT` (Zarr v2), `ERR_UNSUPPORTED_CODEC`, `ERR_UNSUPPORTED_DTYPE`,
- *   `ERR_INVALID_ARGUMENT`, `ERR_STORAGE`, `ERR_ABORTED`
+ *   `ERR_INVALID_ARGUMENT`, `ERR_STORAGE`, `ERR_PERMISSION_DENIED`, `ERR_ABORTED`
  * @example
  * ```ts
  * import { openDatatree } from 'rustytree'

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use ::icechunk::Storage;
 use ::icechunk::storage::{
     DeleteObjectsResult, GetModifiedResult, ListInfo, Settings, StorageContext, StorageError,
-    StorageErrorKind, StorageInfo, StorageResult, VersionInfo, VersionedUpdateResult,
+    StorageInfo, StorageResult, VersionInfo, VersionedUpdateResult,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -19,47 +19,18 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::source::instrument::{RequestKind, RequestStats};
 
-/// Counts every request to the wrapped storage; writes are refused. An object fetched ahead (the `repo`
-/// file, read while probing a remote source) is served once from memory instead of being fetched again.
+/// Counts every request to the wrapped storage (icechunk's local-filesystem storage); writes are refused.
 #[derive(Debug)]
 pub struct CountingStorage {
     inner: Arc<dyn Storage + Send + Sync>,
     stats: Arc<RequestStats>,
-    prefetched: std::sync::Mutex<Option<(String, Bytes)>>,
 }
 
 impl CountingStorage {
     /// Wraps `inner`.
     #[must_use]
     pub fn new(inner: Arc<dyn Storage + Send + Sync>, stats: Arc<RequestStats>) -> Self {
-        Self {
-            inner,
-            stats,
-            prefetched: std::sync::Mutex::new(None),
-        }
-    }
-
-    /// Hands over the bytes of `path`, already fetched, for the next unconditional read of it.
-    pub fn prefetch(&self, path: &str, bytes: Bytes) {
-        let mut slot = self
-            .prefetched
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        *slot = Some((path.to_owned(), bytes));
-    }
-
-    fn take_prefetched(&self, path: &str) -> Option<Bytes> {
-        let mut slot = self
-            .prefetched
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match slot.take() {
-            Some((p, bytes)) if p == path => Some(bytes),
-            other => {
-                *slot = other;
-                None
-            }
-        }
+        Self { inner, stats }
     }
 }
 
@@ -86,11 +57,7 @@ impl<'de> Deserialize<'de> for CountingStorage {
 
 impl icechunk_storage::sealed::Sealed for CountingStorage {}
 
-fn read_only(op: &str) -> StorageError {
-    StorageError::capture(StorageErrorKind::Other(format!(
-        "rustytree is read-only: {op} refused"
-    )))
-}
+use super::object::read_only;
 
 type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, StorageError>> + Send>>;
 
@@ -183,14 +150,6 @@ impl Storage for CountingStorage {
         path: &str,
         previous: Option<&VersionInfo>,
     ) -> StorageResult<GetModifiedResult> {
-        if previous.is_none()
-            && let Some(bytes) = self.take_prefetched(path)
-        {
-            return Ok(GetModifiedResult::Modified {
-                data: Box::pin(std::io::Cursor::new(bytes)),
-                new_version: VersionInfo::for_creation(),
-            });
-        }
         let _guard = self.stats.begin(RequestKind::Get);
         self.inner.get_object_conditional(ctx, path, previous).await
     }

@@ -21,14 +21,37 @@ use zarrs::storage::{
 #[derive(Debug)]
 pub struct ObjectStoreAdapter {
     store: Arc<dyn ObjectStore>,
+    forbidden_is_missing: bool,
 }
 
 impl ObjectStoreAdapter {
-    /// Wraps `store`.
+    /// Wraps `store`; a 401/403 answer is an error.
     #[must_use]
     pub fn new(store: Arc<dyn ObjectStore>) -> Self {
-        Self { store }
+        Self {
+            store,
+            forbidden_is_missing: false,
+        }
     }
+
+    /// Wraps `store` for chunk reads. S3 answers `403 AccessDenied` instead of 404 for a missing key
+    /// when the reader may not list the bucket; a missing chunk is normal (it reads as the fill value),
+    /// and by the time chunks are read the metadata has proved that the credentials work, so that
+    /// answer means "missing" here.
+    #[must_use]
+    pub fn for_chunks(store: Arc<dyn ObjectStore>) -> Self {
+        Self {
+            store,
+            forbidden_is_missing: true,
+        }
+    }
+}
+
+/// Whether `e` is S3's answer for a key the reader may not see (missing without list permission),
+/// as opposed to a refused signature or unknown key id.
+fn is_access_denied(e: &object_store::Error) -> bool {
+    matches!(e, object_store::Error::PermissionDenied { .. })
+        && e.to_string().contains("<Code>AccessDenied</Code>")
 }
 
 fn path(key: &str) -> Result<Path, StorageError> {
@@ -37,7 +60,13 @@ fn path(key: &str) -> Result<Path, StorageError> {
 }
 
 fn storage_error(e: &object_store::Error) -> StorageError {
-    StorageError::Other(e.to_string())
+    match e {
+        object_store::Error::PermissionDenied { .. }
+        | object_store::Error::Unauthenticated { .. } => {
+            StorageError::Other(format!("{}{e}", crate::error::PERMISSION_DENIED_TAG))
+        }
+        _ => StorageError::Other(e.to_string()),
+    }
 }
 
 fn get_range(range: ByteRange) -> GetRange {
@@ -78,6 +107,7 @@ impl ObjectStoreAdapter {
                 .map(Some)
                 .map_err(|e| storage_error(&e)),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) if self.forbidden_is_missing && is_access_denied(&e) => Ok(None),
             Err(e) => Err(storage_error(&e)),
         }
     }
@@ -115,6 +145,7 @@ impl AsyncReadableStorageTraits for ObjectStoreAdapter {
         match self.store.head(&path(key.as_str())?).await {
             Ok(meta) => Ok(Some(meta.size)),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) if self.forbidden_is_missing && is_access_denied(&e) => Ok(None),
             Err(e) => Err(storage_error(&e)),
         }
     }
