@@ -98,5 +98,5 @@ test.serial('icechunk over HTTP is detected without an extra round trip', async 
 
 test.serial('a selector on an HTTP Zarr store, or engine icechunk on one, is an error', async (t) => {
   await rejectsWith(t, openDatatree(at('nexrad.zarr'), { branch: 'main' }), 'ERR_INVALID_ARGUMENT', 'icechunk');
-  await rejectsWith(t, openDatatree(at('nexrad.zarr'), { engine: 'icechunk' }), 'ERR_STORAGE', 'repo');
+  await rejectsWith(t, openDatatree(at('nexrad.zarr'), { engine: 'icechunk' }), 'ERR_NOT_FOUND', 'no icechunk repository');
 });

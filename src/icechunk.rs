@@ -8,7 +8,6 @@
 
 pub mod adapter;
 pub mod object;
-pub mod storage;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -25,7 +24,6 @@ use ::icechunk::{Repository, RepositoryConfig, Storage, Store};
 use zarrs::storage::AsyncReadableListableStorage;
 
 use crate::error::{Result, RtError};
-use crate::source::instrument::RequestStats;
 
 /// Which version of the repository to open. At most one of `branch`/`tag`/`snapshot_id`; `as_of` goes
 /// with a branch (default `main`).
@@ -88,23 +86,25 @@ fn ic_error(what: &str, e: &impl std::fmt::Display) -> RtError {
     crate::error::classify_storage(format!("icechunk: {what}: {e}"))
 }
 
-/// A read-only icechunk storage over a remote source's object store (already rooted at the repository,
-/// counted and capped).
+/// A read-only icechunk storage over a source's object store (already rooted at the repository, counted
+/// and capped).
 #[must_use]
-pub fn remote_storage(
+pub fn storage_over(
     store: Arc<dyn object_store::ObjectStore>,
     description: String,
 ) -> Arc<object::ObjectStoreStorage> {
     Arc::new(object::ObjectStoreStorage::new(store, description))
 }
 
-/// Opens the repository behind `storage` (remote). `v2` says whether its `repo` file exists (format
-/// V2); it may already have been handed to the storage with
+/// Opens the repository behind `storage` at the selected version. `v2` says whether its `repo` file
+/// exists (format V2); it may already have been handed to the storage with
 /// [`object::ObjectStoreStorage::prefetch`].
 ///
 /// # Errors
-/// As [`open`].
-pub async fn open_remote(
+/// `ERR_NOT_FOUND` for a missing repository, branch, tag or snapshot; `ERR_INVALID_ARGUMENT` for
+/// conflicting selectors, a malformed snapshot id or date; `ERR_STORAGE` or `ERR_PERMISSION_DENIED`
+/// for storage and format errors.
+pub async fn open(
     storage: Arc<object::ObjectStoreStorage>,
     v2: bool,
     selector: &VersionSelector,
@@ -129,31 +129,22 @@ fn parse_as_of(selector: &VersionSelector) -> Result<Option<chrono::DateTime<chr
         .transpose()
 }
 
-/// Opens the repository at `path` at the selected version, counting requests into `stats`.
+/// The format of the icechunk repository in directory `path`: `true` for V2 (a `repo` file), `false`
+/// for V1 (`refs/`).
 ///
 /// # Errors
-/// `ERR_NOT_FOUND` for a missing repository, branch, tag or snapshot; `ERR_INVALID_ARGUMENT` for
-/// conflicting selectors, a malformed snapshot id or date; `ERR_STORAGE` for I/O and format errors.
-pub async fn open(
-    path: &Path,
-    selector: &VersionSelector,
-    max_concurrency: usize,
-    stats: Arc<RequestStats>,
-) -> Result<OpenedRepository> {
-    selector.validate()?;
-    let as_of = parse_as_of(selector)?;
-    let v2 = path.join("repo").is_file();
-    if !v2 && !path.join("refs").is_dir() {
-        return Err(RtError::NotFound(format!(
-            "no icechunk repository at {:?}",
-            path.display().to_string()
-        )));
+/// `ERR_NOT_FOUND` when the directory holds neither.
+pub fn local_format(path: &Path) -> Result<bool> {
+    if path.join("repo").is_file() {
+        return Ok(true);
     }
-    let raw = ::icechunk::new_local_filesystem_storage(path)
-        .await
-        .map_err(|e| ic_error("opening the storage", &e))?;
-    let storage = Arc::new(storage::CountingStorage::new(raw, stats));
-    open_session(storage, v2, selector, as_of, max_concurrency).await
+    if path.join("refs").is_dir() {
+        return Ok(false);
+    }
+    Err(RtError::NotFound(format!(
+        "no icechunk repository at {:?}",
+        path.display().to_string()
+    )))
 }
 
 /// Opens a read-only session at the selected version and lists the snapshot's nodes.

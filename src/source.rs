@@ -143,6 +143,21 @@ pub fn open_directory(path: &Path, max_concurrency: usize) -> Result<Source> {
     })
 }
 
+/// A local directory read through `object_store`'s filesystem store, for icechunk repositories (which are
+/// read through an object store wherever they live).
+///
+/// # Errors
+/// `ERR_STORAGE` when the directory cannot be opened.
+pub fn open_directory_objects(path: &Path, max_concurrency: usize) -> Result<Source> {
+    let fs = object_store::local::LocalFileSystem::new_with_prefix(path)
+        .map_err(|e| crate::error::storage_error(&path.display().to_string(), &e))?;
+    Ok(wrap_object_store(
+        Arc::new(fs),
+        path.display().to_string(),
+        max_concurrency,
+    ))
+}
+
 /// Puts the request cap and the counters around a raw object store (for object-storage sources).
 #[must_use]
 pub fn wrap_object_store(

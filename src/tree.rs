@@ -15,7 +15,6 @@ use crate::error::{Result, RtError};
 use crate::hierarchy::{self, ArrayMeta, GroupFilter, WalkOptions, path};
 use crate::icechunk::{self, VersionSelector};
 use crate::read::{ReadTarget, ZArray, read_region};
-use crate::source::instrument::RequestStats;
 use crate::source::{self, Source};
 use crate::typed::TypedData;
 
@@ -192,24 +191,9 @@ async fn open_unscrubbed(source_str: &str, options: &OpenOptions) -> Result<Open
         None => icechunk::is_repository(&directory),
     };
     if is_icechunk {
-        let stats = Arc::new(RequestStats::default());
-        let repo = icechunk::open(
-            &directory,
-            &options.version,
-            options.max_concurrency,
-            Arc::clone(&stats),
-        )
-        .await?;
-        let source = Source {
-            store: Arc::clone(&repo.store),
-            chunk_store: Arc::clone(&repo.store),
-            description: directory.display().to_string(),
-            stats,
-            listable: true,
-            secrets: Vec::new(),
-            object_store: None,
-        };
-        return build_repository(&source, repo, &walk_options, options).await;
+        let v2 = icechunk::local_format(&directory)?;
+        let source = source::open_directory_objects(&directory, options.max_concurrency)?;
+        return open_repository(source, v2, None, &walk_options, options).await;
     }
     reject_version_selectors(options)?;
     let source = source::open_directory(&directory, options.max_concurrency)?;
@@ -217,15 +201,32 @@ async fn open_unscrubbed(source_str: &str, options: &OpenOptions) -> Result<Open
     build(&source, &hierarchy, options).await
 }
 
-/// The tree of an opened icechunk repository version: the hierarchy comes from the snapshot's documents.
-async fn build_repository(
-    source: &Source,
-    repo: icechunk::OpenedRepository,
+/// The tree of an icechunk repository version, read through `source`'s object store: the hierarchy comes
+/// from the snapshot's documents. `repo_file` is the `repo` object when a probe already fetched it.
+async fn open_repository(
+    source: Source,
+    v2: bool,
+    repo_file: Option<bytes::Bytes>,
     walk_options: &WalkOptions,
     options: &OpenOptions,
 ) -> Result<OpenedTree> {
+    let Some(object_store) = source.object_store.clone() else {
+        return Err(RtError::Internal(
+            "icechunk source without an object store".into(),
+        ));
+    };
+    let storage = icechunk::storage_over(object_store, source.description.clone());
+    if let Some(bytes) = repo_file {
+        storage.prefetch("repo", bytes);
+    }
+    let repo = icechunk::open(storage, v2, &options.version, options.max_concurrency).await?;
+    let source = Source {
+        store: Arc::clone(&repo.store),
+        chunk_store: Arc::clone(&repo.store),
+        ..source
+    };
     let hierarchy = hierarchy::from_documents(&repo.documents, walk_options)?;
-    let mut opened = build(source, &hierarchy, options).await?;
+    let mut opened = build(&source, &hierarchy, options).await?;
     opened.info.snapshot_id = Some(repo.snapshot_id);
     Ok(opened)
 }
@@ -272,29 +273,12 @@ async fn open_remote(
     };
     let v1 = if repo_file.is_none() && root.is_none() && try_icechunk {
         optional_get(&source, V1_MAIN_REF, true).await?.is_some()
-            || options.engine == Some(Engine::Icechunk)
     } else {
         false
     };
     if repo_file.is_some() || v1 {
-        let Some(object_store) = source.object_store.clone() else {
-            return Err(RtError::Internal(
-                "remote source without an object store".into(),
-            ));
-        };
-        let storage = icechunk::remote_storage(object_store, source.description.clone());
         let v2 = repo_file.is_some();
-        if let Some(bytes) = repo_file {
-            storage.prefetch("repo", bytes);
-        }
-        let repo =
-            icechunk::open_remote(storage, v2, &options.version, options.max_concurrency).await?;
-        let ic_source = Source {
-            store: Arc::clone(&repo.store),
-            chunk_store: Arc::clone(&repo.store),
-            ..source
-        };
-        return build_repository(&ic_source, repo, &walk_options, options).await;
+        return open_repository(source, v2, repo_file, &walk_options, options).await;
     }
     if options.engine == Some(Engine::Icechunk) {
         return Err(RtError::NotFound(format!(
