@@ -27,3 +27,35 @@ build_all() {
   step "build native addon (profile ci)" npm run --silent build:native
   step "build TypeScript" npm run --silent build:ts
 }
+
+# Object-storage servers the tests start on 127.0.0.1, pinned. The Go ones are built once with
+# `go install` into a cache outside the clone (MinIO takes a few minutes on 2 cores); Azurite comes from
+# npm (package.json).
+export RUSTYTREE_CACHE="${RUSTYTREE_CACHE:-$HOME/.cache/rustytree}"
+MINIO_MODULE="github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c"
+FAKE_GCS_MODULE="github.com/fsouza/fake-gcs-server@v1.56.1"
+
+# The path of the binary `go install module@version` puts in the cache.
+go_tool_path() {
+  local module="$1"
+  local name="${module%@*}"
+  name="${name##*/}"
+  echo "$RUSTYTREE_CACHE/gobin/$name-${module#*@}/$name"
+}
+
+# Builds module@version into the cache unless it is there already.
+go_tool_install() {
+  local module="$1" path
+  path="$(go_tool_path "$module")"
+  [ -x "$path" ] && return 0
+  command -v go >/dev/null || { echo "go not found: install Go to build ${module%@*} for the object-storage tests" >&2; exit 1; }
+  GOBIN="$(dirname "$path")" GOFLAGS=-mod=mod go install "$module"
+}
+
+ensure_test_servers() {
+  step "MinIO and fake-gcs-server (go install, cached)" \
+    bash -c "$(declare -f go_tool_path go_tool_install); go_tool_install $MINIO_MODULE & a=\$!; go_tool_install $FAKE_GCS_MODULE; wait \$a"
+  export RUSTYTREE_MINIO_BIN RUSTYTREE_FAKE_GCS_BIN
+  RUSTYTREE_MINIO_BIN="$(go_tool_path "$MINIO_MODULE")"
+  RUSTYTREE_FAKE_GCS_BIN="$(go_tool_path "$FAKE_GCS_MODULE")"
+}

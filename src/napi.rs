@@ -41,13 +41,15 @@ async fn guarded<T: Send + 'static>(
     cancel: Option<CancellationToken>,
     work: impl Future<Output = crate::error::Result<T>> + Send + 'static,
 ) -> napi::Result<T> {
-    let handle = tokio::spawn(work);
-    let abort = handle.abort_handle();
+    let mut handle = tokio::spawn(work);
     let joined = match cancel {
         Some(token) => tokio::select! {
-            r = handle => r,
+            r = &mut handle => r,
             () = token.cancelled() => {
-                abort.abort();
+                handle.abort();
+                // Wait for the task to be dropped, so its requests are gone before the promise rejects
+                // (tasks it spawned are aborted by their JoinSets as it drops).
+                let _ = handle.await;
                 return Err(to_napi(&RtError::Aborted(format!("{what} was aborted"))));
             }
         },

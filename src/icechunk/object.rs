@@ -111,8 +111,7 @@ fn store_error(e: object_store::Error) -> StorageError {
             StorageError::capture(StorageErrorKind::ObjectNotFound)
         }
         // icechunk's errors travel as strings from here on; the tag keeps "permission denied" a kind.
-        other @ (object_store::Error::PermissionDenied { .. }
-        | object_store::Error::Unauthenticated { .. }) => StorageError::capture(
+        other if crate::source::object::is_refusal(&other) => StorageError::capture(
             StorageErrorKind::Other(format!("{}{other}", crate::error::PERMISSION_DENIED_TAG)),
         ),
         other => StorageError::capture(StorageErrorKind::ObjectStore(Box::new(other))),

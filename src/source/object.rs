@@ -60,12 +60,23 @@ fn path(key: &str) -> Result<Path, StorageError> {
 }
 
 fn storage_error(e: &object_store::Error) -> StorageError {
+    if is_refusal(e) {
+        StorageError::Other(format!("{}{e}", crate::error::PERMISSION_DENIED_TAG))
+    } else {
+        StorageError::Other(e.to_string())
+    }
+}
+
+/// Whether the store refused the request (401/403). Listings report refusals as generic errors
+/// carrying the HTTP status, so the status text is checked too.
+pub(crate) fn is_refusal(e: &object_store::Error) -> bool {
     match e {
         object_store::Error::PermissionDenied { .. }
-        | object_store::Error::Unauthenticated { .. } => {
-            StorageError::Other(format!("{}{e}", crate::error::PERMISSION_DENIED_TAG))
+        | object_store::Error::Unauthenticated { .. } => true,
+        other => {
+            let text = other.to_string();
+            text.contains("403 Forbidden") || text.contains("401 Unauthorized")
         }
-        _ => StorageError::Other(e.to_string()),
     }
 }
 
