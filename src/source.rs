@@ -85,7 +85,8 @@ pub fn open_remote(
     max_concurrency: usize,
 ) -> Result<Source> {
     let (store, secrets) = remote::open_store(location, storage_options)?;
-    let mut source = wrap_object_store(store, location.describe(), max_concurrency);
+    let suffix_ranges = location.scheme != options::Scheme::Azure;
+    let mut source = wrap_object_store(store, location.describe(), max_concurrency, suffix_ranges);
     source.listable = location.scheme != options::Scheme::Http;
     source.secrets = secrets;
     Ok(source)
@@ -155,22 +156,36 @@ pub fn open_directory_objects(path: &Path, max_concurrency: usize) -> Result<Sou
         Arc::new(fs),
         path.display().to_string(),
         max_concurrency,
+        true,
     ))
 }
 
 /// Puts the request cap and the counters around a raw object store (for object-storage sources).
+/// `suffix_ranges` says whether the service answers `bytes=-N` (Azure Blob does not).
 #[must_use]
 pub fn wrap_object_store(
     inner: Arc<dyn ObjectStore>,
     description: String,
     max_concurrency: usize,
+    suffix_ranges: bool,
 ) -> Source {
     let stats = Arc::new(instrument::RequestStats::default());
     let counted = instrument::InstrumentedStore::new(inner, Arc::clone(&stats));
     let limited: Arc<dyn ObjectStore> = Arc::new(LimitStore::new(counted, max_concurrency.max(1)));
+    let adapter = |a: object::ObjectStoreAdapter| {
+        if suffix_ranges {
+            a
+        } else {
+            a.without_suffix_ranges()
+        }
+    };
     Source {
-        store: Arc::new(object::ObjectStoreAdapter::new(Arc::clone(&limited))),
-        chunk_store: Arc::new(object::ObjectStoreAdapter::for_chunks(Arc::clone(&limited))),
+        store: Arc::new(adapter(object::ObjectStoreAdapter::new(Arc::clone(
+            &limited,
+        )))),
+        chunk_store: Arc::new(adapter(object::ObjectStoreAdapter::for_chunks(Arc::clone(
+            &limited,
+        )))),
         description,
         stats,
         listable: true,

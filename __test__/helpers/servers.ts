@@ -183,7 +183,8 @@ export async function startFakeGcs(): Promise<FakeGcsServer> {
   const { stop } = await launch(
     'fake-gcs',
     requiredBinary('RUSTYTREE_FAKE_GCS_BIN', 'FAKE_GCS_MODULE'),
-    ['-scheme', 'http', '-host', '127.0.0.1', '-port', String(port), '-backend', 'memory', '-log-level', 'warn', '-external-url', endpoint],
+    // XML-API paths (/bucket/key, what object_store requests) are routed only for the public host.
+    ['-scheme', 'http', '-host', '127.0.0.1', '-port', String(port), '-backend', 'memory', '-log-level', 'warn', '-external-url', endpoint, '-public-host', `127.0.0.1:${port}`],
     {},
     answers(`${endpoint}/storage/v1/b`),
   );

@@ -22,6 +22,10 @@ use zarrs::storage::{
 pub struct ObjectStoreAdapter {
     store: Arc<dyn ObjectStore>,
     forbidden_is_missing: bool,
+    suffix_ranges: bool,
+    /// Object sizes learnt by HEAD, for stores without suffix ranges (objects never change size: a
+    /// shard is rewritten under the same key only by a writer, and a reader's view is one open).
+    sizes: std::sync::Mutex<std::collections::HashMap<Path, u64>>,
 }
 
 impl ObjectStoreAdapter {
@@ -31,7 +35,17 @@ impl ObjectStoreAdapter {
         Self {
             store,
             forbidden_is_missing: false,
+            suffix_ranges: true,
+            sizes: std::sync::Mutex::default(),
         }
+    }
+
+    /// For services that cannot answer `bytes=-N` (Azure Blob): a suffix range becomes a HEAD for the
+    /// size (once per object) and a bounded range.
+    #[must_use]
+    pub fn without_suffix_ranges(mut self) -> Self {
+        self.suffix_ranges = false;
+        self
     }
 
     /// Wraps `store` for chunk reads. S3 answers `403 AccessDenied` instead of 404 for a missing key
@@ -41,8 +55,8 @@ impl ObjectStoreAdapter {
     #[must_use]
     pub fn for_chunks(store: Arc<dyn ObjectStore>) -> Self {
         Self {
-            store,
             forbidden_is_missing: true,
+            ..Self::new(store)
         }
     }
 }
@@ -102,11 +116,57 @@ impl ObjectStoreAdapter {
             .map_err(|e| storage_error(&e))
     }
 
+    /// `range` as the service can take it: suffix ranges become bounded ones where unsupported.
+    /// `None` when the object does not exist.
+    async fn supported_range(
+        &self,
+        location: &Path,
+        range: Option<GetRange>,
+    ) -> Result<Option<Option<GetRange>>, StorageError> {
+        let Some(GetRange::Suffix(len)) = range else {
+            return Ok(Some(range));
+        };
+        if self.suffix_ranges {
+            return Ok(Some(range));
+        }
+        let known = self
+            .sizes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(location)
+            .copied();
+        let size = match known {
+            Some(size) => size,
+            None => match self.store.head(location).await {
+                Ok(meta) => {
+                    let mut sizes = self
+                        .sizes
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    if sizes.len() >= 100_000 {
+                        sizes.clear();
+                    }
+                    sizes.insert(location.clone(), meta.size);
+                    meta.size
+                }
+                Err(object_store::Error::NotFound { .. }) => return Ok(None),
+                Err(e) if self.forbidden_is_missing && is_access_denied(&e) => return Ok(None),
+                Err(e) => return Err(storage_error(&e)),
+            },
+        };
+        Ok(Some(Some(GetRange::Bounded(
+            size.saturating_sub(len)..size,
+        ))))
+    }
+
     async fn fetch(
         &self,
         location: &Path,
         range: Option<GetRange>,
     ) -> Result<MaybeBytes, StorageError> {
+        let Some(range) = self.supported_range(location, range).await? else {
+            return Ok(None);
+        };
         let options = GetOptions {
             range,
             ..GetOptions::default()

@@ -1,0 +1,60 @@
+// gs:// sources against a real fake-gcs-server on 127.0.0.1. object_store speaks GCS's XML API, of which
+// fake-gcs-server serves reads, byte ranges and listings: those are what these tests cover. It accepts
+// any credentials, so authentication failures are covered by the S3 and Azure tests instead.
+import test from 'ava';
+import { join } from 'node:path';
+import { isRustytreeError, openDatatree, type ErrorCode, type StorageOptions } from '../index';
+import { FIXTURE_CASES, fixtureKey } from './helpers/cases';
+import { checkAgainstXarray } from './helpers/compare';
+import { FIXTURES } from './helpers/expected';
+import { startFakeGcs, type FakeGcsServer } from './helpers/servers';
+
+let gcs: FakeGcsServer;
+
+// Unsigned requests: fake-gcs-server has no OAuth endpoint, and without credentials object_store would
+// look for a metadata server.
+const anonymous = (): StorageOptions => ({ endpoint: gcs.endpoint, allowHttp: true, anonymous: true });
+const withToken = (): StorageOptions => ({ endpoint: gcs.endpoint, allowHttp: true, bearerToken: 'gcs-test-token-4f1e' });
+
+test.before(async () => {
+  gcs = await startFakeGcs();
+  await gcs.upload('fixtures', join(FIXTURES, 'stores'), 'stores/');
+  await gcs.upload('fixtures', join(FIXTURES, 'icechunk'), 'icechunk/');
+});
+
+test.after.always(async () => {
+  await gcs?.stop();
+});
+
+async function rejectsWith(t: any, promise: Promise<unknown>, code: ErrorCode, mention?: string) {
+  const err = await t.throwsAsync(promise);
+  t.true(isRustytreeError(err, code), `expected ${code}, got ${(err as any)?.code}: ${(err as Error)?.message}`);
+  if (mention) t.true(err.message.includes(mention), `message ${JSON.stringify(err.message)} names ${mention}`);
+  return err as Error;
+}
+
+for (const [expectedName, storeName, options] of FIXTURE_CASES) {
+  test(`GCS: ${expectedName} decodes as xarray does`, (t) =>
+    checkAgainstXarray(t, expectedName, `gs://fixtures/${fixtureKey(storeName)}`, { ...options, storageOptions: anonymous() }),
+  );
+}
+
+test('GCS: a bearer token is sent and never shown', async (t) => {
+  await checkAgainstXarray(t, 'cf.json', 'gs://fixtures/stores/cf.zarr', { storageOptions: withToken() });
+  const err = await rejectsWith(t, openDatatree('gs://fixtures/stores/no_such.zarr', { storageOptions: withToken() }), 'ERR_NOT_FOUND');
+  t.false(err.message.includes('gcs-test-token-4f1e'));
+});
+
+test('GCS: request counts are the protocol minimum', async (t) => {
+  const zarr = await openDatatree('gs://fixtures/stores/nexrad.zarr', { loadCoords: false, engine: 'zarr', storageOptions: anonymous() });
+  t.like(zarr.stats(), { requests: 1 });
+  const repo = await openDatatree('gs://fixtures/icechunk/radar.icechunk', { loadCoords: false, storageOptions: anonymous() });
+  t.like(repo.stats(), { requests: 3, lists: 0 });
+  const walked = await openDatatree('gs://fixtures/stores/nexrad_unconsolidated.zarr', { loadCoords: false, storageOptions: anonymous() });
+  t.is(walked.stats().lists, [...walked.subtree].length, 'one listing per group');
+});
+
+test('GCS: a missing bucket or object is ERR_NOT_FOUND', async (t) => {
+  await rejectsWith(t, openDatatree('gs://no-such-bucket/stores/cf.zarr', { storageOptions: anonymous() }), 'ERR_NOT_FOUND');
+  await rejectsWith(t, openDatatree('gs://fixtures/stores/no_such.zarr', { storageOptions: anonymous() }), 'ERR_NOT_FOUND');
+});
