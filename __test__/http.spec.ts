@@ -100,3 +100,10 @@ test.serial('a selector on an HTTP Zarr store, or engine icechunk on one, is an 
   await rejectsWith(t, openDatatree(at('nexrad.zarr'), { branch: 'main' }), 'ERR_INVALID_ARGUMENT', 'icechunk');
   await rejectsWith(t, openDatatree(at('nexrad.zarr'), { engine: 'icechunk' }), 'ERR_NOT_FOUND', 'no icechunk repository');
 });
+
+test.serial('a format V1 icechunk repository (icechunk-python 1.x) reads over HTTP, which cannot list', async (t) => {
+  const v1 = `${server.url}/icechunk/radar_v1.icechunk`;
+  await checkAgainstXarray(t, 'icechunk_radar_v1.main.json', v1, {});
+  await checkAgainstXarray(t, 'icechunk_radar_v1.main.json', v1, { engine: 'icechunk' });
+  await rejectsWith(t, openDatatree(v1, { branch: 'nope' }), 'ERR_NOT_FOUND', 'nope');
+});
