@@ -1,7 +1,7 @@
 // icechunk repositories: version selection, detection, request counts and errors. Values per version are
 // cross-checked against xarray in xarray.spec.ts.
 import test from 'ava';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isRustytreeError, openDataset, openDatatree, type ErrorCode } from '../index';
 import { FIXTURES } from './helpers/expected';
@@ -97,4 +97,24 @@ test('missing chunks of an icechunk array read as the fill value', async (t) => 
   const v = tree.dataset.get('values')!;
   const chunk = await v.readChunk([2]);
   t.true(Array.from(chunk.data as Int32Array).every((x) => x === -1));
+});
+
+test.serial('virtual chunks: read from authorised containers only, with a coded error naming the container', async (t) => {
+  // The repository's local container points at a fixed absolute prefix (container prefixes are URLs).
+  const target = '/tmp/rustytree-virtual-fixture';
+  mkdirSync(target, { recursive: true });
+  copyFileSync(join(FIXTURES, 'icechunk', 'virtual-data', 'data.bin'), join(target, 'data.bin'));
+  const source = repo('virtual.icechunk');
+  const locked = await openDatatree(source);
+  t.deepEqual([...locked.dataset.variables.keys()].sort(), ['pressure', 'temp']);
+  for (const name of ['pressure', 'temp']) {
+    const err = await t.throwsAsync(locked.dataset.get(name)!.read());
+    t.true(isRustytreeError(err, 'ERR_PERMISSION_DENIED'), `${err?.message}`);
+    t.regex(err!.message, name === 'pressure' ? /file:\/\/\/tmp\/rustytree-virtual-fixture\// : /s3:\/\/rustytree-virtual\//);
+  }
+  const open = await openDatatree(source, { virtualChunkContainers: ['file:///tmp/rustytree-virtual-fixture/'] });
+  const pressure = await open.dataset.get('pressure')!.read();
+  t.deepEqual(Array.from(pressure.data as Float32Array), [1000.5, 990.25, 985.0, 970.75, 960.5, 950.0]);
+  await rejectsWith(t, openDatatree(source, { virtualChunkContainers: ['s3://elsewhere/'] }), 'ERR_INVALID_ARGUMENT', 's3://elsewhere/');
+  await rejectsWith(t, openDatatree(source, { virtualChunkContainers: 's3://x/' as any }), 'ERR_INVALID_ARGUMENT');
 });

@@ -232,6 +232,41 @@ def make_small() -> dict[str, dict]:
     return {"main": {"ref": {"branch": "main"}, "snapshot_id": c1}}
 
 
+# Where the local virtual-chunk container of virtual.icechunk points; the test copies
+# fixtures/icechunk/virtual-data/ there before reading (a container prefix is an absolute URL).
+VIRTUAL_DIR = "/tmp/rustytree-virtual-fixture/"
+
+
+def make_virtual() -> None:
+    """A repository whose arrays are virtual references: `temp` into an S3 container (never fetched by the
+    tests: only loopback is reachable), `pressure` into a local-file container. Reads need the reader to
+    authorise the container; without it they fail naming the container."""
+    path = ICE / "virtual.icechunk"
+    data = ICE / "virtual-data"
+    for p in (path, data):
+        if p.exists():
+            shutil.rmtree(p)
+    data.mkdir(parents=True)
+    pressure = np.array([1000.5, 990.25, 985.0, 970.75, 960.5, 950.0], dtype="<f4")
+    (data / "data.bin").write_bytes(b"HEADER16bytes..." + pressure.tobytes())
+    cfg = ic.RepositoryConfig.default()
+    cfg.set_virtual_chunk_container(
+        ic.VirtualChunkContainer("s3://rustytree-virtual/", ic.s3_store(region="us-east-1", anonymous=True)))
+    cfg.set_virtual_chunk_container(ic.VirtualChunkContainer("file://" + VIRTUAL_DIR, ic.local_filesystem_store(VIRTUAL_DIR)))
+    repo = ic.Repository.create(ic.local_filesystem_storage(str(path)), config=cfg)
+    s = repo.writable_session("main")
+    g = zarr.open_group(s.store, mode="w", zarr_format=3, attributes={"title": "virtual chunks"})
+    g.create_array("temp", shape=(4,), dtype=np.float32, chunks=(2,), fill_value=np.nan,
+                   dimension_names=["x"], compressors=None)
+    for i in range(2):
+        s.store.set_virtual_ref(f"temp/c/{i}", "s3://rustytree-virtual/data.bin", offset=8 * i, length=8)
+    g.create_array("pressure", shape=(6,), dtype=np.float32, chunks=(3,), fill_value=np.nan,
+                   dimension_names=["level"], compressors=None, attributes={"units": "hPa"})
+    for i in range(2):
+        s.store.set_virtual_ref(f"pressure/c/{i}", f"file://{VIRTUAL_DIR}data.bin", offset=16 + 12 * i, length=12)
+    s.commit("virtual references")
+
+
 def make_empty() -> None:
     create_repo(ICE / "empty.icechunk", SMALL_INLINE_THRESHOLD)
 
@@ -391,6 +426,10 @@ def describe_invalid() -> None:
 def main() -> None:
     if sys.version_info < (3, 12):
         sys.exit("make_icechunk_fixtures.py needs Python >= 3.12; use scripts/make_fixtures.sh")
+    if sys.argv[1:] == ["virtual"]:
+        # Only the virtual-chunk repository: the others (and their ids) stay as they are.
+        make_virtual()
+        return
     if ICE.exists():
         shutil.rmtree(ICE)
     ICE.mkdir(parents=True)
@@ -402,6 +441,7 @@ def main() -> None:
              "small.icechunk": make_small()}
     make_empty()
     make_not_a_repo()
+    make_virtual()
     for repo_name, versions in repos.items():
         for label, v in versions.items():
             v.update(write_expected(repo_name, label, v["ref"], v["snapshot_id"]))

@@ -14,13 +14,14 @@ use std::path::Path;
 use std::sync::Arc;
 
 use ::icechunk::asset_manager::AssetManager;
+use ::icechunk::config::Credentials;
 use ::icechunk::format::format_constants::SpecVersionBin;
 use ::icechunk::format::repo_info::RepoInfo;
 use ::icechunk::format::{Path as NodePath, SnapshotId};
 use ::icechunk::repository::VersionInfo;
 use ::icechunk::session::Session;
 use ::icechunk::virtual_chunks::VirtualChunkResolver;
-use ::icechunk::{Repository, RepositoryConfig, Storage, Store};
+use ::icechunk::{ObjectStoreConfig, Repository, RepositoryConfig, Storage, Store};
 use zarrs::storage::AsyncReadableListableStorage;
 
 use crate::error::{Result, RtError};
@@ -82,8 +83,29 @@ pub fn is_repository(path: &Path) -> bool {
     path.join("repo").is_file() || path.join("refs").is_dir()
 }
 
-fn ic_error(what: &str, e: &impl std::fmt::Display) -> RtError {
-    crate::error::classify_storage(format!("icechunk: {what}: {e}"))
+fn ic_error(what: &str, e: &(impl std::error::Error + 'static)) -> RtError {
+    crate::error::classify_storage(format!("icechunk: {what}: {}", describe(e)))
+}
+
+/// An icechunk error as one line: its message and those of its sources, without the span traces
+/// icechunk appends ("context: ..."), which name source files rather than the problem.
+pub(crate) fn describe(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = current {
+        let text = err.to_string();
+        let text = text
+            .split("\n\ncontext:")
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        current = err.source();
+    }
+    parts.join(": ")
 }
 
 /// A read-only icechunk storage over a source's object store (already rooted at the repository, counted
@@ -109,10 +131,58 @@ pub async fn open(
     v2: bool,
     selector: &VersionSelector,
     max_concurrency: usize,
+    authorized: &[String],
 ) -> Result<OpenedRepository> {
     selector.validate()?;
     let as_of = parse_as_of(selector)?;
-    open_session(storage, v2, selector, as_of, max_concurrency).await
+    open_session(storage, v2, selector, as_of, max_concurrency, authorized).await
+}
+
+/// icechunk's authorisation map for the virtual chunk containers the user named (by URL prefix):
+/// local-file and HTTP containers get icechunk's explicit "no credentials needed" markers, object stores
+/// `None` (the container's `anonymous` setting, or credentials from the environment).
+///
+/// # Errors
+/// `ERR_INVALID_ARGUMENT` for a prefix that names none of the repository's containers.
+fn authorisations(
+    config: &RepositoryConfig,
+    authorized: &[String],
+) -> Result<HashMap<String, Option<Credentials>>> {
+    let with_slash = |p: &str| {
+        if p.ends_with('/') {
+            p.to_owned()
+        } else {
+            format!("{p}/")
+        }
+    };
+    let mut map = HashMap::new();
+    for prefix in authorized {
+        let prefix = with_slash(prefix);
+        let Some(container) = config
+            .virtual_chunk_containers()
+            .find(|c| with_slash(c.url_prefix()) == prefix)
+        else {
+            let known: Vec<String> = config
+                .virtual_chunk_containers()
+                .map(|c| c.url_prefix().to_owned())
+                .collect();
+            return Err(RtError::InvalidArgument(format!(
+                "virtualChunkContainers: the repository has no container {prefix:?} (it has: {})",
+                if known.is_empty() {
+                    "none".to_owned()
+                } else {
+                    known.join(", ")
+                }
+            )));
+        };
+        let credentials = match container.store {
+            ObjectStoreConfig::LocalFileSystem(_) => Some(Credentials::LocalFileSystemAccess),
+            ObjectStoreConfig::Http(_) => Some(Credentials::HttpAccess),
+            _ => None,
+        };
+        map.insert(prefix, credentials);
+    }
+    Ok(map)
 }
 
 fn parse_as_of(selector: &VersionSelector) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
@@ -154,6 +224,7 @@ async fn open_session(
     selector: &VersionSelector,
     as_of: Option<chrono::DateTime<chrono::Utc>>,
     max_concurrency: usize,
+    authorized: &[String],
 ) -> Result<OpenedRepository> {
     let settings = storage
         .default_settings()
@@ -186,7 +257,7 @@ async fn open_session(
         let snapshot = resolve_v2(&info, selector, as_of)?;
         let resolver = Arc::new(VirtualChunkResolver::new(
             config.virtual_chunk_containers().cloned(),
-            HashMap::new(),
+            authorisations(&config, authorized)?,
             settings.clone(),
         ));
         let session =
@@ -198,6 +269,14 @@ async fn open_session(
             .execute()
             .await
             .map_err(|e| ic_error("opening the repository", &e))?;
+        let repo = if authorized.is_empty() {
+            repo
+        } else {
+            let map = authorisations(repo.config(), authorized)?;
+            repo.reopen(None, Some(map))
+                .await
+                .map_err(|e| ic_error("authorising virtual chunk containers", &e))?
+        };
         let version = resolve_v1(&repo, selector, as_of).await?;
         let session = repo
             .readonly_session(&version)

@@ -128,6 +128,8 @@ pub struct NativeOpenOptions {
     pub as_of: Option<String>,
     /// Object-store settings (the TypeScript layer turns values into strings).
     pub storage_options: Option<HashMap<String, String>>,
+    /// icechunk virtual chunk containers (URL prefixes) whose chunks may be read.
+    pub virtual_chunk_containers: Option<Vec<String>>,
 }
 
 impl TryFrom<NativeOpenOptions> for OpenOptions {
@@ -176,6 +178,7 @@ impl TryFrom<NativeOpenOptions> for OpenOptions {
                 entries.sort();
                 entries
             },
+            virtual_chunk_containers: o.virtual_chunk_containers.unwrap_or_default(),
         })
     }
 }

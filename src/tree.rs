@@ -42,6 +42,8 @@ pub struct OpenOptions {
     pub version: VersionSelector,
     /// `storageOptions` as JavaScript gave them (values as strings), checked per scheme when used.
     pub storage_options: Vec<(String, String)>,
+    /// icechunk virtual chunk containers (URL prefixes) the user authorises reads from.
+    pub virtual_chunk_containers: Vec<String>,
 }
 
 /// The storage format of a source.
@@ -65,6 +67,7 @@ impl Default for OpenOptions {
             engine: None,
             version: VersionSelector::default(),
             storage_options: Vec::new(),
+            virtual_chunk_containers: Vec::new(),
         }
     }
 }
@@ -219,7 +222,14 @@ async fn open_repository(
     if let Some(bytes) = repo_file {
         storage.prefetch("repo", bytes);
     }
-    let repo = icechunk::open(storage, v2, &options.version, options.max_concurrency).await?;
+    let repo = icechunk::open(
+        storage,
+        v2,
+        &options.version,
+        options.max_concurrency,
+        &options.virtual_chunk_containers,
+    )
+    .await?;
     let source = Source {
         store: Arc::clone(&repo.store),
         chunk_store: Arc::clone(&repo.store),

@@ -47,6 +47,13 @@ export interface OpenOptions {
    * endpoint, credentials, timeouts and retries (see {@link StorageOptions}). Unknown keys are rejected.
    */
   storageOptions?: StorageOptions;
+  /**
+   * icechunk: URL prefixes of the repository's virtual chunk containers whose chunks may be read
+   * (`["s3://bucket/", "file:///data/"]`). Object-store containers use their own `anonymous` setting or
+   * credentials from the environment. Reads from a container not listed reject with
+   * `ERR_PERMISSION_DENIED` naming it.
+   */
+  virtualChunkContainers?: string[];
 }
 
 /**
@@ -156,6 +163,7 @@ const KNOWN_OPTIONS = new Set([
   'snapshotId',
   'asOf',
   'storageOptions',
+  'virtualChunkContainers',
 ]);
 
 /** Storage option values cross into Rust as strings; Rust checks names and meanings per scheme. */
@@ -186,6 +194,10 @@ function checkOptions(options: OpenOptions): void {
   }
   for (const key of ['decodeCf', 'maskAndScale', 'decodeTimes', 'decodeTimedelta', 'loadCoords', 'inheritCoords'] as const) {
     if (options[key] !== undefined && typeof options[key] !== 'boolean') invalidArgument(`${key} must be a boolean`);
+  }
+  const containers = options.virtualChunkContainers;
+  if (containers !== undefined && (!Array.isArray(containers) || containers.some((c) => typeof c !== 'string'))) {
+    invalidArgument('virtualChunkContainers must be an array of URL prefixes');
   }
   if (options.engine !== undefined && options.engine !== 'zarr' && options.engine !== 'icechunk') {
     invalidArgument('engine must be "zarr" or "icechunk"');
@@ -218,6 +230,7 @@ async function openNative(source: string, options: OpenOptions, descend: boolean
     snapshotId: options.snapshotId,
     asOf: options.asOf instanceof Date ? options.asOf.toISOString() : options.asOf,
     storageOptions: nativeStorageOptions(options.storageOptions),
+    virtualChunkContainers: options.virtualChunkContainers,
   };
   return withSignal(options.signal, `opening ${source}`, async (token) => {
     const tree = await native.openTree(source, nativeOptions, token);

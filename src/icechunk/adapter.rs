@@ -33,7 +33,13 @@ fn is_not_found(e: &StoreError) -> bool {
 }
 
 fn storage_error(e: &StoreError) -> StorageError {
-    StorageError::Other(e.to_string())
+    let text = super::describe(e);
+    // A virtual chunk in a container the reader has not authorised: a refusal, not an I/O failure.
+    if text.contains("authorize the virtual chunk container") {
+        StorageError::Other(format!("{}{text}", crate::error::PERMISSION_DENIED_TAG))
+    } else {
+        StorageError::Other(text)
+    }
 }
 
 fn to_icechunk(range: ByteRange) -> IcRange {
