@@ -4,6 +4,7 @@
 import test from 'ava';
 import { join } from 'node:path';
 import { isRustytreeError, openDatatree, type ErrorCode } from '../index';
+import { FIXTURE_CASES, fixtureKey } from './helpers/cases';
 import { checkAgainstXarray } from './helpers/compare';
 import { FIXTURES } from './helpers/expected';
 import { serveDirectory, type StaticServer } from './helpers/http-server';
@@ -25,14 +26,12 @@ async function rejectsWith(t: any, promise: Promise<unknown>, code: ErrorCode, m
   if (mention) t.true(err.message.includes(mention), `message ${JSON.stringify(err.message)} names ${mention}`);
 }
 
-for (const [expected, store] of [
-  ['nexrad.json', 'nexrad.zarr'],
-  ['cf.json', 'cf.zarr'],
-  ['codecs.json', 'codecs.zarr'],
-  ['dtypes.json', 'dtypes.zarr'],
-  ['names.json', 'names.zarr'],
-]) {
-  test.serial(`${store} over HTTP decodes as xarray does`, (t) => checkAgainstXarray(t, expected, at(store), {}));
+// Every fixture a web server can serve (consolidated stores and icechunk repositories; unconsolidated
+// stores need a listing, which is tested below as an error).
+for (const [expected, storeName, options] of FIXTURE_CASES.filter(([, name]) => !name.includes('unconsolidated'))) {
+  test.serial(`HTTP: ${expected} decodes as xarray does`, (t) =>
+    checkAgainstXarray(t, expected, `${server.url}/${fixtureKey(storeName).split('/').map(encodeURIComponent).join('/')}`, options),
+  );
 }
 
 test.serial('a consolidated HTTP open is one round trip', async (t) => {
@@ -72,16 +71,6 @@ test.serial('a read of one inner chunk of a shard is ranged GETs only (no HEAD, 
 
 const radar = () => `${server.url}/icechunk/radar.icechunk`;
 
-for (const [expected, options] of [
-  ['icechunk_radar.main.json', {}],
-  ['icechunk_radar.dev.json', { branch: 'dev' }],
-  ['icechunk_radar.tag-v1.json', { tag: 'v1', engine: 'icechunk' as const }],
-] as const) {
-  test.serial(`icechunk over HTTP: ${expected} decodes as xarray does`, (t) =>
-    checkAgainstXarray(t, expected, radar(), options),
-  );
-}
-
 test.serial('icechunk over HTTP is detected without an extra round trip', async (t) => {
   server.log.length = 0;
   const tree = await openDatatree(radar(), { loadCoords: false });
@@ -106,4 +95,18 @@ test.serial('a format V1 icechunk repository (icechunk-python 1.x) reads over HT
   await checkAgainstXarray(t, 'icechunk_radar_v1.main.json', v1, {});
   await checkAgainstXarray(t, 'icechunk_radar_v1.main.json', v1, { engine: 'icechunk' });
   await rejectsWith(t, openDatatree(v1, { branch: 'nope' }), 'ERR_NOT_FOUND', 'nope');
+});
+
+test.serial('https:// with a certificate that does not verify is refused unless allowInvalidCertificates', async (t) => {
+  const tls = await serveDirectory(FIXTURES, { tls: true });
+  try {
+    const source = `${tls.url}/stores/cf.zarr`;
+    t.true(source.startsWith('https://127.0.0.1:'));
+    const err = await t.throwsAsync(openDatatree(source, { storageOptions: { maxRetries: 0 } }));
+    t.true(isRustytreeError(err, 'ERR_STORAGE'), `${(err as any)?.code}: ${err?.message}`);
+    t.true(err!.message.includes('zarr.json'), err!.message);
+    await checkAgainstXarray(t, 'cf.json', source, { storageOptions: { allowInvalidCertificates: true } });
+  } finally {
+    await tls.close();
+  }
 });

@@ -2,7 +2,8 @@
 // byte ranges (a-b, a-, suffix -n), 404 for missing files, no directory listing (as on a plain web
 // server), and a log of every request so tests can count them.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createReadStream, promises as fs } from 'node:fs';
+import { createServer as createTlsServer } from 'node:https';
+import { createReadStream, readFileSync, promises as fs } from 'node:fs';
 import { join, normalize, sep } from 'node:path';
 import type { AddressInfo } from 'node:net';
 
@@ -63,19 +64,26 @@ async function handle(root: string, req: IncomingMessage, res: ServerResponse, l
   else createReadStream(file).pipe(res);
 }
 
-/** Serves `root` on an ephemeral loopback port; `latencyMs` delays every response (simulated distance). */
-export async function serveDirectory(root: string, options: { latencyMs?: number } = {}): Promise<StaticServer> {
+/**
+ * Serves `root` on an ephemeral loopback port; `latencyMs` delays every response (simulated distance);
+ * `tls` serves https with the self-signed certificate in fixtures/tls (scripts/make_tls_fixture.sh).
+ */
+export async function serveDirectory(root: string, options: { latencyMs?: number; tls?: boolean } = {}): Promise<StaticServer> {
   const log: string[] = [];
   const latency = options.latencyMs ?? 0;
-  const server: Server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     const respond = () => handle(root, req, res, log).catch(() => res.writeHead(500).end());
     if (latency > 0) setTimeout(respond, latency);
     else void respond();
-  });
+  };
+  const tlsDir = join(__dirname, '..', '..', 'fixtures', 'tls');
+  const server: Server = options.tls
+    ? createTlsServer({ key: readFileSync(join(tlsDir, 'key.pem')), cert: readFileSync(join(tlsDir, 'cert.pem')) }, listener)
+    : createServer(listener);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     log,
     close: () =>
       new Promise<void>((resolve, reject) => {
