@@ -7,8 +7,10 @@ import { isRustytreeError, openDatatree, type ErrorCode, type StorageOptions } f
 import { FIXTURE_CASES, fixtureKey } from './helpers/cases';
 import { checkAgainstXarray } from './helpers/compare';
 import { FIXTURES } from './helpers/expected';
+import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy';
 import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite, type AzuriteServer } from './helpers/servers';
 
+let proxy: FaultProxy;
 let azurite: AzuriteServer;
 
 const keys = (): StorageOptions => ({
@@ -24,9 +26,11 @@ test.before(async () => {
   await azurite.upload('fixtures', join(FIXTURES, 'icechunk'), false, 'icechunk/');
   await azurite.upload('public', join(FIXTURES, 'stores', 'nexrad_unconsolidated.zarr'), true, 'stores/nexrad_unconsolidated.zarr/');
   await azurite.upload('public', join(FIXTURES, 'icechunk', 'radar.icechunk'), true, 'icechunk/radar.icechunk/');
+  proxy = await startFaultProxy(azurite.endpoint);
 });
 
 test.after.always(async () => {
+  await proxy?.close();
   await azurite?.stop();
 });
 
@@ -77,4 +81,12 @@ test('Azure: a wrong account key is ERR_PERMISSION_DENIED and never shows the ke
 test('Azure: a missing container or blob is ERR_NOT_FOUND', async (t) => {
   await rejectsWith(t, openDatatree('az://nosuchcontainer/stores/cf.zarr', { storageOptions: keys() }), 'ERR_NOT_FOUND');
   await rejectsWith(t, openDatatree('az://fixtures/stores/no_such.zarr', { storageOptions: keys() }), 'ERR_NOT_FOUND');
+});
+
+test.serial('Azure: 503 answers are retried with backoff until the read succeeds', async (t) => {
+  proxy.fail503 = 3;
+  await checkAgainstXarray(t, 'cf.json', 'az://fixtures/stores/cf.zarr', {
+    storageOptions: { ...keys(), endpoint: azurite.blobEndpoint.replace(azurite.endpoint, proxy.url), initialBackoff: 10 },
+  });
+  t.is(proxy.fail503, 0, 'all three 503s were served');
 });

@@ -7,8 +7,10 @@ import { isRustytreeError, openDatatree, type ErrorCode, type StorageOptions } f
 import { FIXTURE_CASES, fixtureKey } from './helpers/cases';
 import { checkAgainstXarray } from './helpers/compare';
 import { FIXTURES } from './helpers/expected';
+import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy';
 import { startFakeGcs, type FakeGcsServer } from './helpers/servers';
 
+let proxy: FaultProxy;
 let gcs: FakeGcsServer;
 
 // Unsigned requests: fake-gcs-server has no OAuth endpoint, and without credentials object_store would
@@ -20,9 +22,13 @@ test.before(async () => {
   gcs = await startFakeGcs();
   await gcs.upload('fixtures', join(FIXTURES, 'stores'), 'stores/');
   await gcs.upload('fixtures', join(FIXTURES, 'icechunk'), 'icechunk/');
+  proxy = await startFaultProxy(gcs.endpoint);
+  // fake-gcs-server routes XML-API paths by host; requests are unsigned, so the Host may change.
+  proxy.rewriteHost = true;
 });
 
 test.after.always(async () => {
+  await proxy?.close();
   await gcs?.stop();
 });
 
@@ -57,4 +63,12 @@ test('GCS: request counts are the protocol minimum', async (t) => {
 test('GCS: a missing bucket or object is ERR_NOT_FOUND', async (t) => {
   await rejectsWith(t, openDatatree('gs://no-such-bucket/stores/cf.zarr', { storageOptions: anonymous() }), 'ERR_NOT_FOUND');
   await rejectsWith(t, openDatatree('gs://fixtures/stores/no_such.zarr', { storageOptions: anonymous() }), 'ERR_NOT_FOUND');
+});
+
+test.serial('GCS: 503 answers are retried with backoff until the read succeeds', async (t) => {
+  proxy.fail503 = 3;
+  await checkAgainstXarray(t, 'cf.json', 'gs://fixtures/stores/cf.zarr', {
+    storageOptions: { ...anonymous(), endpoint: proxy.url, initialBackoff: 10 },
+  });
+  t.is(proxy.fail503, 0, 'all three 503s were served');
 });

@@ -13,6 +13,8 @@ export interface FaultProxy {
   latencyMs: number;
   /** Hold requests whose path matches without answering until the client gives up. */
   stall?: RegExp;
+  /** Send the upstream's own Host header (for servers that route by host; breaks signed requests). */
+  rewriteHost: boolean;
   /** Requests seen (method and path), failed ones included. */
   log: string[];
   /** Requests being handled right now. */
@@ -28,6 +30,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     url: '',
     fail503: 0,
     latencyMs: 0,
+    rewriteHost: false,
     log: [],
     inFlight: 0,
     close: async () => {
@@ -55,7 +58,13 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     }
     const forward = () => {
       const out = request(
-        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
+        {
+          host: upstream.hostname,
+          port: upstream.port,
+          method: req.method,
+          path: req.url,
+          headers: proxy.rewriteHost ? { ...req.headers, host: upstream.host } : req.headers,
+        },
         (answer) => {
           res.writeHead(answer.statusCode ?? 502, answer.headers);
           answer.pipe(res);
