@@ -118,3 +118,37 @@ test.serial('virtual chunks: read from authorised containers only, with a coded 
   await rejectsWith(t, openDatatree(source, { virtualChunkContainers: ['s3://elsewhere/'] }), 'ERR_INVALID_ARGUMENT', 's3://elsewhere/');
   await rejectsWith(t, openDatatree(source, { virtualChunkContainers: 's3://x/' as any }), 'ERR_INVALID_ARGUMENT');
 });
+
+test('virtualChunkContainers entries are checked: S3 credentials only for S3 containers, both keys together', async (t) => {
+  const source = repo('virtual.icechunk');
+  const s3 = 's3://rustytree-virtual/';
+  await rejectsWith(
+    t,
+    openDatatree(source, { virtualChunkContainers: [{ prefix: 'file:///tmp/rustytree-virtual-fixture/', accessKeyId: 'a', secretAccessKey: 'b' }] }),
+    'ERR_INVALID_ARGUMENT',
+    'not an S3 container',
+  );
+  await rejectsWith(t, openDatatree(source, { virtualChunkContainers: [{ prefix: s3, accessKeyId: 'a' }] }), 'ERR_INVALID_ARGUMENT', 'secretAccessKey');
+  await rejectsWith(t, openDatatree(source, { virtualChunkContainers: [{ prefix: s3, anonymous: true, accessKeyId: 'a', secretAccessKey: 'b' }] }), 'ERR_INVALID_ARGUMENT', 'anonymous');
+  await rejectsWith(t, openDatatree(source, { virtualChunkContainers: [{ prefix: s3, region: 'x' } as any] }), 'ERR_INVALID_ARGUMENT', 'region');
+  // Authorising with keys opens (the S3 chunks themselves are not fetched: only loopback is reachable here).
+  const tree = await openDatatree(source, { virtualChunkContainers: [{ prefix: s3, accessKeyId: 'AKIA-virtual', secretAccessKey: 'virtual-secret-123' }] });
+  t.deepEqual(tree.dataset.get('temp')!.shape, [4]);
+});
+
+test('icechunkCaching: with a chunk-bytes cache a repeated read costs no request', async (t) => {
+  const small = repo('small.icechunk');
+  const requestsFor = async (caching?: { chunkBytes: number }) => {
+    const tree = await openDatatree(small, { loadCoords: false, icechunkCaching: caching });
+    const values = tree.dataset.get('values')!;
+    const first = await values.readChunk([3]);
+    const before = tree.stats().requests;
+    const second = await values.readChunk([3]);
+    t.deepEqual(Array.from(second.data as Int32Array), Array.from(first.data as Int32Array));
+    return tree.stats().requests - before;
+  };
+  t.is(await requestsFor(), 1, 'without a chunk cache the chunk object is fetched again');
+  t.is(await requestsFor({ chunkBytes: 1 << 20 }), 0, 'with one it is served from memory');
+  await rejectsWith(t, openDatatree(small, { icechunkCaching: { chunkBytes: -1 } }), 'ERR_INVALID_ARGUMENT', 'chunkBytes');
+  await rejectsWith(t, openDatatree(small, { icechunkCaching: { chunks: 1 } as any }), 'ERR_INVALID_ARGUMENT', 'chunks');
+});

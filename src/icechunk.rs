@@ -14,7 +14,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use ::icechunk::asset_manager::AssetManager;
-use ::icechunk::config::Credentials;
+use ::icechunk::config::{Credentials, S3Credentials, S3StaticCredentials};
 use ::icechunk::format::format_constants::SpecVersionBin;
 use ::icechunk::format::repo_info::RepoInfo;
 use ::icechunk::format::{Path as NodePath, SnapshotId};
@@ -62,6 +62,49 @@ impl VersionSelector {
             ));
         }
         Ok(())
+    }
+}
+
+/// What the user configured for reading a repository, beyond the version.
+#[derive(Debug, Clone, Default)]
+pub struct ReaderSettings {
+    /// Virtual chunk containers the user authorises, by URL prefix.
+    pub virtual_access: Vec<VirtualAccess>,
+    /// icechunk's caches (snapshot nodes, chunk references, chunk bytes, ...); `None`: icechunk's defaults.
+    pub caching: Option<::icechunk::config::CachingConfig>,
+}
+
+/// One authorised virtual chunk container.
+#[derive(Clone)]
+pub struct VirtualAccess {
+    /// The container's URL prefix (`s3://bucket/`, `file:///data/`).
+    pub prefix: String,
+    /// Unsigned requests (S3 containers).
+    pub anonymous: bool,
+    /// Static S3 keys: access key id, secret, session token.
+    pub keys: Option<(String, String, Option<String>)>,
+}
+
+// Keys are secrets: never print them.
+impl std::fmt::Debug for VirtualAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VirtualAccess")
+            .field("prefix", &self.prefix)
+            .field("anonymous", &self.anonymous)
+            .field("keys", &self.keys.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+impl VirtualAccess {
+    /// Access by URL prefix with the container's own settings (or the environment's credentials).
+    #[must_use]
+    pub fn prefix(prefix: &str) -> Self {
+        Self {
+            prefix: prefix.to_owned(),
+            anonymous: false,
+            keys: None,
+        }
     }
 }
 
@@ -131,11 +174,11 @@ pub async fn open(
     v2: bool,
     selector: &VersionSelector,
     max_concurrency: usize,
-    authorized: &[String],
+    settings: &ReaderSettings,
 ) -> Result<OpenedRepository> {
     selector.validate()?;
     let as_of = parse_as_of(selector)?;
-    open_session(storage, v2, selector, as_of, max_concurrency, authorized).await
+    open_session(storage, v2, selector, as_of, max_concurrency, settings).await
 }
 
 /// icechunk's authorisation map for the virtual chunk containers the user named (by URL prefix):
@@ -146,7 +189,7 @@ pub async fn open(
 /// `ERR_INVALID_ARGUMENT` for a prefix that names none of the repository's containers.
 fn authorisations(
     config: &RepositoryConfig,
-    authorized: &[String],
+    authorized: &[VirtualAccess],
 ) -> Result<HashMap<String, Option<Credentials>>> {
     let with_slash = |p: &str| {
         if p.ends_with('/') {
@@ -156,8 +199,8 @@ fn authorisations(
         }
     };
     let mut map = HashMap::new();
-    for prefix in authorized {
-        let prefix = with_slash(prefix);
+    for access in authorized {
+        let prefix = with_slash(&access.prefix);
         let Some(container) = config
             .virtual_chunk_containers()
             .find(|c| with_slash(c.url_prefix()) == prefix)
@@ -175,9 +218,30 @@ fn authorisations(
                 }
             )));
         };
-        let credentials = match container.store {
-            ObjectStoreConfig::LocalFileSystem(_) => Some(Credentials::LocalFileSystemAccess),
-            ObjectStoreConfig::Http(_) => Some(Credentials::HttpAccess),
+        let is_s3 = matches!(
+            container.store,
+            ObjectStoreConfig::S3(_)
+                | ObjectStoreConfig::S3Compatible(_)
+                | ObjectStoreConfig::Tigris(_)
+        );
+        if (access.anonymous || access.keys.is_some()) && !is_s3 {
+            return Err(RtError::InvalidArgument(format!(
+                "virtualChunkContainers: {prefix:?} is not an S3 container; credentials for it come from \
+                 the environment"
+            )));
+        }
+        let credentials = match (&container.store, &access.keys) {
+            (ObjectStoreConfig::LocalFileSystem(_), _) => Some(Credentials::LocalFileSystemAccess),
+            (ObjectStoreConfig::Http(_), _) => Some(Credentials::HttpAccess),
+            (_, Some((id, secret, token))) => Some(Credentials::S3(S3Credentials::Static(
+                S3StaticCredentials {
+                    access_key_id: id.clone(),
+                    secret_access_key: secret.clone(),
+                    session_token: token.clone(),
+                    expires_after: None,
+                },
+            ))),
+            _ if access.anonymous => Some(Credentials::S3(S3Credentials::Anonymous)),
             _ => None,
         };
         map.insert(prefix, credentials);
@@ -224,7 +288,7 @@ async fn open_session(
     selector: &VersionSelector,
     as_of: Option<chrono::DateTime<chrono::Utc>>,
     max_concurrency: usize,
-    authorized: &[String],
+    reader: &ReaderSettings,
 ) -> Result<OpenedRepository> {
     let settings = storage
         .default_settings()
@@ -233,6 +297,7 @@ async fn open_session(
     let requests = u16::try_from(max_concurrency).unwrap_or(u16::MAX);
     let base = RepositoryConfig {
         max_concurrent_requests: Some(requests),
+        caching: reader.caching,
         ..RepositoryConfig::default()
     };
     let (session, spec_version) = if v2 {
@@ -257,7 +322,7 @@ async fn open_session(
         let snapshot = resolve_v2(&info, selector, as_of)?;
         let resolver = Arc::new(VirtualChunkResolver::new(
             config.virtual_chunk_containers().cloned(),
-            authorisations(&config, authorized)?,
+            authorisations(&config, &reader.virtual_access)?,
             settings.clone(),
         ));
         let session =
@@ -269,10 +334,10 @@ async fn open_session(
             .execute()
             .await
             .map_err(|e| ic_error("opening the repository", &e))?;
-        let repo = if authorized.is_empty() {
+        let repo = if reader.virtual_access.is_empty() {
             repo
         } else {
-            let map = authorisations(repo.config(), authorized)?;
+            let map = authorisations(repo.config(), &reader.virtual_access)?;
             repo.reopen(None, Some(map))
                 .await
                 .map_err(|e| ic_error("authorising virtual chunk containers", &e))?

@@ -128,8 +128,107 @@ pub struct NativeOpenOptions {
     pub as_of: Option<String>,
     /// Object-store settings (the TypeScript layer turns values into strings).
     pub storage_options: Option<HashMap<String, String>>,
-    /// icechunk virtual chunk containers (URL prefixes) whose chunks may be read.
-    pub virtual_chunk_containers: Option<Vec<String>>,
+    /// icechunk virtual chunk containers whose chunks may be read.
+    pub virtual_chunk_containers: Option<Vec<NativeVirtualAccess>>,
+    /// icechunk caches.
+    pub icechunk_caching: Option<NativeCaching>,
+}
+
+/// One authorised virtual chunk container.
+#[napi(object)]
+#[derive(Clone, Default)]
+pub struct NativeVirtualAccess {
+    /// URL prefix of the container.
+    pub prefix: String,
+    /// Unsigned requests (S3 containers).
+    pub anonymous: Option<bool>,
+    /// S3 static credentials.
+    pub access_key_id: Option<String>,
+    /// S3 static credentials.
+    pub secret_access_key: Option<String>,
+    /// S3 session token.
+    pub session_token: Option<String>,
+}
+
+// Never print credentials.
+impl std::fmt::Debug for NativeVirtualAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NativeVirtualAccess")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+/// icechunk's cache sizes (entries, or bytes for the `*_bytes` ones).
+#[napi(object)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NativeCaching {
+    /// Snapshot nodes kept.
+    pub snapshot_nodes: Option<f64>,
+    /// Manifest chunk references kept.
+    pub chunk_refs: Option<f64>,
+    /// Transaction-log changes kept.
+    pub transaction_changes: Option<f64>,
+    /// Bytes of attributes kept.
+    pub attribute_bytes: Option<f64>,
+    /// Bytes of chunk data kept.
+    pub chunk_bytes: Option<f64>,
+}
+
+fn cache_size(name: &str, v: Option<f64>) -> Result<Option<u64>, RtError> {
+    v.map(|x| {
+        if x.is_finite() && x >= 0.0 && x.fract() == 0.0 && x < 9.007_199_254_740_992e15 {
+            Ok(x as u64)
+        } else {
+            Err(RtError::InvalidArgument(format!(
+                "icechunkCaching.{name} must be a non-negative whole number"
+            )))
+        }
+    })
+    .transpose()
+}
+
+impl TryFrom<NativeCaching> for ::icechunk::config::CachingConfig {
+    type Error = RtError;
+
+    fn try_from(c: NativeCaching) -> Result<Self, RtError> {
+        Ok(Self {
+            num_snapshot_nodes: cache_size("snapshotNodes", c.snapshot_nodes)?,
+            num_chunk_refs: cache_size("chunkRefs", c.chunk_refs)?,
+            num_transaction_changes: cache_size("transactionChanges", c.transaction_changes)?,
+            num_bytes_attributes: cache_size("attributeBytes", c.attribute_bytes)?,
+            num_bytes_chunks: cache_size("chunkBytes", c.chunk_bytes)?,
+        })
+    }
+}
+
+impl TryFrom<NativeVirtualAccess> for crate::icechunk::VirtualAccess {
+    type Error = RtError;
+
+    fn try_from(a: NativeVirtualAccess) -> Result<Self, RtError> {
+        let keys = match (a.access_key_id, a.secret_access_key) {
+            (Some(id), Some(secret)) => Some((id, secret, a.session_token)),
+            (None, None) if a.session_token.is_none() => None,
+            _ => {
+                return Err(RtError::InvalidArgument(format!(
+                    "virtualChunkContainers: {:?} needs both accessKeyId and secretAccessKey",
+                    a.prefix
+                )));
+            }
+        };
+        let anonymous = a.anonymous.unwrap_or(false);
+        if anonymous && keys.is_some() {
+            return Err(RtError::InvalidArgument(format!(
+                "virtualChunkContainers: {:?}: anonymous cannot be combined with credentials",
+                a.prefix
+            )));
+        }
+        Ok(Self {
+            prefix: a.prefix,
+            anonymous,
+            keys,
+        })
+    }
 }
 
 impl TryFrom<NativeOpenOptions> for OpenOptions {
@@ -178,7 +277,15 @@ impl TryFrom<NativeOpenOptions> for OpenOptions {
                 entries.sort();
                 entries
             },
-            virtual_chunk_containers: o.virtual_chunk_containers.unwrap_or_default(),
+            icechunk: crate::icechunk::ReaderSettings {
+                virtual_access: o
+                    .virtual_chunk_containers
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(TryInto::try_into)
+                    .collect::<Result<_, _>>()?,
+                caching: o.icechunk_caching.map(TryInto::try_into).transpose()?,
+            },
         })
     }
 }

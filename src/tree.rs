@@ -42,8 +42,8 @@ pub struct OpenOptions {
     pub version: VersionSelector,
     /// `storageOptions` as JavaScript gave them (values as strings), checked per scheme when used.
     pub storage_options: Vec<(String, String)>,
-    /// icechunk virtual chunk containers (URL prefixes) the user authorises reads from.
-    pub virtual_chunk_containers: Vec<String>,
+    /// icechunk reader settings: authorised virtual chunk containers, caches.
+    pub icechunk: icechunk::ReaderSettings,
 }
 
 /// The storage format of a source.
@@ -67,7 +67,7 @@ impl Default for OpenOptions {
             engine: None,
             version: VersionSelector::default(),
             storage_options: Vec::new(),
-            virtual_chunk_containers: Vec::new(),
+            icechunk: icechunk::ReaderSettings::default(),
         }
     }
 }
@@ -148,6 +148,14 @@ pub struct OpenedTree {
 /// (`ERR_UNSUPPORTED_CODEC`) and reading coordinates.
 pub async fn open(source_str: &str, options: &OpenOptions) -> Result<OpenedTree> {
     let mut secrets = source::options::secret_values(&options.storage_options);
+    secrets.extend(
+        options
+            .icechunk
+            .virtual_access
+            .iter()
+            .filter_map(|a| a.keys.as_ref())
+            .flat_map(|(_, secret, token)| std::iter::once(secret.clone()).chain(token.clone())),
+    );
     secrets.extend(source::remote::environment_secrets());
     match open_unscrubbed(source_str, options).await {
         Ok(mut tree) => {
@@ -227,7 +235,7 @@ async fn open_repository(
         v2,
         &options.version,
         options.max_concurrency,
-        &options.virtual_chunk_containers,
+        &options.icechunk,
     )
     .await?;
     let source = Source {

@@ -16,7 +16,7 @@ export { DataTree } from './datatree';
 export { Dataset, RequestStats } from './dataset';
 export { ErrorCode, RustytreeError, isRustytreeError } from './errors';
 export { NAT, NDArray, TypedArray, toDates } from './ndarray';
-export { OpenOptions, StorageOptions, openDataset, openDatatree, readChunk } from './open';
+export { IcechunkCaching, OpenOptions, StorageOptions, VirtualChunkAccess, openDataset, openDatatree, readChunk } from './open';
 export { ReadOptions, Selection, Variable } from './variable';
 
 /** Version of the loaded native addon. */

@@ -48,12 +48,43 @@ export interface OpenOptions {
    */
   storageOptions?: StorageOptions;
   /**
-   * icechunk: URL prefixes of the repository's virtual chunk containers whose chunks may be read
-   * (`["s3://bucket/", "file:///data/"]`). Object-store containers use their own `anonymous` setting or
-   * credentials from the environment. Reads from a container not listed reject with
-   * `ERR_PERMISSION_DENIED` naming it.
+   * icechunk: the repository's virtual chunk containers whose chunks may be read, by URL prefix
+   * (`["s3://bucket/", "file:///data/"]`), or with S3 credentials (`{ prefix, accessKeyId, secretAccessKey }`,
+   * `{ prefix, anonymous: true }`). Without credentials, object-store containers use their stored
+   * `anonymous` setting or credentials from the environment. Reads from a container not listed reject
+   * with `ERR_PERMISSION_DENIED` naming it.
    */
-  virtualChunkContainers?: string[];
+  virtualChunkContainers?: (string | VirtualChunkAccess)[];
+  /** icechunk: cache sizes of the read-only session (defaults: icechunk's). */
+  icechunkCaching?: IcechunkCaching;
+}
+
+/** An authorised virtual chunk container with S3 credentials. */
+export interface VirtualChunkAccess {
+  /** The container's URL prefix, as stored in the repository's config. */
+  prefix: string;
+  /** Unsigned requests. */
+  anonymous?: boolean;
+  /** S3 static credentials. */
+  accessKeyId?: string;
+  /** S3 static credentials. */
+  secretAccessKey?: string;
+  /** S3 session token. */
+  sessionToken?: string;
+}
+
+/** icechunk's cache sizes for a read-only session. */
+export interface IcechunkCaching {
+  /** Snapshot nodes kept. */
+  snapshotNodes?: number;
+  /** Manifest chunk references kept. */
+  chunkRefs?: number;
+  /** Transaction-log changes kept. */
+  transactionChanges?: number;
+  /** Bytes of attributes kept. */
+  attributeBytes?: number;
+  /** Bytes of chunk data kept (0 by default): repeated reads of a chunk are served from memory. */
+  chunkBytes?: number;
 }
 
 /**
@@ -164,7 +195,38 @@ const KNOWN_OPTIONS = new Set([
   'asOf',
   'storageOptions',
   'virtualChunkContainers',
+  'icechunkCaching',
 ]);
+
+const VIRTUAL_ACCESS_KEYS = new Set(['prefix', 'anonymous', 'accessKeyId', 'secretAccessKey', 'sessionToken']);
+const CACHING_KEYS = new Set(['snapshotNodes', 'chunkRefs', 'transactionChanges', 'attributeBytes', 'chunkBytes']);
+
+function nativeVirtualAccess(list: OpenOptions['virtualChunkContainers']): native.NativeVirtualAccess[] | undefined {
+  if (list === undefined) return undefined;
+  if (!Array.isArray(list)) invalidArgument('virtualChunkContainers must be an array');
+  return list.map((entry) => {
+    if (typeof entry === 'string') return { prefix: entry };
+    if (entry === null || typeof entry !== 'object' || typeof entry.prefix !== 'string') {
+      invalidArgument('virtualChunkContainers entries are URL prefixes or { prefix, ... } objects');
+    }
+    for (const [key, value] of Object.entries(entry)) {
+      if (!VIRTUAL_ACCESS_KEYS.has(key)) invalidArgument(`virtualChunkContainers: unknown key ${JSON.stringify(key)}`);
+      const want = key === 'anonymous' ? 'boolean' : 'string';
+      if (value !== undefined && typeof value !== want) invalidArgument(`virtualChunkContainers: ${key} must be a ${want}`);
+    }
+    return { ...entry };
+  });
+}
+
+function nativeCaching(caching: IcechunkCaching | undefined): native.NativeCaching | undefined {
+  if (caching === undefined) return undefined;
+  if (caching === null || typeof caching !== 'object') invalidArgument('icechunkCaching must be an object');
+  for (const [key, value] of Object.entries(caching)) {
+    if (!CACHING_KEYS.has(key)) invalidArgument(`icechunkCaching: unknown key ${JSON.stringify(key)}`);
+    if (value !== undefined && typeof value !== 'number') invalidArgument(`icechunkCaching.${key} must be a number`);
+  }
+  return { ...caching };
+}
 
 /** Storage option values cross into Rust as strings; Rust checks names and meanings per scheme. */
 function nativeStorageOptions(options: StorageOptions | undefined): Record<string, string> | undefined {
@@ -194,10 +256,6 @@ function checkOptions(options: OpenOptions): void {
   }
   for (const key of ['decodeCf', 'maskAndScale', 'decodeTimes', 'decodeTimedelta', 'loadCoords', 'inheritCoords'] as const) {
     if (options[key] !== undefined && typeof options[key] !== 'boolean') invalidArgument(`${key} must be a boolean`);
-  }
-  const containers = options.virtualChunkContainers;
-  if (containers !== undefined && (!Array.isArray(containers) || containers.some((c) => typeof c !== 'string'))) {
-    invalidArgument('virtualChunkContainers must be an array of URL prefixes');
   }
   if (options.engine !== undefined && options.engine !== 'zarr' && options.engine !== 'icechunk') {
     invalidArgument('engine must be "zarr" or "icechunk"');
@@ -230,7 +288,8 @@ async function openNative(source: string, options: OpenOptions, descend: boolean
     snapshotId: options.snapshotId,
     asOf: options.asOf instanceof Date ? options.asOf.toISOString() : options.asOf,
     storageOptions: nativeStorageOptions(options.storageOptions),
-    virtualChunkContainers: options.virtualChunkContainers,
+    virtualChunkContainers: nativeVirtualAccess(options.virtualChunkContainers),
+    icechunkCaching: nativeCaching(options.icechunkCaching),
   };
   return withSignal(options.signal, `opening ${source}`, async (token) => {
     const tree = await native.openTree(source, nativeOptions, token);
