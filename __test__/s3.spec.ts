@@ -3,7 +3,7 @@
 // and a shared profile file, clear errors for wrong keys and missing buckets or objects, retries through a
 // proxy that answers 503, timeouts and cancellation.
 import test from 'ava';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isRustytreeError, openDatatree, type ErrorCode, type StorageOptions } from '../index';
@@ -32,9 +32,12 @@ test.before(async () => {
   // Anyone may read and list `public`; anyone may read but not list `getonly`.
   for (const bucket of ['public', 'getonly']) {
     await minio.upload(bucket, join(FIXTURES, 'stores', 'cf.zarr'), 'stores/cf.zarr/');
+    // dtypes.zarr has chunks that were never written (all fill value).
+    await minio.upload(bucket, join(FIXTURES, 'stores', 'dtypes.zarr'), 'stores/dtypes.zarr/');
     await minio.upload(bucket, join(FIXTURES, 'stores', 'nexrad_unconsolidated.zarr'), 'stores/nexrad_unconsolidated.zarr/');
     await minio.upload(bucket, join(FIXTURES, 'icechunk', 'radar.icechunk'), 'icechunk/radar.icechunk/');
   }
+  await minio.upload('rustytree-virtual', join(FIXTURES, 'icechunk', 'virtual-data'));
   await minio.allowAnonymousRead('public', true);
   await minio.allowAnonymousRead('getonly', false);
   proxy = await startFaultProxy(minio.endpoint);
@@ -81,6 +84,8 @@ test('S3: anonymous reads of a public bucket', async (t) => {
 test('S3: without list permission, 403 for a missing key means missing', async (t) => {
   // The repo probe of a Zarr store and the zarr.json probe of a repository are answered 403, not 404.
   await checkAgainstXarray(t, 'cf.json', 's3://getonly/stores/cf.zarr', { storageOptions: anonymous() });
+  // Chunks never written are answered 403 too, and read as the fill value, as xarray reads them.
+  await checkAgainstXarray(t, 'dtypes.json', 's3://getonly/stores/dtypes.zarr', { storageOptions: anonymous() });
   await checkAgainstXarray(t, 'icechunk_radar.main.json', 's3://getonly/icechunk/radar.icechunk', { storageOptions: anonymous() });
   // A walk needs listings, which the policy refuses: a clear error, not an empty tree.
   await rejectsWith(t, openDatatree('s3://getonly/stores/nexrad_unconsolidated.zarr', { storageOptions: anonymous() }), 'ERR_PERMISSION_DENIED');
@@ -209,4 +214,24 @@ test.serial('S3: aborting a read mid-flight rejects with ERR_ABORTED and leaves 
   const expected = loadExpected('nexrad.json').nodes['/VCP-12/sweep_0'].variables.DBZH;
   const again = await dbzh.read();
   t.deepEqual(again.shape, expected.shape);
+});
+
+test('S3: virtual chunks of an icechunk repository read from an authorised S3 container', async (t) => {
+  const source = join(FIXTURES, 'icechunk', 'virtual.icechunk');
+  const container = { prefix: 's3://rustytree-virtual/', endpoint: minio.endpoint, allowHttp: true, region: 'us-east-1' };
+  const tree = await openDatatree(source, {
+    virtualChunkContainers: [{ ...container, accessKeyId: minio.accessKeyId, secretAccessKey: minio.secretAccessKey }],
+  });
+  const temp = await tree.dataset.get('temp')!.read();
+  // temp's two chunks are the first 16 bytes of data.bin, as little-endian float32.
+  const raw = readFileSync(join(FIXTURES, 'icechunk', 'virtual-data', 'data.bin'));
+  t.deepEqual(Array.from(temp.data as Float32Array), Array.from(new Float32Array(new Uint8Array(raw.subarray(0, 16)).buffer)));
+  const secret = 'virtual-WRONG-secret-991';
+  const wrong = await openDatatree(source, {
+    virtualChunkContainers: [{ ...container, accessKeyId: minio.accessKeyId, secretAccessKey: secret }],
+  });
+  const err = await t.throwsAsync(wrong.dataset.get('temp')!.read());
+  t.true(isRustytreeError(err, 'ERR_STORAGE', 'ERR_PERMISSION_DENIED'), `${(err as any)?.code}: ${err?.message}`);
+  t.false(err!.message.includes(secret));
+  t.regex(err!.message, /temp/);
 });

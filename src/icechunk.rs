@@ -83,6 +83,19 @@ pub struct VirtualAccess {
     pub anonymous: bool,
     /// Static S3 keys: access key id, secret, session token.
     pub keys: Option<(String, String, Option<String>)>,
+    /// Where to reach an S3 container instead of its stored settings.
+    pub store: Option<StoreOverrides>,
+}
+
+/// Settings of an S3 virtual chunk container that replace the stored ones.
+#[derive(Debug, Clone, Default)]
+pub struct StoreOverrides {
+    /// Endpoint URL (an S3-compatible service).
+    pub endpoint: Option<String>,
+    /// Region.
+    pub region: Option<String>,
+    /// Allow `http://` endpoints.
+    pub allow_http: Option<bool>,
 }
 
 // Keys are secrets: never print them.
@@ -92,6 +105,7 @@ impl std::fmt::Debug for VirtualAccess {
             .field("prefix", &self.prefix)
             .field("anonymous", &self.anonymous)
             .field("keys", &self.keys.as_ref().map(|_| "***"))
+            .field("store", &self.store)
             .finish()
     }
 }
@@ -104,6 +118,7 @@ impl VirtualAccess {
             prefix: prefix.to_owned(),
             anonymous: false,
             keys: None,
+            store: None,
         }
     }
 }
@@ -181,6 +196,63 @@ pub async fn open(
     open_session(storage, v2, selector, as_of, max_concurrency, settings).await
 }
 
+fn not_s3(prefix: &str) -> RtError {
+    RtError::InvalidArgument(format!(
+        "virtualChunkContainers: {prefix:?} is not an S3 container: credentials, anonymous, endpoint, \
+         region and allowHttp apply to S3 containers only (others need none, or use the environment)"
+    ))
+}
+
+/// Applies the user's endpoint, region, `allowHttp` and signing choice (keys or `anonymous`) to S3 virtual
+/// chunk containers (an S3-compatible service, or a mirror of the data, in place of the stored location).
+///
+/// # Errors
+/// `ERR_INVALID_ARGUMENT` when such settings are given for a container that is not S3.
+fn override_containers(config: &mut RepositoryConfig, access: &[VirtualAccess]) -> Result<()> {
+    let mut changed = Vec::new();
+    for container in config.virtual_chunk_containers() {
+        let Some(a) = access.iter().find(|a| {
+            (a.store.is_some() || a.keys.is_some() || a.anonymous)
+                && a.prefix.trim_end_matches('/') == container.url_prefix().trim_end_matches('/')
+        }) else {
+            continue;
+        };
+        let overrides = a.store.clone().unwrap_or_default();
+        let mut container = container.clone();
+        match &mut container.store {
+            ObjectStoreConfig::S3(opts)
+            | ObjectStoreConfig::S3Compatible(opts)
+            | ObjectStoreConfig::Tigris(opts) => {
+                if let Some(endpoint) = &overrides.endpoint {
+                    opts.endpoint_url = Some(endpoint.clone());
+                }
+                if let Some(region) = &overrides.region {
+                    opts.region = Some(region.clone());
+                }
+                if let Some(allow) = overrides.allow_http {
+                    opts.allow_http = allow;
+                }
+                // Credentials given for the container mean signed requests; `anonymous` unsigned ones.
+                if a.keys.is_some() {
+                    opts.anonymous = false;
+                } else if a.anonymous {
+                    opts.anonymous = true;
+                }
+            }
+            _ => {
+                return Err(not_s3(container.url_prefix()));
+            }
+        }
+        changed.push(container);
+    }
+    for container in changed {
+        config
+            .set_virtual_chunk_container(container)
+            .map_err(|e| RtError::InvalidArgument(format!("virtualChunkContainers: {e}")))?;
+    }
+    Ok(())
+}
+
 /// icechunk's authorisation map for the virtual chunk containers the user named (by URL prefix):
 /// local-file and HTTP containers get icechunk's explicit "no credentials needed" markers, object stores
 /// `None` (the container's `anonymous` setting, or credentials from the environment).
@@ -224,11 +296,8 @@ fn authorisations(
                 | ObjectStoreConfig::S3Compatible(_)
                 | ObjectStoreConfig::Tigris(_)
         );
-        if (access.anonymous || access.keys.is_some()) && !is_s3 {
-            return Err(RtError::InvalidArgument(format!(
-                "virtualChunkContainers: {prefix:?} is not an S3 container; credentials for it come from \
-                 the environment"
-            )));
+        if (access.anonymous || access.keys.is_some() || access.store.is_some()) && !is_s3 {
+            return Err(not_s3(&prefix));
         }
         let credentials = match (&container.store, &access.keys) {
             (ObjectStoreConfig::LocalFileSystem(_), _) => Some(Credentials::LocalFileSystemAccess),
@@ -318,7 +387,8 @@ async fn open_session(
             .config()
             .map_err(|e| ic_error("repository config", &e))?;
         // The user's concurrency cap wins over the repository's stored config.
-        let config = persisted.map_or(base.clone(), |p| p.merge(base.clone()));
+        let mut config = persisted.map_or(base.clone(), |p| p.merge(base.clone()));
+        override_containers(&mut config, &reader.virtual_access)?;
         let snapshot = resolve_v2(&info, selector, as_of)?;
         let resolver = Arc::new(VirtualChunkResolver::new(
             config.virtual_chunk_containers().cloned(),
@@ -337,8 +407,10 @@ async fn open_session(
         let repo = if reader.virtual_access.is_empty() {
             repo
         } else {
-            let map = authorisations(repo.config(), &reader.virtual_access)?;
-            repo.reopen(None, Some(map))
+            let mut config = repo.config().clone();
+            override_containers(&mut config, &reader.virtual_access)?;
+            let map = authorisations(&config, &reader.virtual_access)?;
+            repo.reopen(Some(config), Some(map))
                 .await
                 .map_err(|e| ic_error("authorising virtual chunk containers", &e))?
         };

@@ -148,6 +148,12 @@ pub struct NativeVirtualAccess {
     pub secret_access_key: Option<String>,
     /// S3 session token.
     pub session_token: Option<String>,
+    /// S3 endpoint replacing the stored one.
+    pub endpoint: Option<String>,
+    /// S3 region replacing the stored one.
+    pub region: Option<String>,
+    /// Allow an `http://` endpoint.
+    pub allow_http: Option<bool>,
 }
 
 // Never print credentials.
@@ -223,10 +229,17 @@ impl TryFrom<NativeVirtualAccess> for crate::icechunk::VirtualAccess {
                 a.prefix
             )));
         }
+        let overridden = a.endpoint.is_some() || a.region.is_some() || a.allow_http.is_some();
+        let store = overridden.then_some(crate::icechunk::StoreOverrides {
+            endpoint: a.endpoint,
+            region: a.region,
+            allow_http: a.allow_http,
+        });
         Ok(Self {
             prefix: a.prefix,
             anonymous,
             keys,
+            store,
         })
     }
 }

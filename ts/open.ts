@@ -71,6 +71,12 @@ export interface VirtualChunkAccess {
   secretAccessKey?: string;
   /** S3 session token. */
   sessionToken?: string;
+  /** S3 endpoint replacing the stored one (an S3-compatible service or a mirror). */
+  endpoint?: string;
+  /** S3 region replacing the stored one. */
+  region?: string;
+  /** Allow an `http://` endpoint. */
+  allowHttp?: boolean;
 }
 
 /** icechunk's cache sizes for a read-only session. */
@@ -198,7 +204,7 @@ const KNOWN_OPTIONS = new Set([
   'icechunkCaching',
 ]);
 
-const VIRTUAL_ACCESS_KEYS = new Set(['prefix', 'anonymous', 'accessKeyId', 'secretAccessKey', 'sessionToken']);
+const VIRTUAL_ACCESS_KEYS = new Set(['prefix', 'anonymous', 'accessKeyId', 'secretAccessKey', 'sessionToken', 'endpoint', 'region', 'allowHttp']);
 const CACHING_KEYS = new Set(['snapshotNodes', 'chunkRefs', 'transactionChanges', 'attributeBytes', 'chunkBytes']);
 
 function nativeVirtualAccess(list: OpenOptions['virtualChunkContainers']): native.NativeVirtualAccess[] | undefined {
@@ -211,7 +217,7 @@ function nativeVirtualAccess(list: OpenOptions['virtualChunkContainers']): nativ
     }
     for (const [key, value] of Object.entries(entry)) {
       if (!VIRTUAL_ACCESS_KEYS.has(key)) invalidArgument(`virtualChunkContainers: unknown key ${JSON.stringify(key)}`);
-      const want = key === 'anonymous' ? 'boolean' : 'string';
+      const want = key === 'anonymous' || key === 'allowHttp' ? 'boolean' : 'string';
       if (value !== undefined && typeof value !== want) invalidArgument(`virtualChunkContainers: ${key} must be a ${want}`);
     }
     return { ...entry };
