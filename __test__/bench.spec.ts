@@ -11,4 +11,7 @@ test('the round-trip benchmark runs', (t) => {
   });
   const fits = out.split('\n').filter((l) => /T\(L\) ≈ [\d.]+ ms \+ [\d.]+·L/.test(l));
   t.is(fits.length, 6, out);
+  // The contender harness ran each contender in fresh processes against the S3-speaking server.
+  const contenders = out.split('\n').filter((l) => /^contender .* (rustytree|zarrita) open: L=0: \d+ ms/.test(l));
+  t.is(contenders.length, 4, out);
 });

@@ -1,12 +1,14 @@
-// Round trips, measured: opens the bundled stores over HTTP from a static server on 127.0.0.1 that delays
-// every response by L ms, and fits T(L) = a + b·L per case. b is the number of sequential round trips the
-// open costs, a its CPU cost. The first contender is rustytree itself; others join with the benchmark
-// issue. Writes benchmark/RESULTS.md (or prints only, with --smoke).
-import { writeFileSync } from 'node:fs';
+// `npm run bench`. Part 1, round trips: opens the bundled stores over HTTP from a static server on 127.0.0.1
+// that delays every response by L ms, and fits T(L) = a + b·L per case (b: sequential round trips, a: CPU
+// cost). Part 2, contenders (benchmark/compare.ts): rustytree and zarrita.js on the KLOT-like archive
+// (`--data DIR`, from scripts/bench_data.sh) served by benchmark/s3-server.ts, each run a fresh process.
+// Writes benchmark/RESULTS.md; with --smoke, runs a tiny version of both parts on the fixtures and only prints.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus } from 'node:os';
 import { openDatatree, type OpenOptions } from '../index';
 import { serveDirectory } from '../__test__/helpers/http-server';
+import { compare, fit, median, table } from './compare';
 
 const FIXTURES = join(__dirname, '..', 'fixtures');
 const smoke = process.argv.includes('--smoke');
@@ -28,19 +30,6 @@ const CASES: Case[] = [
   { name: 'icechunk main (detected)', path: 'icechunk/radar.icechunk', options: { loadCoords: false }, minimum: 2 },
   { name: 'icechunk main + index coords', path: 'icechunk/radar.icechunk', options: {}, minimum: 3 },
 ];
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-/** Least-squares line through (L, T). */
-function fit(points: [number, number][]): { a: number; b: number } {
-  const n = points.length;
-  const mx = points.reduce((s, [x]) => s + x, 0) / n;
-  const my = points.reduce((s, [, y]) => s + y, 0) / n;
-  const sxx = points.reduce((s, [x]) => s + (x - mx) ** 2, 0);
-  const sxy = points.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0);
-  const b = sxx === 0 ? 0 : sxy / sxx;
-  return { a: my - b * mx, b };
-}
 
 async function main(): Promise<void> {
   const rows: string[] = [];
@@ -69,7 +58,25 @@ async function main(): Promise<void> {
     rows.push(`| ${c.name} | ${cells} | ${requests} | ${b.toFixed(2)} | ${c.minimum} | ${a.toFixed(1)} |`);
     console.log(`${c.name}: T(L) ≈ ${a.toFixed(1)} ms + ${b.toFixed(2)}·L (protocol minimum ${c.minimum}), ${requests} requests`);
   }
+  const dataArg = process.argv.indexOf('--data');
+  const dataDir = dataArg > 0 ? process.argv[dataArg + 1] : undefined;
+  const contenders = smoke
+    ? await compare(FIXTURES, { consolidated: 'stores/nexrad.zarr', unconsolidated: 'stores/nexrad_unconsolidated.zarr' }, {
+        latencies: [0],
+        runs: 1,
+        tasks: ['open'],
+        log: (l) => console.log(`contender ${l}`),
+      })
+    : dataDir
+      ? await compare(dataDir, { consolidated: 'klot_consolidated.zarr', unconsolidated: 'klot.zarr', icechunk: 'klot.icechunk' }, {
+          latencies: LATENCIES,
+          runs: RUNS,
+          tasks: ['open', 'coords', 'read'],
+          log: console.log,
+        })
+      : [];
   if (smoke) return;
+  const layout = dataDir ? JSON.parse(readFileSync(join(dataDir, 'layout.json'), 'utf8')) : undefined;
   const header = `| case | ${LATENCIES.map((l) => `T @ L=${l} ms`).join(' | ')} | requests | b (round trips) | minimum | a (ms) |`;
   const rule = `|${' --- |'.repeat(LATENCIES.length + 5)}`;
   const text = [
@@ -84,6 +91,25 @@ async function main(): Promise<void> {
     rule,
     ...rows,
     '',
+    ...(layout
+      ? [
+          '## Contenders on the KLOT-like archive',
+          '',
+          `The \`${layout.profile}\` profile of benchmark/make_data.py: ${layout.groups} groups, ${layout.arrays} arrays,`,
+          `${layout.vcps} VCPs x ${layout.sweeps} sweeps, six float32 moments of ${layout.volumes} x ${layout.azimuths} x ${layout.gates} per sweep`,
+          `(${(layout.decoded_bytes_all_moments / 1e6).toFixed(0)} MB decoded), written by xarray ${layout.writer.xarray}, zarr ${layout.writer.zarr}, icechunk ${layout.writer.icechunk}.`,
+          'Served by benchmark/s3-server.ts (S3 ListObjectsV2 + GET, latency L on every response and one more on every',
+          `new connection). Each time is the median of ${RUNS} fresh processes after a warm-up, in ms, from the first call to`,
+          'the last value. Tasks: `open` = every node\'s metadata; `coords` = open + every 1-D index coordinate;',
+          '`read` = open + DBZH of every sweep. zarrita.js (0.7.5, FetchStore; consolidated v3 metadata through its',
+          'extension, otherwise the known node paths level by level, since it cannot list) decodes no CF attributes.',
+          'Fresh processes open new connections, so b includes connection set-up (one round trip per connection).',
+          'Requests are counted at the server; peak RSS is the child process\'s.',
+          '',
+          table(contenders, LATENCIES),
+          '',
+        ]
+      : []),
   ].join('\n');
   writeFileSync(join(__dirname, 'RESULTS.md'), text);
   console.log('\nwrote benchmark/RESULTS.md');

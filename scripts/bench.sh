@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# `npm run bench`: builds what it needs, then runs the round-trip benchmark (benchmark/bench.ts).
+# `npm run bench [--large]`: builds what it needs, generates the KLOT-like benchmark data once (pinned Python
+# venv, scripts/bench_data.sh), then runs benchmark/bench.ts, which writes benchmark/RESULTS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 build_all
-node --import=tsx benchmark/bench.ts "$@"
+PROFILE=small
+[ "${1:-}" = "--large" ] && { PROFILE=large; shift; }
+DATA="$(bash scripts/bench_data.sh "$PROFILE")"
+node --import=tsx benchmark/bench.ts --data "$DATA" "$@"

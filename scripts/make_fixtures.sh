@@ -23,37 +23,8 @@ case "$TARGET" in
 esac
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-VENV="${RUSTYTREE_VENV:-$HOME/.cache/rustytree/venv-fixtures}"
-REQ="$ROOT/scripts/requirements-fixtures.txt"
-
-py_ok() { "$1" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null; }
-
-find_python() {
-  local c
-  for c in "${RUSTYTREE_PYTHON:-}" python3.13 python3.12 \
-           $(ls -d "$HOME"/.pyenv/versions/3.1[23]*/bin/python 2>/dev/null | sort -r) python3; do
-    [ -n "$c" ] || continue
-    if command -v "$c" >/dev/null 2>&1 && py_ok "$c"; then command -v "$c"; return 0; fi
-  done
-  echo "error: need Python >= 3.12 (set RUSTYTREE_PYTHON)" >&2
-  return 1
-}
-
-if [ ! -x "$VENV/bin/python" ] || ! py_ok "$VENV/bin/python"; then
-  PY="$(find_python)"
-  echo "creating venv $VENV with $PY ($("$PY" --version 2>&1))"
-  rm -rf "$VENV"
-  mkdir -p "$(dirname "$VENV")"
-  "$PY" -m venv "$VENV"
-fi
-
-# Reinstall only when the pins changed since the last install.
-STAMP="$VENV/.requirements-fixtures.sha256"
-SUM="$(sha256sum "$REQ" | cut -d' ' -f1)"
-if [ "$(cat "$STAMP" 2>/dev/null || true)" != "$SUM" ]; then
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQ"
-  echo "$SUM" > "$STAMP"
-fi
+source "$ROOT/scripts/python-env.sh"
+ensure_fixture_venv
 
 cd "$ROOT"
 if [ "$TARGET" != icechunk ]; then

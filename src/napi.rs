@@ -274,7 +274,7 @@ impl TryFrom<NativeOpenOptions> for OpenOptions {
                 },
             },
             load_coords: o.load_coords.unwrap_or(d.load_coords),
-            max_concurrency: o.max_concurrency.map_or(d.max_concurrency, |n| n as usize),
+            max_concurrency: o.max_concurrency.map(|n| n as usize),
             descend: o.descend.unwrap_or(true),
             engine,
             version: VersionSelector {

@@ -28,7 +28,7 @@ export interface OpenOptions {
   loadCoords?: boolean;
   /** A node's dataset sees its ancestors' index coordinates, as in xarray (default true). */
   inheritCoords?: boolean;
-  /** Cap on concurrent store requests (default 64). */
+  /** Cap on concurrent store requests (default 64 for a local directory, 256 for object storage and HTTP). */
   maxConcurrency?: number;
   /** Aborts the open with `ERR_ABORTED`. */
   signal?: AbortSignal;

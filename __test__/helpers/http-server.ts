@@ -15,7 +15,8 @@ export interface StaticServer {
   close(): Promise<void>;
 }
 
-function parseRange(header: string | undefined, size: number): [number, number] | 'invalid' | undefined {
+/** A `Range` header against an object of `size` bytes: [first, last] inclusive, `invalid`, or none. */
+export function parseRange(header: string | undefined, size: number): [number, number] | 'invalid' | undefined {
   if (!header) return undefined;
   const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
   if (!m || (m[1] === '' && m[2] === '')) return 'invalid';

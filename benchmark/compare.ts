@@ -1,0 +1,144 @@
+// Contenders on one simulated object store: the KLOT-like archive (benchmark/make_data.py) served by
+// benchmark/s3-server.ts with latency L, each measurement in a fresh process (benchmark/run-one.mts),
+// the median of RUNS runs after a warm-up run. Fits T(L) = a + b·L per contender, store and task.
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { join } from 'node:path';
+import { serveBucket, type BucketServer } from './s3-server';
+
+const execFileAsync = promisify(execFile);
+
+export interface Measurement {
+  store: string;
+  contender: string;
+  task: string;
+  points: [number, number][];
+  rssMb: number;
+  requests: number;
+  a: number;
+  b: number;
+  minimum: number | string;
+}
+
+/** Which stores of a data directory play which part. */
+export interface Stores {
+  consolidated: string;
+  unconsolidated: string;
+  /** The same hierarchy as an icechunk repository (optional). */
+  icechunk?: string;
+}
+
+/** Node paths of a hierarchy, from a consolidated store's root document; `reads` are the `moment` arrays. */
+export function layoutOf(root: string, consolidatedStore: string, moment: string) {
+  const doc = JSON.parse(readFileSync(join(root, consolidatedStore, 'zarr.json'), 'utf8'));
+  const metadata = doc.consolidated_metadata?.metadata as Record<string, { node_type: string; dimension_names?: string[] }>;
+  if (!metadata) throw new Error(`${consolidatedStore} has no consolidated metadata`);
+  const entries = Object.entries(metadata).map(([k, v]) => [`/${k}`, v] as const);
+  const name = (p: string) => p.slice(p.lastIndexOf('/') + 1);
+  const depth = (p: string) => (p === '/' ? 0 : p.split('/').length - 1);
+  const groups = ['/', ...entries.filter(([, v]) => v.node_type === 'group').map(([k]) => k)].sort((a, b) => depth(a) - depth(b) || (a < b ? -1 : 1));
+  const arrays = entries.filter(([, v]) => v.node_type === 'array').map(([k]) => k).sort();
+  const coords = entries
+    .filter(([k, v]) => v.node_type === 'array' && v.dimension_names?.length === 1 && v.dimension_names[0] === name(k))
+    .map(([k]) => k)
+    .sort();
+  const reads = arrays.filter((p) => name(p) === moment);
+  return { groups, arrays, coords, reads };
+}
+
+/** Least-squares line through (L, T). */
+export function fit(points: [number, number][]): { a: number; b: number } {
+  const n = points.length;
+  const mx = points.reduce((s, [x]) => s + x, 0) / n;
+  const my = points.reduce((s, [, y]) => s + y, 0) / n;
+  const sxx = points.reduce((s, [x]) => s + (x - mx) ** 2, 0);
+  const sxy = points.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0);
+  const b = sxx === 0 ? 0 : sxy / sxx;
+  return { a: my - b * mx, b };
+}
+
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+function cases(stores: Stores) {
+  return [
+    { store: stores.consolidated, consolidated: true, contenders: ['rustytree', 'zarrita'], minimum: { open: 1, coords: 2, read: 2 } },
+    {
+      store: stores.unconsolidated,
+      consolidated: false,
+      contenders: ['rustytree', 'zarrita'],
+      minimum: { open: 'depth + 1 = 3', coords: 4, read: 4 } as Record<string, number | string>,
+    },
+    ...(stores.icechunk
+      ? [{ store: stores.icechunk, consolidated: false, contenders: ['rustytree'], minimum: { open: 2, coords: 3, read: 3 } }]
+      : []),
+  ];
+}
+
+/** One fresh process (asynchronously: the server runs in this process's event loop). */
+async function runOnce(job: object): Promise<{ ms: number; rssMb: number; detail: Record<string, number> }> {
+  const { stdout } = await execFileAsync(process.execPath, ['--import=tsx', join(__dirname, 'run-one.mts'), JSON.stringify(job)], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+  });
+  return JSON.parse(stdout.trim().split('\n').pop()!);
+}
+
+/** Measures every case at every latency; `tasks` and `runs` shrink it for smoke runs. */
+export async function compare(
+  dataDir: string,
+  stores: Stores,
+  options: { latencies: number[]; runs: number; tasks: string[]; log?: (line: string) => void },
+): Promise<Measurement[]> {
+  const jobLayout = layoutOf(dataDir, stores.consolidated, 'DBZH');
+  const server: BucketServer = await serveBucket(dataDir, { bucket: 'bench' });
+  const results: Measurement[] = [];
+  try {
+    for (const c of cases(stores)) {
+      for (const contender of c.contenders) {
+        for (const task of options.tasks) {
+          const points: [number, number][] = [];
+          let rssMb = 0;
+          let requests = 0;
+          for (const latencyMs of options.latencies) {
+            server.latencyMs = latencyMs;
+            const job = { contender, task, endpoint: server.url, bucket: 'bench', store: c.store, consolidated: c.consolidated, layout: jobLayout };
+            await runOnce(job); // warm-up: page cache, server
+            const times: number[] = [];
+            for (let i = 0; i < options.runs; i++) {
+              server.resetCounts();
+              const r = await runOnce(job);
+              times.push(r.ms);
+              rssMb = Math.max(rssMb, r.rssMb);
+              const k = server.counts;
+              requests = k.gets + k.rangedGets + k.heads + k.lists;
+            }
+            points.push([latencyMs, median(times)]);
+          }
+          const { a, b } = fit(points);
+          const minimum = (c.minimum as Record<string, number | string>)[task];
+          const m: Measurement = { store: c.store, contender, task, points, rssMb, requests, a, b, minimum };
+          results.push(m);
+          options.log?.(
+            `${c.store} ${contender} ${task}: ${points.map(([l, t]) => `L=${l}: ${t.toFixed(0)} ms`).join(', ')}; ` +
+              `b=${b.toFixed(2)} a=${a.toFixed(0)} ms, ${requests} requests, RSS ${rssMb.toFixed(0)} MB`,
+          );
+        }
+      }
+    }
+  } finally {
+    await server.close();
+  }
+  return results;
+}
+
+/** The markdown table of `results`. */
+export function table(results: Measurement[], latencies: number[]): string {
+  const head = `| store | contender | task | ${latencies.map((l) => `T @ L=${l}`).join(' | ')} | b | minimum | a (ms) | requests | peak RSS (MB) |`;
+  const rule = `|${' --- |'.repeat(latencies.length + 8)}`;
+  const rows = results.map(
+    (m) =>
+      `| ${m.store} | ${m.contender} | ${m.task} | ${m.points.map(([, t]) => t.toFixed(0)).join(' | ')} | ${m.b.toFixed(2)} | ${m.minimum} | ${m.a.toFixed(0)} | ${m.requests} | ${m.rssMb.toFixed(0)} |`,
+  );
+  return [head, rule, ...rows].join('\n');
+}
