@@ -90,21 +90,27 @@ pub async fn walk_from(
     };
     // The root document may hold consolidated metadata for the whole tree; the group's own document is
     // needed anyway when there is none. Fetch both at once so either case costs one round trip.
-    let (root_doc, group_doc) = if group == "/" {
+    let (mut root_doc, group_doc) = if group == "/" {
         (fetch_root.await?, None)
     } else {
         let (r, g) = futures::join!(fetch_root, fetch_node(store, group));
         // A root that fails to parse does not stop us opening a valid group below it.
         (r.ok().flatten(), Some(g?))
     };
-    let opened = match (&group_doc, &root_doc) {
-        (Some(doc), _) => doc.clone(),
-        (None, root) => root.clone(),
+    // The root's consolidated metadata is taken out first: it is the bulk of the document and is only
+    // read once, below.
+    let root_entries = match &mut root_doc {
+        Some(NodeMeta::Group(g)) => g.consolidated.take(),
+        _ => None,
+    };
+    let opened = match (group_doc, root_doc) {
+        (Some(doc), _) => doc,
+        (None, root) => root,
     };
     let Some(opened) = opened else {
         return Err(missing_store_error(store, group).await);
     };
-    let opened_group = match opened {
+    let mut opened_group = match opened {
         NodeMeta::Group(g) => g,
         NodeMeta::Array(_) => {
             return Err(RtError::NotFound(format!(
@@ -113,22 +119,18 @@ pub async fn walk_from(
         }
     };
 
-    let consolidated = match &root_doc {
-        Some(NodeMeta::Group(GroupMeta {
-            consolidated: Some(entries),
-            ..
-        })) => Some(("/", entries)),
-        _ => opened_group.consolidated.as_ref().map(|e| (group, e)),
+    let consolidated = match root_entries {
+        Some(entries) => Some(("/", entries)),
+        None => opened_group.consolidated.take().map(|e| (group, e)),
     };
     let mut hierarchy = Hierarchy {
         root: group.to_owned(),
         groups: BTreeMap::new(),
         consolidated: consolidated.is_some(),
     };
-    hierarchy.groups.insert(
-        group.to_owned(),
-        empty_entry(group, opened_group.attrs.clone()),
-    );
+    hierarchy
+        .groups
+        .insert(group.to_owned(), empty_entry(group, opened_group.attrs));
     if let Some((base, entries)) = consolidated {
         let nodes = flatten_consolidated(base, entries)?;
         if group != "/" && base == "/" && !nodes.contains_key(group) {
@@ -271,26 +273,31 @@ fn ensure_group(h: &mut Hierarchy, path: &str) {
 }
 
 /// Turns consolidated entries (relative keys) into absolute paths, following nested consolidated blocks.
+/// Every node of consolidated metadata, by absolute path. zarr-python lists all descendants at the top
+/// and repeats each group's subtree inside that group's own entry; a nested entry is parsed only when the
+/// top level lacks it, so each document is parsed once.
 fn flatten_consolidated(
     base: &str,
-    entries: &Map<String, Value>,
+    entries: Map<String, Value>,
 ) -> Result<BTreeMap<String, NodeMeta>> {
     let mut out = BTreeMap::new();
-    for (key, doc) in entries {
-        let abs = path::normalize(&format!("{}/{key}", path::prefix(base))).map_err(|_| {
-            RtError::InvalidMetadata(format!("consolidated metadata has a bad key {key:?}"))
-        })?;
-        let node = node::parse_value(doc, &abs)?;
-        if let NodeMeta::Group(GroupMeta {
-            consolidated: Some(nested),
-            ..
-        }) = &node
-        {
-            for (p, n) in flatten_consolidated(&abs, nested)? {
-                out.entry(p).or_insert(n);
+    let mut pending = std::collections::VecDeque::from([(base.to_owned(), entries)]);
+    while let Some((base, entries)) = pending.pop_front() {
+        for (key, doc) in entries {
+            let abs = path::normalize(&format!("{}/{key}", path::prefix(&base))).map_err(|_| {
+                RtError::InvalidMetadata(format!("consolidated metadata has a bad key {key:?}"))
+            })?;
+            if out.contains_key(&abs) {
+                continue;
             }
+            let mut node = node::parse_value(doc, &abs)?;
+            if let NodeMeta::Group(g) = &mut node
+                && let Some(nested) = g.consolidated.take()
+            {
+                pending.push_back((abs.clone(), nested));
+            }
+            out.insert(abs, node);
         }
-        out.insert(abs, node);
     }
     Ok(out)
 }

@@ -59,16 +59,18 @@ pub fn parse_bytes(bytes: &[u8], path: &str) -> Result<NodeMeta> {
     let value: Value = crate::json::parse_lenient(bytes).map_err(|e| {
         RtError::InvalidMetadata(format!("zarr.json of {path:?} is not valid JSON: {e}"))
     })?;
-    parse_value(&value, path)
+    parse_value(value, path)
 }
 
-/// Parses an already-decoded `zarr.json` document.
+/// Parses an already-decoded `zarr.json` document, taking it apart rather than copying it: consolidated
+/// metadata holds every node's document (zarr-python nests each group's subtree inside it again), so
+/// copies here would cost more than the parse.
 ///
 /// # Errors
 /// As [`parse_bytes`].
-pub fn parse_value(value: &Value, path: &str) -> Result<NodeMeta> {
+pub fn parse_value(value: Value, path: &str) -> Result<NodeMeta> {
     let invalid = |why: &str| RtError::InvalidMetadata(format!("zarr.json of {path:?}: {why}"));
-    let Value::Object(obj) = value else {
+    let Value::Object(mut obj) = value else {
         return Err(invalid("not a JSON object"));
     };
     match obj.get("zarr_format") {
@@ -88,12 +90,12 @@ pub fn parse_value(value: &Value, path: &str) -> Result<NodeMeta> {
     };
     match obj.get("node_type").and_then(Value::as_str) {
         Some("group") => {
-            let consolidated = match obj.get("consolidated_metadata") {
-                Some(Value::Object(cm))
+            let consolidated = match obj.remove("consolidated_metadata") {
+                Some(Value::Object(mut cm))
                     if cm.get("kind").and_then(Value::as_str) == Some("inline") =>
                 {
-                    match cm.get("metadata") {
-                        Some(Value::Object(m)) => Some(m.clone()),
+                    match cm.remove("metadata") {
+                        Some(Value::Object(m)) => Some(m),
                         _ => {
                             return Err(invalid(
                                 "consolidated_metadata has no \"metadata\" object",
@@ -108,16 +110,15 @@ pub fn parse_value(value: &Value, path: &str) -> Result<NodeMeta> {
                 consolidated,
             }))
         }
-        Some("array") => parse_array(obj, attrs, value, path).map(|a| NodeMeta::Array(Box::new(a))),
+        Some("array") => parse_array(obj, attrs, path).map(|a| NodeMeta::Array(Box::new(a))),
         Some(other) => Err(invalid(&format!("unknown node_type {other:?}"))),
         None => Err(invalid("missing \"node_type\"")),
     }
 }
 
 fn parse_array(
-    obj: &Map<String, Value>,
+    obj: Map<String, Value>,
     attrs: Map<String, Value>,
-    document: &Value,
     path: &str,
 ) -> Result<ArrayMeta> {
     let invalid = |why: &str| RtError::InvalidMetadata(format!("array {path:?}: {why}"));
@@ -201,7 +202,7 @@ fn parse_array(
         attrs,
         fill_value: obj.get("fill_value").cloned().unwrap_or(Value::Null),
         codecs,
-        document: document.clone(),
+        document: Value::Object(obj),
     })
 }
 
@@ -245,7 +246,7 @@ mod tests {
                 "codecs": [{"name": "bytes"}], "index_codecs": [{"name": "bytes"}]}}],
             "dimension_names": ["y", null]
         });
-        let NodeMeta::Array(a) = parse_value(&doc, "/a").unwrap() else {
+        let NodeMeta::Array(a) = parse_value(doc, "/a").unwrap() else {
             panic!("not an array")
         };
         assert_eq!(a.chunks, vec![5, 5]);
