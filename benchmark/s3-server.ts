@@ -7,7 +7,8 @@
 // ListObjectsV2 with prefix, delimiter, max-keys and continuation tokens. Requests are not authenticated
 // (clients use anonymous / unsigned mode). Real S3 servers that run here (MinIO) are too slow to time
 // against; their correctness is covered by the object-storage tests.
-import { createReadStream, readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { join, relative, sep } from 'node:path';
@@ -111,6 +112,23 @@ function list(entries: Entry[], bucket: string, q: URLSearchParams): string {
   return body.join('');
 }
 
+/**
+ * Writes bytes [start, end) of `path` in one `end()` call, so the request stops counting as in flight
+ * exactly when its body is handed over (a piped stream ends only after one more read finds EOF).
+ */
+async function send(res: ServerResponse, path: string, start: number, end: number): Promise<void> {
+  const file = await open(path, 'r');
+  try {
+    const body = Buffer.alloc(end - start);
+    await file.read(body, 0, body.length, start);
+    res.end(body);
+  } catch {
+    res.destroy();
+  } finally {
+    await file.close();
+  }
+}
+
 /** Serves `root` as bucket `bucket`. */
 export async function serveBucket(root: string, options: { bucket?: string; latencyMs?: number } = {}): Promise<BucketServer> {
   const bucket = options.bucket ?? 'bench';
@@ -178,19 +196,34 @@ export async function serveBucket(root: string, options: { bucket?: string; late
       const [start, end] = range;
       c.bytes += end - start + 1;
       res.writeHead(206, { ...headers, 'content-length': end - start + 1, 'content-range': `bytes ${start}-${end}/${entry.size}` });
-      createReadStream(entry.path, { start, end }).pipe(res);
+      void send(res, entry.path, start, end + 1);
       return;
     }
     c.gets++;
     c.bytes += entry.size;
     res.writeHead(200, { ...headers, 'content-length': entry.size });
-    createReadStream(entry.path).pipe(res);
+    void send(res, entry.path, 0, entry.size);
   };
   const server = createServer((req, res) => {
     const c = state.counts;
     c.inFlight++;
     c.peakInFlight = Math.max(c.peakInFlight, c.inFlight);
-    res.once('close', () => state.counts.inFlight--);
+    // A request stops counting as soon as its last byte is handed to the socket (the response's end),
+    // not at the socket's later 'close' event: a client may already have its answer and sent the next
+    // request before that event runs, which would count both.
+    let counted = true;
+    const done = () => {
+      if (counted) {
+        counted = false;
+        state.counts.inFlight--;
+      }
+    };
+    const end = res.end.bind(res);
+    res.end = ((...args: Parameters<typeof res.end>) => {
+      done();
+      return end(...args);
+    }) as typeof res.end;
+    res.once('close', done);
     // A new connection costs one more round trip (TCP handshake) before its first answer.
     const delay = state.latencyMs * (fresh.has(req.socket) ? 2 : 1);
     fresh.delete(req.socket);
