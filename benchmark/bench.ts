@@ -14,6 +14,10 @@ const FIXTURES = join(__dirname, '..', 'fixtures');
 const smoke = process.argv.includes('--smoke');
 const LATENCIES = smoke ? [0, 20] : [0, 10, 50, 100];
 const RUNS = smoke ? 1 : 5;
+// xarray issues thousands of mostly sequential requests per open: at 100 ms each one run would take many
+// minutes, so the Python contenders run at L = 0 and 10 ms, three times each, and b comes from those.
+const PYTHON_LATENCIES = [0, 10];
+const PYTHON_RUNS = 3;
 
 interface Case {
   name: string;
@@ -73,6 +77,10 @@ async function main(): Promise<void> {
           runs: RUNS,
           tasks: ['open', 'coords', 'read'],
           log: console.log,
+          python: process.env.RUSTYTREE_BENCH_PYTHON,
+          pythonRuns: PYTHON_RUNS,
+          pythonLatencies: PYTHON_LATENCIES,
+          pythonTasks: ['open', 'read'],
         })
       : [];
   if (smoke) return;
@@ -103,6 +111,16 @@ async function main(): Promise<void> {
           'the last value. Tasks: `open` = every node\'s metadata; `coords` = open + every 1-D index coordinate;',
           '`read` = open + DBZH of every sweep. zarrita.js (0.7.5, FetchStore; consolidated v3 metadata through its',
           'extension, otherwise the known node paths level by level, since it cannot list) decodes no CF attributes.',
+          ...(process.env.RUSTYTREE_BENCH_PYTHON
+            ? [
+                'xarray 2026.9.0 (`open_datatree(engine="zarr")` over s3fs 2026.9.0) and rustytree-xarray 0.5.2',
+                `(\`engine="rustytree"\`) run from a pinned venv (scripts/requirements-bench.txt), ${PYTHON_RUNS} runs each at`,
+                `L = ${PYTHON_LATENCIES.join(' and ')} ms only (thousands of requests per open make higher L take minutes per run), so`,
+                'their b is fitted on those two points. xarray loads index coordinates while opening, so its `open` is',
+                'also its `coords`. rustytree-xarray 0.5.2 opens only a store at a bucket\'s root, so it reads each',
+                'store from a bucket of its own on the same server.',
+              ]
+            : []),
           'Fresh processes open new connections, so b includes connection set-up (one round trip per connection).',
           'Requests are counted at the server; peak RSS is the child process\'s.',
           '',

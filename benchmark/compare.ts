@@ -60,13 +60,14 @@ export function fit(points: [number, number][]): { a: number; b: number } {
 
 export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-function cases(stores: Stores) {
+function cases(stores: Stores, python: boolean) {
+  const py = python ? ['xarray', 'rustytree-xarray'] : [];
   return [
-    { store: stores.consolidated, consolidated: true, contenders: ['rustytree', 'zarrita'], minimum: { open: 1, coords: 2, read: 2 } },
+    { store: stores.consolidated, consolidated: true, contenders: ['rustytree', 'zarrita', ...py], minimum: { open: 1, coords: 2, read: 2 } },
     {
       store: stores.unconsolidated,
       consolidated: false,
-      contenders: ['rustytree', 'zarrita'],
+      contenders: ['rustytree', 'zarrita', ...py],
       minimum: { open: 'depth + 1 = 3', coords: 4, read: 4 } as Record<string, number | string>,
     },
     ...(stores.icechunk
@@ -75,12 +76,17 @@ function cases(stores: Stores) {
   ];
 }
 
+const PYTHON_CONTENDERS = new Set(['xarray', 'rustytree-xarray']);
+
 /** One fresh process (asynchronously: the server runs in this process's event loop). */
-async function runOnce(job: object): Promise<{ ms: number; rssMb: number; detail: Record<string, number> }> {
-  const { stdout } = await execFileAsync(process.execPath, ['--import=tsx', join(__dirname, 'run-one.mts'), JSON.stringify(job)], {
-    encoding: 'utf8',
-    maxBuffer: 1 << 20,
-  });
+async function runOnce(
+  job: { contender: string },
+  python: string | undefined,
+): Promise<{ ms: number; rssMb: number; detail: Record<string, number> }> {
+  const [command, args] = PYTHON_CONTENDERS.has(job.contender)
+    ? [python!, [join(__dirname, 'run_one.py'), JSON.stringify(job)]]
+    : [process.execPath, ['--import=tsx', join(__dirname, 'run-one.mts'), JSON.stringify(job)]];
+  const { stdout } = await execFileAsync(command, args, { encoding: 'utf8', maxBuffer: 1 << 20, timeout: 600_000 });
   return JSON.parse(stdout.trim().split('\n').pop()!);
 }
 
@@ -88,26 +94,50 @@ async function runOnce(job: object): Promise<{ ms: number; rssMb: number; detail
 export async function compare(
   dataDir: string,
   stores: Stores,
-  options: { latencies: number[]; runs: number; tasks: string[]; log?: (line: string) => void },
+  options: {
+    latencies: number[];
+    runs: number;
+    tasks: string[];
+    log?: (line: string) => void;
+    /** The bench venv's python: adds xarray and rustytree-xarray (fewer runs and latencies: they are slow). */
+    python?: string;
+    pythonRuns?: number;
+    pythonLatencies?: number[];
+    pythonTasks?: string[];
+  },
 ): Promise<Measurement[]> {
   const jobLayout = layoutOf(dataDir, stores.consolidated, 'DBZH');
-  const server: BucketServer = await serveBucket(dataDir, { bucket: 'bench' });
+  // rustytree-xarray 0.5.2 opens only a bucket's root: each Zarr store is also a bucket of its own.
+  const bucketOf = (store: string) => store.replace(/[^a-z0-9-]/gi, '-').toLowerCase();
+  const extraBuckets = Object.fromEntries([stores.consolidated, stores.unconsolidated].map((s) => [bucketOf(s), join(dataDir, s)]));
+  const server: BucketServer = await serveBucket(dataDir, { bucket: 'bench', extraBuckets });
   const results: Measurement[] = [];
   try {
-    for (const c of cases(stores)) {
+    for (const c of cases(stores, options.python !== undefined)) {
       for (const contender of c.contenders) {
-        for (const task of options.tasks) {
+        const py = PYTHON_CONTENDERS.has(contender);
+        for (const task of py ? (options.pythonTasks ?? options.tasks) : options.tasks) {
           const points: [number, number][] = [];
           let rssMb = 0;
           let requests = 0;
-          for (const latencyMs of options.latencies) {
+          for (const latencyMs of py ? (options.pythonLatencies ?? options.latencies) : options.latencies) {
             server.latencyMs = latencyMs;
-            const job = { contender, task, endpoint: server.url, bucket: 'bench', store: c.store, consolidated: c.consolidated, layout: jobLayout };
-            await runOnce(job); // warm-up: page cache, server
+            const ownBucket = contender === 'rustytree-xarray';
+            const job = {
+              contender,
+              task,
+              endpoint: server.url,
+              bucket: ownBucket ? bucketOf(c.store) : 'bench',
+              store: ownBucket ? '' : c.store,
+              consolidated: c.consolidated,
+              layout: jobLayout,
+            };
+            await runOnce(job, options.python); // warm-up: page cache, server
             const times: number[] = [];
-            for (let i = 0; i < options.runs; i++) {
+            const runs = PYTHON_CONTENDERS.has(contender) ? (options.pythonRuns ?? options.runs) : options.runs;
+            for (let i = 0; i < runs; i++) {
               server.resetCounts();
-              const r = await runOnce(job);
+              const r = await runOnce(job, options.python);
               times.push(r.ms);
               rssMb = Math.max(rssMb, r.rssMb);
               const k = server.counts;
@@ -132,13 +162,14 @@ export async function compare(
   return results;
 }
 
-/** The markdown table of `results`. */
+/** The markdown table of `results` ("—" where a contender was not run at a latency). */
 export function table(results: Measurement[], latencies: number[]): string {
   const head = `| store | contender | task | ${latencies.map((l) => `T @ L=${l}`).join(' | ')} | b | minimum | a (ms) | requests | peak RSS (MB) |`;
   const rule = `|${' --- |'.repeat(latencies.length + 8)}`;
+  const at = (m: Measurement, l: number) => m.points.find(([x]) => x === l)?.[1].toFixed(0) ?? '—';
   const rows = results.map(
     (m) =>
-      `| ${m.store} | ${m.contender} | ${m.task} | ${m.points.map(([, t]) => t.toFixed(0)).join(' | ')} | ${m.b.toFixed(2)} | ${m.minimum} | ${m.a.toFixed(0)} | ${m.requests} | ${m.rssMb.toFixed(0)} |`,
+      `| ${m.store} | ${m.contender} | ${m.task} | ${latencies.map((l) => at(m, l)).join(' | ')} | ${m.b.toFixed(2)} | ${m.minimum} | ${m.a.toFixed(0)} | ${m.requests} | ${m.rssMb.toFixed(0)} |`,
   );
   return [head, rule, ...rows].join('\n');
 }

@@ -129,11 +129,20 @@ async function send(res: ServerResponse, path: string, start: number, end: numbe
   }
 }
 
-/** Serves `root` as bucket `bucket`. */
-export async function serveBucket(root: string, options: { bucket?: string; latencyMs?: number } = {}): Promise<BucketServer> {
+/**
+ * Serves `root` as bucket `bucket`, and each directory of `extraBuckets` (bucket name → directory) as a
+ * bucket of its own (for readers that only open stores at a bucket's root).
+ */
+export async function serveBucket(
+  root: string,
+  options: { bucket?: string; latencyMs?: number; extraBuckets?: Record<string, string> } = {},
+): Promise<BucketServer> {
   const bucket = options.bucket ?? 'bench';
-  const entries = index(root);
-  const byKey = new Map(entries.map((e) => [e.key, e]));
+  const buckets = new Map<string, { entries: Entry[]; byKey: Map<string, Entry> }>();
+  for (const [name, dir] of [[bucket, root], ...Object.entries(options.extraBuckets ?? {})]) {
+    const entries = index(dir);
+    buckets.set(name, { entries, byKey: new Map(entries.map((e) => [e.key, e])) });
+  }
   const zero = (): Counts => ({ gets: 0, rangedGets: 0, heads: 0, lists: 0, notModified: 0, bytes: 0, connections: 0, inFlight: 0, peakInFlight: 0 });
   const fresh = new WeakSet<Socket>();
   const state: BucketServer = {
@@ -155,13 +164,15 @@ export async function serveBucket(root: string, options: { bucket?: string; late
     const [b, ...rest] = path.split('/');
     const key = rest.join('/');
     const c = state.counts;
-    if (b !== bucket) {
+    const served = buckets.get(b);
+    if (!served) {
       res.writeHead(404, { 'content-type': 'application/xml' }).end('<Error><Code>NoSuchBucket</Code></Error>');
       return;
     }
+    const { entries, byKey } = served;
     if (req.method === 'GET' && key === '' && url.searchParams.get('list-type') === '2') {
       c.lists++;
-      const body = list(entries, bucket, url.searchParams);
+      const body = list(entries, b, url.searchParams);
       c.bytes += Buffer.byteLength(body);
       res.writeHead(200, { 'content-type': 'application/xml' }).end(body);
       return;

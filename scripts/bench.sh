@@ -8,4 +8,8 @@ build_all
 PROFILE=small
 [ "${1:-}" = "--large" ] && { PROFILE=large; shift; }
 DATA="$(bash scripts/bench_data.sh "$PROFILE")"
+# The Python contenders (xarray, rustytree-xarray) from their own pinned venv.
+source scripts/python-env.sh
+ensure_bench_venv
+export RUSTYTREE_BENCH_PYTHON="$VENV/bin/python"
 node --import=tsx benchmark/bench.ts --data "$DATA" "$@"
