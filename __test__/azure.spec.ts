@@ -3,12 +3,13 @@
 // reads, a wrong key, and missing containers or blobs.
 import test from 'ava';
 import { join } from 'node:path';
-import { isRustytreeError, openDatatree, type ErrorCode, type StorageOptions } from '../index';
+import { openDatatree, type StorageOptions } from '../index';
 import { FIXTURE_CASES, fixtureKey } from './helpers/cases';
 import { checkAgainstXarray } from './helpers/compare';
 import { FIXTURES } from './helpers/expected';
 import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy';
 import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite, type AzuriteServer } from './helpers/servers';
+import { rejectsWith } from './helpers/reject';
 
 let proxy: FaultProxy;
 let azurite: AzuriteServer;
@@ -33,13 +34,6 @@ test.after.always(async () => {
   await proxy?.close();
   await azurite?.stop();
 });
-
-async function rejectsWith(t: any, promise: Promise<unknown>, code: ErrorCode, mention?: string) {
-  const err = await t.throwsAsync(promise);
-  t.true(isRustytreeError(err, code), `expected ${code}, got ${(err as any)?.code}: ${(err as Error)?.message}`);
-  if (mention) t.true(err.message.includes(mention), `message ${JSON.stringify(err.message)} names ${mention}`);
-  return err as Error;
-}
 
 for (const [expectedName, storeName, options] of FIXTURE_CASES) {
   test(`Azure: ${expectedName} decodes as xarray does`, (t) =>

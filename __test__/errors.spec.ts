@@ -1,16 +1,11 @@
 // Bad input: every failure is a RustytreeError with a stable code and the offending path, never a crash.
 import test from 'ava';
 import { join } from 'node:path';
-import { isRustytreeError, openDatatree, type ErrorCode } from '../index';
+import { isRustytreeError, openDatatree } from '../index';
 import { FIXTURES, store } from './helpers/expected';
+import { rejectsWith } from './helpers/reject';
 
 const broken = (name: string) => join(FIXTURES, 'broken', name);
-
-async function rejectsWith(t: any, promise: Promise<unknown>, code: ErrorCode, mention?: string) {
-  const err = await t.throwsAsync(promise);
-  t.true(isRustytreeError(err, code), `expected ${code}, got ${(err as any)?.code}: ${(err as Error)?.message}`);
-  if (mention) t.true(err.message.includes(mention), `message ${JSON.stringify(err.message)} names ${mention}`);
-}
 
 test('a nonexistent path is ERR_NOT_FOUND naming the path', async (t) => {
   await rejectsWith(t, openDatatree('/no/such/store.zarr'), 'ERR_NOT_FOUND', '/no/such/store.zarr');

@@ -3,12 +3,13 @@
 // any credentials, so authentication failures are covered by the S3 and Azure tests instead.
 import test from 'ava';
 import { join } from 'node:path';
-import { isRustytreeError, openDatatree, type ErrorCode, type StorageOptions } from '../index';
+import { openDatatree, type StorageOptions } from '../index';
 import { FIXTURE_CASES, fixtureKey } from './helpers/cases';
 import { checkAgainstXarray } from './helpers/compare';
 import { FIXTURES } from './helpers/expected';
 import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy';
 import { startFakeGcs, type FakeGcsServer } from './helpers/servers';
+import { rejectsWith } from './helpers/reject';
 
 let proxy: FaultProxy;
 let gcs: FakeGcsServer;
@@ -31,13 +32,6 @@ test.after.always(async () => {
   await proxy?.close();
   await gcs?.stop();
 });
-
-async function rejectsWith(t: any, promise: Promise<unknown>, code: ErrorCode, mention?: string) {
-  const err = await t.throwsAsync(promise);
-  t.true(isRustytreeError(err, code), `expected ${code}, got ${(err as any)?.code}: ${(err as Error)?.message}`);
-  if (mention) t.true(err.message.includes(mention), `message ${JSON.stringify(err.message)} names ${mention}`);
-  return err as Error;
-}
 
 for (const [expectedName, storeName, options] of FIXTURE_CASES) {
   test(`GCS: ${expectedName} decodes as xarray does`, (t) =>

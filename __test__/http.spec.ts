@@ -2,12 +2,12 @@
 // the same values as from disk, consolidated metadata required (a web server cannot list), byte ranges for
 // sharded arrays, clear errors.
 import test from 'ava';
-import { join } from 'node:path';
-import { isRustytreeError, openDatatree, type ErrorCode } from '../index';
+import { isRustytreeError, openDatatree } from '../index';
 import { FIXTURE_CASES, fixtureKey } from './helpers/cases';
 import { checkAgainstXarray } from './helpers/compare';
 import { FIXTURES } from './helpers/expected';
 import { serveDirectory, type StaticServer } from './helpers/http-server';
+import { rejectsWith } from './helpers/reject';
 
 let server: StaticServer;
 const at = (name: string) => `${server.url}/stores/${encodeURIComponent(name)}`;
@@ -19,12 +19,6 @@ test.before(async () => {
 test.after.always(async () => {
   await server?.close();
 });
-
-async function rejectsWith(t: any, promise: Promise<unknown>, code: ErrorCode, mention?: string) {
-  const err = await t.throwsAsync(promise);
-  t.true(isRustytreeError(err, code), `expected ${code}, got ${(err as any)?.code}: ${(err as Error)?.message}`);
-  if (mention) t.true(err.message.includes(mention), `message ${JSON.stringify(err.message)} names ${mention}`);
-}
 
 // Every fixture a web server can serve (consolidated stores and icechunk repositories; unconsolidated
 // stores need a listing, which is tested below as an error).

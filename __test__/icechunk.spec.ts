@@ -3,8 +3,9 @@
 import test from 'ava';
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isRustytreeError, openDataset, openDatatree, type ErrorCode } from '../index';
+import { isRustytreeError, openDataset, openDatatree } from '../index';
 import { FIXTURES } from './helpers/expected';
+import { rejectsWith } from './helpers/reject';
 
 const repo = (name: string) => join(FIXTURES, 'icechunk', name);
 const radar = repo('radar.icechunk');
@@ -14,12 +15,6 @@ const versions = JSON.parse(readFileSync(`${radar}.versions.json`, 'utf8')) as {
   versions: Record<string, { snapshot_id: string; timestamp: string; message: string }>;
 };
 const byMessage = (m: string) => Object.values(versions.versions).find((v) => v.message === m)!;
-
-async function rejectsWith(t: any, promise: Promise<unknown>, code: ErrorCode, mention?: string) {
-  const err = await t.throwsAsync(promise);
-  t.true(isRustytreeError(err, code), `expected ${code}, got ${(err as any)?.code}: ${(err as Error)?.message}`);
-  if (mention) t.true(err.message.includes(mention), `message ${JSON.stringify(err.message)} names ${mention}`);
-}
 
 test('a repository is detected and opened at the tip of main', async (t) => {
   const tree = await openDatatree(radar);

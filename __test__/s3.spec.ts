@@ -6,12 +6,13 @@ import test from 'ava';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isRustytreeError, openDatatree, type ErrorCode, type StorageOptions } from '../index';
+import { isRustytreeError, openDatatree, type StorageOptions } from '../index';
 import { FIXTURE_CASES, fixtureKey } from './helpers/cases';
 import { checkAgainstXarray } from './helpers/compare';
 import { FIXTURES, loadExpected } from './helpers/expected';
 import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy';
 import { startMinio, type MinioServer } from './helpers/servers';
+import { rejectsWith } from './helpers/reject';
 
 let minio: MinioServer;
 let proxy: FaultProxy;
@@ -47,13 +48,6 @@ test.after.always(async () => {
   await proxy?.close();
   await minio?.stop();
 });
-
-async function rejectsWith(t: any, promise: Promise<unknown>, code: ErrorCode, mention?: string) {
-  const err = await t.throwsAsync(promise);
-  t.true(isRustytreeError(err, code), `expected ${code}, got ${(err as any)?.code}: ${(err as Error)?.message}`);
-  if (mention) t.true(err.message.includes(mention), `message ${JSON.stringify(err.message)} names ${mention}`);
-  return err as Error;
-}
 
 for (const [expectedName, storeName, options] of FIXTURE_CASES) {
   test(`S3: ${expectedName} decodes as xarray does`, (t) =>

@@ -181,15 +181,19 @@ pub struct NativeCaching {
     pub chunk_bytes: Option<f64>,
 }
 
+/// A JavaScript number that is a whole number from 0 to 2^53 (exactly representable), as u64.
+fn whole_number(x: f64) -> Option<u64> {
+    (x.is_finite() && x >= 0.0 && x.fract() == 0.0 && x < 9.007_199_254_740_992e15)
+        .then_some(x as u64)
+}
+
 fn cache_size(name: &str, v: Option<f64>) -> Result<Option<u64>, RtError> {
     v.map(|x| {
-        if x.is_finite() && x >= 0.0 && x.fract() == 0.0 && x < 9.007_199_254_740_992e15 {
-            Ok(x as u64)
-        } else {
-            Err(RtError::InvalidArgument(format!(
+        whole_number(x).ok_or_else(|| {
+            RtError::InvalidArgument(format!(
                 "icechunkCaching.{name} must be a non-negative whole number"
-            )))
-        }
+            ))
+        })
     })
     .transpose()
 }
@@ -459,17 +463,9 @@ impl NativeTree {
             let to_u64 = |v: &[f64]| -> crate::error::Result<Vec<u64>> {
                 v.iter()
                     .map(|&x| {
-                        if x.is_finite()
-                            && x >= 0.0
-                            && x.fract() == 0.0
-                            && x < 9.007_199_254_740_992e15
-                        {
-                            Ok(x as u64)
-                        } else {
-                            Err(RtError::InvalidSelection(format!(
-                                "array {path:?}: bad index {x}"
-                            )))
-                        }
+                        whole_number(x).ok_or_else(|| {
+                            RtError::InvalidSelection(format!("array {path:?}: bad index {x}"))
+                        })
                     })
                     .collect()
             };
