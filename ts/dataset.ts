@@ -5,7 +5,18 @@
 import * as native from './native';
 import { Variable } from './variable';
 
-/** Store requests made by one opened source: the open and every read since. */
+/**
+ * Store requests made by one opened source: the open and every read since. Counted at the store wrapper,
+ * so a request that the icechunk chunk cache answers is not counted.
+ * @example
+ * ```ts
+ * import { openDatatree } from 'rustytree'
+ *
+ * const tree = await openDatatree('fixtures/stores/nexrad.zarr')
+ * const { requests, gets, bytes, peakInFlight } = tree.stats()
+ * console.log({ requests, gets, bytes, peakInFlight })
+ * ```
+ */
 export interface RequestStats {
   /** Whole-object GETs. */
   gets: number;
@@ -26,11 +37,18 @@ export interface RequestStats {
 }
 
 /**
- * One group's variables (plus, in a tree, the index coordinates it inherits from its ancestors).
+ * One group's variables (plus, in a tree, the index coordinates it inherits from its ancestors), split
+ * into coordinates and data variables as xarray does. Get one from {@link DataTree.dataset} or
+ * {@link openDataset}.
  * @example
  * ```ts
- * const ds = await openDataset('radar.zarr', { group: '/VCP-12/sweep_0' })
- * ds.dims // { vcp_time: 2, azimuth: 36, range: 20 }
+ * import { openDatatree } from 'rustytree'
+ *
+ * const tree = await openDatatree('fixtures/stores/nexrad.zarr')
+ * const ds = tree.get('/VCP-12/sweep_0')!.dataset
+ * console.log(ds.dims)                 // { vcp_time: 2, azimuth: 36, range: 20 }
+ * console.log([...ds.coords.keys()])   // ['vcp_time', 'azimuth', 'elevation', 'range', 'time']
+ * console.log([...ds.dataVars.keys()]) // ['DBZH', 'RHOHV', 'VRADH', 'ZDR']
  * ```
  */
 export class Dataset {
@@ -69,23 +87,49 @@ export class Dataset {
   }
 
   /**
-   * Store requests made so far by the open this dataset came from (shared by the whole tree).
+   * Store requests made so far by the open this dataset came from and every read since (the counters are
+   * shared by the whole tree).
+   * @returns a snapshot of the counters
    * @example
    * ```ts
-   * const ds = await openDataset('radar.zarr', { loadCoords: false })
-   * ds.stats().requests // 1 when the store has consolidated metadata
+   * import { openDataset } from 'rustytree'
+   *
+   * const ds = await openDataset('fixtures/stores/nexrad.zarr', { loadCoords: false })
+   * console.log(ds.stats().requests) // 1: the root zarr.json holds consolidated metadata
    * ```
    */
   stats(): RequestStats {
     return this.handle.stats();
   }
 
-  /** The variable called `name`, or undefined. */
+  /**
+   * The variable called `name` (a coordinate or a data variable).
+   * @param name - the variable's name in this group
+   * @returns the variable, or undefined when there is none
+   * @example
+   * ```ts
+   * import { openDataset } from 'rustytree'
+   *
+   * const ds = await openDataset('fixtures/stores/nexrad.zarr', { group: '/VCP-12/sweep_0' })
+   * console.log(ds.get('DBZH')!.dtype) // float64: int16 on disk, unpacked with scale_factor/add_offset
+   * console.log(ds.get('nope'))        // undefined
+   * ```
+   */
   get(name: string): Variable | undefined {
     return this.variables.get(name);
   }
 
-  /** An xarray-like summary. */
+  /**
+   * An xarray-like summary: dimensions, coordinates (`*` marks index coordinates), data variables with
+   * dtype and shape, and attributes (long values shortened).
+   * @example
+   * ```ts
+   * import { openDataset } from 'rustytree'
+   *
+   * const ds = await openDataset('fixtures/stores/nexrad.zarr', { group: '/VCP-12' })
+   * console.log(ds.toString())
+   * ```
+   */
   toString(): string {
     return ['<rustytree.Dataset>', ...summarize(this)].join('\n');
   }

@@ -5,12 +5,16 @@
 import { Dataset, RequestStats, summarize } from './dataset';
 
 /**
- * A node of the tree: a group with its children and dataset.
+ * A node of the tree: a group with its children and its dataset, as xarray's `DataTree`. Trees come from
+ * {@link openDatatree}; every node of one tree shares the open's store client and request counters.
  * @example
  * ```ts
- * const tree = await openDatatree('radar.zarr')
- * for (const node of tree.subtree) console.log(node.path)
- * tree.get('/VCP-12/sweep_0')?.dataset.get('DBZH')
+ * import { openDatatree } from 'rustytree'
+ *
+ * const tree = await openDatatree('fixtures/stores/nexrad.zarr')
+ * for (const node of tree.subtree) console.log(node.path, Object.keys(node.dataset.dims))
+ * const sweep = tree.get('/VCP-12/sweep_0')!
+ * console.log(sweep.name, sweep.parent!.path, [...tree.children.keys()]) // sweep_0 /VCP-12 ['VCP-12', 'VCP-212']
  * ```
  */
 export class DataTree {
@@ -49,7 +53,17 @@ export class DataTree {
     this.snapshotId = snapshotId;
   }
 
-  /** The root of the tree. */
+  /**
+   * The root of the tree (the opened group when `group` was given).
+   * @example
+   * ```ts
+   * import { openDatatree } from 'rustytree'
+   *
+   * const tree = await openDatatree('fixtures/stores/nexrad.zarr')
+   * const sweep = tree.get('/VCP-12/sweep_0')!
+   * console.log(sweep.root === tree) // true
+   * ```
+   */
   get root(): DataTree {
     let node: DataTree = this;
     while (node.parent) node = node.parent;
@@ -57,8 +71,20 @@ export class DataTree {
   }
 
   /**
-   * The node at `path`: absolute (`/VCP-12/sweep_0`) or relative to this node (`sweep_0`, `../sweep_1`).
-   * @returns the node, or undefined when there is none
+   * The node at `path`: absolute (`/VCP-12/sweep_0`, from the root) or relative to this node (`sweep_0`,
+   * `../sweep_1`). Empty and `.` segments are skipped.
+   * @param path - a group path
+   * @returns the node, or undefined when there is none (or it was left out by `groupFilter`)
+   * @example
+   * ```ts
+   * import { openDatatree } from 'rustytree'
+   *
+   * const tree = await openDatatree('fixtures/stores/nexrad.zarr')
+   * const vcp = tree.get('VCP-12')!
+   * console.log(vcp.get('sweep_1')!.path)        // /VCP-12/sweep_1
+   * console.log(vcp.get('../VCP-212')!.path)     // /VCP-212
+   * console.log(vcp.get('/VCP-212/sweep_9'))     // undefined
+   * ```
    */
   get(path: string): DataTree | undefined {
     let node: DataTree | undefined = path.startsWith('/') ? this.root : this;
@@ -70,12 +96,32 @@ export class DataTree {
     return node;
   }
 
-  /** Store requests made so far by this tree's open and reads (see {@link Dataset.stats}). */
+  /**
+   * Store requests made so far by this tree's open and every read since (see {@link Dataset.stats}).
+   * @returns a snapshot of the counters
+   * @example
+   * ```ts
+   * import { openDatatree } from 'rustytree'
+   *
+   * const tree = await openDatatree('fixtures/stores/nexrad.zarr', { loadCoords: false })
+   * console.log(tree.stats().requests) // 1: the root zarr.json holds consolidated metadata
+   * ```
+   */
   stats(): RequestStats {
     return this.dataset.stats();
   }
 
-  /** This node and all descendants, depth-first, parents before children. */
+  /**
+   * This node and all descendants, depth-first, parents before children, children in name order.
+   * @example
+   * ```ts
+   * import { openDatatree } from 'rustytree'
+   *
+   * const tree = await openDatatree('fixtures/stores/nexrad.zarr', { groupFilter: '/VCP-212/**' })
+   * console.log([...tree.subtree].map((node) => node.path))
+   * // ['/', '/VCP-212', '/VCP-212/sweep_0', '/VCP-212/sweep_1']
+   * ```
+   */
   get subtree(): Iterable<DataTree> {
     const start: DataTree = this;
     return {
@@ -90,7 +136,17 @@ export class DataTree {
     };
   }
 
-  /** An xarray-like tree summary. */
+  /**
+   * An xarray-like summary of this node and its descendants: dimensions, coordinates (`*` marks index
+   * coordinates), data variables with dtype and shape, and attributes (long values shortened).
+   * @example
+   * ```ts
+   * import { openDatatree } from 'rustytree'
+   *
+   * const tree = await openDatatree('fixtures/stores/nexrad.zarr', { group: '/VCP-12/sweep_0' })
+   * console.log(tree.toString())
+   * ```
+   */
   toString(): string {
     const lines = [`<rustytree.DataTree${this.name ? ` '${this.name}'` : ''}>`];
     const walk = (node: DataTree, prefix: string, isRoot: boolean, last: boolean) => {

@@ -4,7 +4,17 @@
  * @module
  */
 
-/** The element buffers rustytree hands out. int64/uint64 and times come as BigInt arrays. */
+/**
+ * The element buffers rustytree hands out. int64/uint64 and times come as BigInt arrays.
+ * @example
+ * ```ts
+ * import { openDataset, type TypedArray } from 'rustytree'
+ *
+ * const ds = await openDataset('fixtures/stores/dtypes.zarr')
+ * const data = (await ds.get('int64')!.read()).data as TypedArray
+ * console.log(data instanceof BigInt64Array) // true
+ * ```
+ */
 export type TypedArray =
   | Int8Array
   | Int16Array
@@ -18,14 +28,27 @@ export type TypedArray =
   | Float64Array;
 
 /**
- * An n-dimensional result. `dtype` follows numpy (`float32`, `bool`, `datetime64[ns]`, `string`, ...).
- * `bool` is a Uint8Array of 0/1; `float16` is widened to a Float32Array; datetimes and timedeltas are
- * BigInt64Array nanoseconds (NaT = -2^63).
+ * An n-dimensional result, shaped like zarrita's `Chunk`. `dtype` follows numpy (`float32`, `bool`,
+ * `datetime64[ns]`, `string`, ...). `bool` is a Uint8Array of 0/1; `float16` is widened to a Float32Array;
+ * datetimes and timedeltas are BigInt64Array nanoseconds (NaT = -2^63); strings are a `string[]`.
+ * @example
+ * ```ts
+ * import { openDataset } from 'rustytree'
+ *
+ * const ds = await openDataset('fixtures/stores/nexrad.zarr', { group: '/VCP-12/sweep_0' })
+ * const { data, shape, stride } = await ds.get('DBZH')!.read({ vcp_time: 0 })
+ * // Element [azimuth 3, range 5] of the C-ordered buffer:
+ * console.log(shape, (data as Float64Array)[3 * stride[0] + 5 * stride[1]])
+ * ```
  */
 export interface NDArray {
+  /** The elements, flat, in C order. */
   data: TypedArray | string[];
+  /** Size of each dimension (`[]` for a scalar). */
   shape: number[];
+  /** Elements to step over per dimension in `data` (C order: the last is 1). */
   stride: number[];
+  /** numpy dtype name of the elements. */
   dtype: string;
 }
 
@@ -36,15 +59,32 @@ export function cStrides(shape: readonly number[]): number[] {
   return stride;
 }
 
-/** The NaT sentinel of datetime64/timedelta64 data. */
+/**
+ * The NaT ("not a time") sentinel of datetime64/timedelta64 data: -2^63 as a BigInt.
+ * @example
+ * ```ts
+ * import { openDataset, NAT } from 'rustytree'
+ *
+ * const ds = await openDataset('fixtures/stores/cf.zarr')
+ * const times = ds.get('time_nat')!
+ * const { data } = await times.read()
+ * console.log((data as BigInt64Array).filter((ns) => ns === NAT).length) // 2 missing times
+ * ```
+ */
 export const NAT = -(2n ** 63n);
 
 /**
  * Turns datetime64[ns] values into `Date`s (millisecond precision; NaT becomes `null`).
+ * @param array - datetime64 values, as a read returns them
+ * @returns one `Date` (or `null`) per element, in C order
+ * @throws TypeError when `array` does not hold datetime64 values
  * @example
  * ```ts
- * const t = await tree.get('/VCP-12')!.dataset.get('vcp_time')!.read()
- * toDates(t) // [Date, Date]
+ * import { openDatatree, toDates } from 'rustytree'
+ *
+ * const tree = await openDatatree('fixtures/stores/nexrad.zarr')
+ * const vcpTime = tree.get('/VCP-12')!.dataset.get('vcp_time')!
+ * console.log(toDates(vcpTime.values!)) // [2024-05-01T00:00:00.000Z, 2024-05-01T00:05:00.000Z]
  * ```
  */
 export function toDates(array: NDArray): (Date | null)[] {

@@ -10,7 +10,23 @@ import { NDArray, cStrides } from './ndarray';
 import * as native from './native';
 import { ReadOptions, Variable, VariableInfo } from './variable';
 
-/** Options of {@link openDatatree} and {@link openDataset}. */
+/**
+ * Options of {@link openDatatree} and {@link openDataset}. Every option is optional; an unknown key, or a
+ * value of the wrong type, rejects with `ERR_INVALID_ARGUMENT` before anything is read.
+ * @example
+ * ```ts
+ * import { openDatatree } from 'rustytree'
+ *
+ * const tree = await openDatatree('fixtures/stores/nexrad.zarr', {
+ *   group: '/VCP-12',          // re-root the tree at this group
+ *   groupFilter: 'sweep_[01]', // then keep only these groups (relative to the new root)
+ *   loadCoords: false,         // leave index coordinates for the first read
+ *   maxConcurrency: 16,
+ *   signal: AbortSignal.timeout(10_000),
+ * })
+ * console.log([...tree.subtree].map((node) => node.path)) // ['/', '/sweep_0', '/sweep_1']
+ * ```
+ */
 export interface OpenOptions {
   /** Group to open (`"/VCP-12"`; `//` and trailing `/` are normalised); the result is rooted there. */
   group?: string;
@@ -59,7 +75,20 @@ export interface OpenOptions {
   icechunkCaching?: IcechunkCaching;
 }
 
-/** An authorised virtual chunk container with S3 credentials. */
+/**
+ * An authorised virtual chunk container of an icechunk repository, with settings for reaching it.
+ * Credentials and endpoint overrides apply to S3 containers only.
+ * @example
+ * ```ts
+ * import { openDatatree } from 'rustytree'
+ *
+ * // fixtures/icechunk/virtual.icechunk declares an s3://rustytree-virtual/ container.
+ * const tree = await openDatatree('fixtures/icechunk/virtual.icechunk', {
+ *   virtualChunkContainers: [{ prefix: 's3://rustytree-virtual/', anonymous: true }],
+ * })
+ * console.log(tree.dataset.get('temp')!.shape) // [4]
+ * ```
+ */
 export interface VirtualChunkAccess {
   /** The container's URL prefix, as stored in the repository's config. */
   prefix: string;
@@ -79,7 +108,21 @@ export interface VirtualChunkAccess {
   allowHttp?: boolean;
 }
 
-/** icechunk's cache sizes for a read-only session. */
+/**
+ * icechunk's cache sizes for a read-only session; keys left out keep icechunk's defaults.
+ * @example
+ * ```ts
+ * import { openDatatree } from 'rustytree'
+ *
+ * // 16 MiB of chunk bytes: reading the same chunk again costs no request.
+ * const tree = await openDatatree('fixtures/icechunk/small.icechunk', { icechunkCaching: { chunkBytes: 16 << 20 } })
+ * const values = tree.dataset.get('values')!
+ * await values.readChunk([0])
+ * const before = tree.stats().requests
+ * await values.readChunk([0])
+ * console.log(tree.stats().requests - before) // 0
+ * ```
+ */
 export interface IcechunkCaching {
   /** Snapshot nodes kept. */
   snapshotNodes?: number;
@@ -100,8 +143,11 @@ export interface IcechunkCaching {
  * `object_store`'s own snake_case keys (`aws_request_payer`, `google_service_account`, ...) are accepted too.
  * @example
  * ```ts
+ * // Needs network access and real buckets: the bucket names here are examples.
+ * import { openDatatree } from 'rustytree'
+ *
  * // A public bucket: unsigned requests.
- * await openDatatree('s3://noaa-nexrad-level2/radar.icechunk', { storageOptions: { region: 'us-east-1', anonymous: true } })
+ * await openDatatree('s3://example-public-bucket/KLOT.icechunk', { storageOptions: { region: 'us-east-1', anonymous: true } })
  * // MinIO or another S3-compatible service.
  * await openDatatree('s3://bucket/store.zarr', {
  *   storageOptions: { endpoint: 'http://127.0.0.1:9000', allowHttp: true, accessKeyId: 'KEY', secretAccessKey: 'SECRET' },
@@ -337,18 +383,25 @@ function coordNamesOf(node: NodeInfo): Set<string> {
 }
 
 /**
- * Opens a Zarr v3 hierarchy as a {@link DataTree}, walking every group in one native call.
+ * Opens a Zarr v3 hierarchy or an icechunk repository as a {@link DataTree}, walking every group in one
+ * native call. Index coordinates are loaded during the open (see {@link OpenOptions.loadCoords}); every
+ * other variable is read lazily.
  * @param source - a Zarr v3 store or icechunk repository: a local path, `file://`, `s3://bucket/prefix`,
  *   `gs://…`, `az://container/prefix` (or `abfs://`), or `http(s)://` (consolidated metadata only)
- * @returns the root (or `options.group`) node
- * @throws {RustytreeError} `ERR_NOT_FOUND`, `ERR_INVALID_SOURCE`, `ERR_INVALID_METADATA`,
- *   `ERR_UNSUPPORTED_FORMAT` (Zarr v2), `ERR_UNSUPPORTED_CODEC`, `ERR_UNSUPPORTED_DTYPE`,
- *   `ERR_INVALID_ARGUMENT`, `ERR_STORAGE`, `ERR_PERMISSION_DENIED`, `ERR_ABORTED`
+ * @param options - see {@link OpenOptions}
+ * @returns the root node (the node at `options.group`, re-rooted, when a group is given)
+ * @throws {@link RustytreeError} `ERR_NOT_FOUND` (no store, no root `zarr.json`, missing group, unknown
+ *   branch, tag or snapshot), `ERR_INVALID_SOURCE`, `ERR_INVALID_METADATA` (also a node whose dimension
+ *   sizes disagree with its ancestors'), `ERR_UNSUPPORTED_FORMAT` (Zarr v2), `ERR_INVALID_ARGUMENT`,
+ *   `ERR_STORAGE`, `ERR_PERMISSION_DENIED`, `ERR_ABORTED`
  * @example
  * ```ts
  * import { openDatatree } from 'rustytree'
- * const tree = await openDatatree('fixtures/stores/nexrad.zarr', { groupFilter: '/*\/sweep_0' })
+ *
+ * const tree = await openDatatree('fixtures/stores/nexrad.zarr', { groupFilter: '/VCP-12/sweep_?' })
  * console.log(tree.toString())
+ * const radar = await openDatatree('fixtures/icechunk/radar.icechunk', { tag: 'v1' })
+ * console.log(radar.snapshotId)
  * ```
  */
 export async function openDatatree(source: string, options: OpenOptions = {}): Promise<DataTree> {
@@ -398,12 +451,19 @@ function checkAlignment(path: string, own: Variable[], ancestorDims: Record<stri
 }
 
 /**
- * Opens one group as a {@link Dataset} without walking its descendants.
- * @throws {RustytreeError} as {@link openDatatree}
+ * Opens one group as a {@link Dataset} without walking its descendants. The dataset holds only the group's
+ * own variables: coordinates of ancestor groups are not inherited.
+ * @param source - as for {@link openDatatree}
+ * @param options - see {@link OpenOptions}; `groupFilter` is not accepted here
+ * @returns the dataset of `options.group` (default the root group)
+ * @throws {@link RustytreeError} as {@link openDatatree}, and `ERR_INVALID_ARGUMENT` for `groupFilter`
  * @example
  * ```ts
+ * import { openDataset } from 'rustytree'
+ *
  * const ds = await openDataset('fixtures/stores/nexrad.zarr', { group: 'VCP-12/sweep_0' })
- * const dbzh = await ds.get('DBZH')!.read({ vcp_time: 0 })
+ * const scan = await ds.get('DBZH')!.read({ vcp_time: 0 })
+ * console.log(scan.shape) // [36, 20]
  * ```
  */
 export async function openDataset(source: string, options: OpenOptions = {}): Promise<Dataset> {
@@ -417,10 +477,20 @@ export async function openDataset(source: string, options: OpenOptions = {}): Pr
 }
 
 /**
- * Reads one chunk of `variable`, decoded and trimmed to the array bounds.
+ * Reads one chunk of `variable`, decoded and trimmed to the array bounds; the same as
+ * {@link Variable.readChunk}.
+ * @param variable - a variable of an opened tree or dataset
+ * @param chunkCoords - chunk grid coordinates, one per dimension (inner chunks for sharded arrays)
+ * @param options - `signal` to abort the read
+ * @returns the decoded chunk
+ * @throws {@link RustytreeError} as {@link Variable.readChunk}
  * @example
  * ```ts
+ * import { openDataset, readChunk } from 'rustytree'
+ *
+ * const ds = await openDataset('fixtures/stores/nexrad.zarr', { group: 'VCP-12/sweep_0' })
  * const chunk = await readChunk(ds.get('DBZH')!, [0, 0, 0])
+ * console.log(chunk.shape) // [1, 10, 8]: the chunk shape of DBZH
  * ```
  */
 export function readChunk(variable: Variable, chunkCoords: number[], options: ReadOptions = {}): Promise<NDArray> {

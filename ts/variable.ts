@@ -8,10 +8,31 @@ import { RustytreeError } from './errors';
 import { NDArray, cStrides } from './ndarray';
 import * as native from './native';
 
-/** `{ dim: index }` drops the dimension; `{ dim: [start, stop] }` keeps it (stop exclusive). */
+/**
+ * A selection by dimension name: `{ dim: index }` drops the dimension; `{ dim: [start, stop] }` keeps it
+ * (stop exclusive). Dimensions not named are read whole. Indexes are integers within the dimension
+ * (no negative indexes, no steps); anything else is `ERR_INVALID_SELECTION`.
+ * @example
+ * ```ts
+ * import { openDataset, type Selection } from 'rustytree'
+ *
+ * const ds = await openDataset('fixtures/stores/nexrad.zarr', { group: '/VCP-12/sweep_0' })
+ * const firstTenRays: Selection = { vcp_time: 0, azimuth: [0, 10] }
+ * console.log((await ds.get('DBZH')!.read(firstTenRays)).shape) // [10, 20]
+ * ```
+ */
 export type Selection = Record<string, number | [start: number, stop: number]>;
 
-/** Options of a read. */
+/**
+ * Options of a read.
+ * @example
+ * ```ts
+ * import { openDataset } from 'rustytree'
+ *
+ * const ds = await openDataset('fixtures/stores/nexrad.zarr', { group: '/VCP-12/sweep_0' })
+ * const scan = await ds.get('DBZH')!.read({ vcp_time: 1 }, { signal: AbortSignal.timeout(5_000) })
+ * ```
+ */
 export interface ReadOptions {
   /** Aborts the read: it rejects with `ERR_ABORTED` and its requests are dropped. */
   signal?: AbortSignal;
@@ -31,11 +52,17 @@ export interface VariableInfo {
 }
 
 /**
- * A variable: an array with named dimensions, decoded as xarray decodes it.
+ * A variable: an array with named dimensions, decoded as xarray decodes it. Its metadata is in memory
+ * after the open; values are read on demand with {@link Variable.read} or {@link Variable.readChunk}.
  * @example
  * ```ts
+ * import { openDatatree } from 'rustytree'
+ *
+ * const tree = await openDatatree('fixtures/stores/nexrad.zarr')
  * const dbzh = tree.get('/VCP-12/sweep_0')!.dataset.get('DBZH')!
- * const ray = await dbzh.read({ vcp_time: 0, azimuth: 3 }) // shape [range]
+ * console.log(dbzh.dims, dbzh.shape, dbzh.dtype) // ['vcp_time', 'azimuth', 'range'] [2, 36, 20] float64
+ * console.log(dbzh.attrs.units, dbzh.encoding.scale_factor) // dBZ 0.5
+ * const ray = await dbzh.read({ vcp_time: 0, azimuth: 3 }) // shape [20]: one ray along range
  * ```
  */
 export class Variable {
@@ -74,14 +101,22 @@ export class Variable {
   }
 
   /**
-   * Reads (a selection of) the decoded values.
+   * Reads (a selection of) the decoded values. Only the chunks the selection touches are fetched, all
+   * concurrently (within `maxConcurrency`); for sharded arrays only the inner chunks needed.
    * @param selection - per dimension name: an index (dimension dropped) or `[start, stop)` (kept)
-   * @returns the values, C-ordered
-   * @throws {RustytreeError} `ERR_INVALID_SELECTION` (unknown dimension, out of range), `ERR_DECODE`,
-   *   `ERR_STORAGE`, `ERR_CF_DECODE`, `ERR_ABORTED`
+   * @param options - `signal` to abort the read
+   * @returns the values, C-ordered; a variable loaded at open returns {@link Variable.values} for an empty
+   *   selection without a request
+   * @throws {@link RustytreeError} `ERR_INVALID_SELECTION` (unknown dimension, out of range),
+   *   `ERR_UNSUPPORTED_CODEC`, `ERR_UNSUPPORTED_DTYPE`, `ERR_DECODE`, `ERR_CF_DECODE`, `ERR_STORAGE`,
+   *   `ERR_PERMISSION_DENIED`, `ERR_ABORTED`
    * @example
    * ```ts
-   * const block = await v.read({ azimuth: [0, 10] })
+   * import { openDataset } from 'rustytree'
+   *
+   * const ds = await openDataset('fixtures/stores/nexrad.zarr', { group: '/VCP-12/sweep_0' })
+   * const block = await ds.get('DBZH')!.read({ vcp_time: 0, azimuth: [0, 10] })
+   * console.log(block.shape, block.stride, block.data.length) // [10, 20] [20, 1] 200
    * ```
    */
   async read(selection: Selection = {}, options: ReadOptions = {}): Promise<NDArray> {
@@ -127,11 +162,21 @@ export class Variable {
 
   /**
    * Reads one chunk (an inner chunk for sharded arrays), decoded and trimmed to the array's bounds.
+   * {@link Variable.chunks} gives the chunk shape; a chunk never written reads as the fill value.
    * @param chunkCoords - chunk grid coordinates, one per dimension
-   * @throws {RustytreeError} `ERR_INVALID_SELECTION` for coordinates outside the chunk grid
+   * @param options - `signal` to abort the read
+   * @returns the decoded chunk
+   * @throws {@link RustytreeError} `ERR_INVALID_SELECTION` for coordinates outside the chunk grid, and
+   *   the read errors of {@link Variable.read}
    * @example
    * ```ts
-   * const first = await v.readChunk([0, 0, 0])
+   * import { openDataset } from 'rustytree'
+   *
+   * const ds = await openDataset('fixtures/stores/nexrad.zarr', { group: '/VCP-12/sweep_0' })
+   * const dbzh = ds.get('DBZH')!
+   * console.log(dbzh.chunks) // [1, 10, 8]
+   * const edge = await dbzh.readChunk([0, 3, 2])
+   * console.log(edge.shape) // [1, 6, 4]: trimmed at the array's edge (36 azimuths, 20 gates)
    * ```
    */
   async readChunk(chunkCoords: number[], options: ReadOptions = {}): Promise<NDArray> {
@@ -158,7 +203,16 @@ export class Variable {
     return { data: out.data, shape, stride: cStrides(shape), dtype: this.dtype };
   }
 
-  /** One line: name, dims, dtype, shape. */
+  /**
+   * One line: name, dims, dtype, shape.
+   * @example
+   * ```ts
+   * import { openDataset } from 'rustytree'
+   *
+   * const ds = await openDataset('fixtures/stores/nexrad.zarr', { group: '/VCP-12/sweep_0' })
+   * console.log(ds.get('DBZH')!.toString()) // <rustytree.Variable DBZH (vcp_time, azimuth, range) float64 [2, 36, 20]>
+   * ```
+   */
   toString(): string {
     return `<rustytree.Variable ${this.name} (${this.dims.join(', ')}) ${this.dtype} [${this.shape.join(', ')}]>`;
   }
