@@ -51,6 +51,8 @@ export interface FaultProxy {
   log: string[];
   /** `<kind> METHOD path [range]` of every request a fault rule or `fail503` hit. */
   faulted: string[];
+  /** Bodies of the `echo` answers sent (what a reflecting server handed back to the client). */
+  echoed: string[];
   /** Requests being handled right now. */
   inFlight: number;
   /** Whether the proxy has died (`kill()` or `dieAfter`). */
@@ -87,6 +89,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     faults: [],
     log: [],
     faulted: [],
+    echoed: [],
     inFlight: 0,
     dead: false,
     inject: (rule) => {
@@ -207,6 +210,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       const status = rule.status ?? 503;
       const code = REASONS[status] ?? 'Error';
       const echo = rule.echo ? `<Request>${line}\n${Object.entries(req.headers).map(([k, v]) => `${k}: ${v}`).join('\n')}</Request>` : '';
+      if (echo) proxy.echoed.push(echo);
       res.writeHead(status, { 'content-type': 'application/xml', 'retry-after': '0' });
       res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>injected ${status}</Message>${echo}</Error>`);
       return;
