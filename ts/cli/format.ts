@@ -113,7 +113,8 @@ export function elementFormatter(dtype: string): (value: unknown) => Element {
     const x = v as number;
     if (Number.isNaN(x)) return { text: 'nan', json: 'null', csv: '' };
     if (!Number.isFinite(x)) return { text: x > 0 ? 'inf' : '-inf', json: 'null', csv: x > 0 ? 'Infinity' : '-Infinity' };
-    const s = narrowFloat ? float32Text(x) : String(x);
+    // String(-0) is "0": negative zero is a distinct float value (numpy prints -0.0), keep its sign.
+    const s = Object.is(x, -0) ? '-0' : narrowFloat ? float32Text(x) : String(x);
     return { text: s, json: s, csv: s };
   };
 }
