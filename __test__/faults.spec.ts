@@ -178,8 +178,7 @@ test('every try cut mid-body: a coded error naming the key once the retries are 
       const proxy = await proxyFor();
       proxy.inject({ kind, times: 1000, match });
       const err = await rejectsWith(t, within(openDatatree(source, { loadCoords: false, storageOptions: through(proxy, { maxRetries: 2 }) })), 'ERR_STORAGE', names);
-      t.true(proxy.faulted.length >= 3 && proxy.faulted.length <= 6, `${kind} ${target}: ${proxy.faulted.length} tries`);
-      t.notRegex(err.message, /^$/);
+      t.true(proxy.faulted.length >= 3 && proxy.faulted.length <= 6, `${kind} ${target}: ${proxy.faulted.length} tries: ${err.message}`);
       await drained(t, proxy);
     }
   }
@@ -274,10 +273,8 @@ test.serial('a stall past storageOptions.timeout on every kind of request: ERR_S
       const attempt = async () => {
         // 1 s, not less: nexrad.zarr's consolidated zarr.json must arrive within it on a loaded machine.
         const tree = await openDatatree(source, { storageOptions: through(proxy, { timeout: 1000, maxRetries: 1 }) });
-        const dbzh = tree.get('/VCP-12/sweep_0')?.dataset.get('DBZH') ?? tree.get('/VCP-12/sweep_0')?.dataset.get('reflectivity');
         // The chunk targets stall the reads, not the open.
         for (const node of tree.subtree) for (const v of node.dataset.variables.values()) await v.read();
-        return dbzh;
       };
       const err = await rejectsWith(t, within(attempt(), 10_000, target), 'ERR_STORAGE', names);
       const ms = Date.now() - started;
