@@ -336,7 +336,7 @@ test.serial('random selections read what xarray decoded, or reject with ERR_INVA
   );
   // Both sides of the property were exercised.
   t.log(`${values} reads compared with xarray, ${rejected} rejections`);
-  t.true(values > 100 && rejected > 100, `${values} reads compared, ${rejected} rejections`);
+  t.true(values > 100 * SCALE && rejected > 100 * SCALE, `${values} reads compared, ${rejected} rejections`);
 });
 
 // ---------------------------------------------------------------- chunk coordinates
@@ -397,7 +397,7 @@ test.serial('random chunk coordinates read the chunk xarray would slice, or reje
     1000,
   );
   t.log(`${values} chunks compared with xarray, ${rejected} rejections`);
-  t.true(values > 150 && rejected > 50, `${values} chunks compared, ${rejected} rejections`);
+  t.true(values > 150 * SCALE && rejected > 50 * SCALE, `${values} chunks compared, ${rejected} rejections`);
 });
 
 // ---------------------------------------------------------------- option objects
@@ -678,7 +678,7 @@ test.serial('random option objects open what xarray decoded, or reject with the 
     400,
   );
   t.log(`${opened} opened (${compared} compared with xarray), ${rejected} rejected`);
-  t.true(opened > 30 && compared > 15 && rejected > 30, `${opened} opened (${compared} compared with xarray), ${rejected} rejected`);
+  t.true(opened > 30 * SCALE && compared > 15 * SCALE && rejected > 30 * SCALE, `${opened} opened (${compared} compared with xarray), ${rejected} rejected`);
 });
 
 // ---------------------------------------------------------------- defects the properties found
