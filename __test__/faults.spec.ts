@@ -108,16 +108,10 @@ test('the retry budget is exact: three 503s on one key fail with maxRetries 2 an
   }
 });
 
-// DEFECT: a 403 on a chunk that exists reads as the fill value, silently. After the metadata has been
-// read, every 403 on a chunk is taken for "missing" (S3 answers 403 for a missing key when the reader may
-// not list), but an expired token, a KMS or bucket-policy denial on a prefix answer 403 for keys that
-// exist: xarray (s3fs) raises PermissionError there; rustytree returns NaNs. Repro: fault proxy
-// `{ kind: 'status', status: 403, times: 100, match: /DBZH\/c\/0\/0\/0/ }` in front of the S3 server,
-// open s3://stores/nexrad.zarr through it (anonymous), read /VCP-12/sweep_0/DBZH: resolves, with the
-// first chunk all NaN. Fix (a suggestion): when a chunk GET is refused, LIST the chunk's prefix once per
-// array; if the listing is allowed and shows the key, reject ERR_PERMISSION_DENIED; if the listing is
-// refused too, keep today's "missing" reading (the get-only bucket case of s3.spec.ts).
-test.failing('a 403 on a chunk that exists is ERR_PERMISSION_DENIED, not the fill value', async (t) => {
+// A 403 on a chunk that exists must not read as the fill value. S3 answers 403 for a missing key only
+// when the reader may not list; this server lets it list, so the adapter's one probe LIST succeeds and the
+// 403 is a real denial (expired token, a policy on a prefix). Before the fix, the chunk read as NaNs.
+test('a 403 on a chunk that exists is ERR_PERMISSION_DENIED, not the fill value', async (t) => {
   const proxy = await proxyFor();
   const tree = await within(openDatatree('s3://stores/nexrad.zarr', { storageOptions: through(proxy) }));
   proxy.inject({ kind: 'status', status: 403, times: 100, match: /DBZH\/c\/0\/0\/0/ });
@@ -139,15 +133,10 @@ for (const kind of ['reset', 'truncate'] as const) {
   }
 }
 
-// DEFECT: a listing whose body is cut (reset or truncated) is not retried: object_store retries the list
-// request but not the reading of its body, so one dropped connection fails a whole unconsolidated walk
-// with `reading "" failed: ... Error getting list response body` — and "" names no prefix. Repro: fault
-// proxy `{ kind: 'reset', times: 1, match: /list-type=2/ }` in front of the S3 server, then
-// openDatatree('s3://stores/nexrad_unconsolidated.zarr', { storageOptions: { endpoint: proxy.url, anonymous:
-// true, allowHttp: true, region: 'us-east-1' } }). Fix: retry the list call on body errors in the walk
-// (within maxRetries), and name the listed prefix ("/" for the root) in the message.
+// object_store retries a listing request but not the reading of its body; the adapter retries listings
+// whose body failed (or did not parse), so one dropped connection no longer fails a whole walk.
 for (const kind of ['reset', 'truncate'] as const) {
-  test.failing(`${kind} mid-body on a listing is retried to the values xarray decodes`, async (t) => {
+  test(`${kind} mid-body on a listing is retried to the values xarray decodes`, async (t) => {
     const proxy = await proxyFor();
     proxy.inject({ kind, times: 1, match: /list-type=2/ });
     const outcome = await within(
@@ -162,7 +151,7 @@ for (const kind of ['reset', 'truncate'] as const) {
 }
 
 test('a listing cut mid-body fails with a coded error, never an empty or partial tree', async (t) => {
-  // Pins what happens today (see the DEFECT above): a clean ERR_STORAGE, quickly.
+  // Every try cut: once the body retries are spent, a clean ERR_STORAGE naming the listing, quickly.
   for (const kind of ['reset', 'truncate', 'longLength', 'shortLength'] as FaultKind[]) {
     const proxy = await proxyFor();
     proxy.inject({ kind, times: 100, match: /list-type=2/ });
@@ -247,15 +236,9 @@ test('wrong Content-Lengths on metadata, snapshots and manifests: coded errors n
   }
 });
 
-// DEFECT: a storage failure while reading a sharded array (the shard index or an inner chunk's range)
-// is reported as ERR_DECODE ("failed to decode: Generic S3 error: ...") instead of ERR_STORAGE, so
-// callers that retry on ERR_STORAGE give up on a transient network error. Repro: fault proxy
-// `{ kind: 'status', status: 503, times: 1000, match: /f32_sharding\/c\/1\/1/ }` (a partial shard: its
-// index is read with a suffix range), open s3://stores/codecs.zarr through it with `{ maxRetries: 1 }`, read
-// `f32_sharding`: rejects ERR_DECODE ("chunk [1, 1] failed to decode: Generic S3 error: ... 503"). A
-// stall or a reset there does the same. Fix: keep the storage error's code when zarrs' sharding codec
-// wraps a store error (walk the error's source chain for it).
-test.failing('a storage failure inside a sharded read is ERR_STORAGE, not ERR_DECODE', async (t) => {
+// The sharding codec fetches its index and inner chunks itself, so zarrs wraps a network failure there
+// in a codec error; it must still be ERR_STORAGE (retryable), not ERR_DECODE (corrupt data).
+test('a storage failure inside a sharded read is ERR_STORAGE, not ERR_DECODE', async (t) => {
   const proxy = await proxyFor();
   const tree = await within(openDatatree('s3://stores/codecs.zarr', { storageOptions: through(proxy, { maxRetries: 1 }) }));
   proxy.inject({ kind: 'status', status: 503, times: 1000, match: /f32_sharding\/c\/1\/1/ });

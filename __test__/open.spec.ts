@@ -111,3 +111,12 @@ test('toString is an xarray-like summary', async (t) => {
   t.regex(text, /\* vcp_time\s+\(vcp_time\) datetime64\[ns\]/);
   t.regex(text, /DBZH\s+\(vcp_time, azimuth, range\) float64 2×36×20/);
 });
+
+test('toString prints BigInt and non-finite attributes instead of throwing', async (t) => {
+  // JSON.stringify threw "Do not know how to serialize a BigInt" here, and printed NaN as null.
+  const tree = await openDatatree(store('cf_edge.zarr'));
+  const text = tree.toString();
+  t.true(text.includes('big: 1152921504606846977'), text);
+  t.true(text.includes('valid_min: NaN'), text);
+  t.true((await openDataset(store('cf.zarr'))).toString().includes('big_int: 9007199254740993'));
+});

@@ -243,8 +243,7 @@ test('virtual chunk container keys', async (t) => {
     sessionToken: S.virtualToken,
   };
   const tree = await openDatatree(join(FIXTURES, 'icechunk', 'virtual.icechunk'), { virtualChunkContainers: [container] });
-  // The container's access key id is a known leak (DEFECT below); every other secret stays hidden.
-  await clean(t, 'virtual 403', tree.dataset.get('temp')!.read(), ['ERR_PERMISSION_DENIED', 'ERR_STORAGE'], SECRETS.filter((x) => x !== S.virtualKeyId));
+  await clean(t, 'virtual 403', tree.dataset.get('temp')!.read(), ['ERR_PERMISSION_DENIED', 'ERR_STORAGE'], SECRETS);
   t.true(proxy.echoed.some((body) => body.includes(S.virtualToken)));
   await clean(
     t,
@@ -260,12 +259,9 @@ test('virtual chunk container keys', async (t) => {
   );
 });
 
-// DEFECT: the password of an http(s) source's user info shows in the message of a refused request:
-// object_store's "Error performing GET http://user:<password>@host/..." is passed through unscrubbed
-// (http.spec.ts checks a 404, whose message does not carry the URL). Repro: fault proxy with
-// `{ kind: 'status', status: 403, times: 1e6 }`, openDatatree('http://rtuser:<password>@127.0.0.1:<port>/cf.zarr').
-// Fix: strip user info from URLs in messages (or scrub the password like other credentials).
-test.failing('the password in an http source URL never shows', async (t) => {
+// object_store's "Error performing GET http://user:<password>@host/..." carried the URL's user info; every
+// message now has URL user info replaced by *** (src/source/options.rs `scrub`).
+test('the password in an http source URL never shows', async (t) => {
   const reflect = await proxyWith(REFLECT(403), REFLECT(404));
   const url = reflect.url.replace('http://', `http://rtuser:${S.urlPassword}@`);
   await clean(t, 'http user info', openDatatree(`${url}/cf.zarr`, { storageOptions: { maxRetries: 1 } } as OpenOptions), [
@@ -343,23 +339,15 @@ test('credentials from the environment stay out of errors and of the process out
   t.regex(stdout, /ERRORS 4/, 'every attempt rejected');
   t.regex(stdout, /ERR_PERMISSION_DENIED/);
   t.true(proxy.echoed.some((body) => body.includes(S.sessionToken)), 'the environment credentials were sent and reflected');
-  // The access key id is a known leak (DEFECT below).
-  const secrets = SECRETS.filter((x) => x !== S.accessKeyId);
-  t.deepEqual(shown(stdout, secrets), [], 'stdout');
-  t.deepEqual(shown(stderr, secrets), [], 'stderr');
+  t.deepEqual(shown(stdout, SECRETS), [], 'stdout');
+  t.deepEqual(shown(stderr, SECRETS), [], 'stderr');
   t.log(`child output: ${stdout.length} bytes stdout, ${stderr.length} bytes stderr, ${proxy.log.length} requests reflected`);
 });
 
-// DEFECT: an S3 access key id is scrubbed from messages when it comes from storageOptions, but not when
-// it comes from AWS_ACCESS_KEY_ID or from a virtual chunk container's `accessKeyId`: a server that
-// reflects the request (the Authorization header's `Credential=<key id>/...`) in its error body puts
-// the key id into the error message. Repro: fault proxy with `{ kind: 'status', status: 403, times: 1e6,
-// echo: true }`; AWS_ACCESS_KEY_ID=AKIA... node -e "require('.').openDatatree('s3://stores/cf.zarr',
-// { storageOptions: { endpoint: <proxy>, allowHttp: true } }).catch(e => console.log(e.message))", or
-// read `temp` of fixtures/icechunk/virtual.icechunk with a container { prefix: 's3://rustytree-virtual/',
-// endpoint: <proxy>, accessKeyId, secretAccessKey }. Fix: add the environment's and the containers'
-// key ids to the scrubber's list, as for storageOptions.
-test.failing('an access key id from the environment or a virtual chunk container is scrubbed too', async (t) => {
+// A server that reflects the request (the Authorization header's `Credential=<key id>/...`) in its error
+// body put key ids from AWS_ACCESS_KEY_ID and from virtual chunk containers into messages; they are
+// scrubbed like the key ids given in storageOptions.
+test('an access key id from the environment or a virtual chunk container is scrubbed too', async (t) => {
   const { stdout, stderr } = await runChild();
   t.deepEqual(shown(stdout + stderr, [S.accessKeyId]), [], 'environment key id in the output');
   const proxy = await proxyWith(REFLECT(403));

@@ -316,10 +316,14 @@ async fn walk_listing(
                 let prefix = StorePrefix::new(path::prefix(&group)).map_err(|e| {
                     RtError::InvalidMetadata(format!("bad store prefix for {group:?}: {e}"))
                 })?;
-                let listing = store
-                    .list_dir(&prefix)
-                    .await
-                    .map_err(|e| storage_error(prefix.as_str(), &e))?;
+                let listing = store.list_dir(&prefix).await.map_err(|e| {
+                    let shown = if prefix.as_str().is_empty() {
+                        "/"
+                    } else {
+                        prefix.as_str()
+                    };
+                    crate::error::classify_storage(format!("listing {shown:?} failed: {e}"))
+                })?;
                 let children = listing
                     .prefixes()
                     .iter()

@@ -7,11 +7,8 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 
-use napi::bindgen_prelude::{
-    BigInt64Array, BigUint64Array, Float32Array, Float64Array, Int8Array, Int16Array, Int32Array,
-    PromiseRaw, ToNapiValue, TypeName, Uint8Array, Uint16Array, Uint32Array,
-};
-use napi::{Env, Status, sys};
+use napi::bindgen_prelude::PromiseRaw;
+use napi::{Env, Status};
 use napi_derive::napi;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -22,6 +19,10 @@ use crate::icechunk::VersionSelector;
 use crate::read::{ReadTarget, read_region};
 use crate::tree::{self, Engine, OpenOptions};
 use crate::typed::TypedData;
+
+mod handover;
+
+pub use handover::{JsTypedData, NativeHandoverStats, handover_stats};
 
 /// Version of the native addon, for diagnostics.
 #[napi]
@@ -304,41 +305,6 @@ impl TryFrom<NativeOpenOptions> for OpenOptions {
                 caching: o.icechunk_caching.map(TryInto::try_into).transpose()?,
             },
         })
-    }
-}
-
-/// A decoded element buffer, handed to JavaScript as a typed array that owns the Rust allocation
-/// (no copy).
-pub struct JsTypedData(TypedData);
-
-impl TypeName for JsTypedData {
-    fn type_name() -> &'static str {
-        "TypedArray"
-    }
-
-    fn value_type() -> napi::ValueType {
-        napi::ValueType::Object
-    }
-}
-
-impl ToNapiValue for JsTypedData {
-    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
-        // SAFETY: `env` is the live environment napi handed to this conversion.
-        unsafe {
-            match val.0 {
-                TypedData::I8(v) => Int8Array::to_napi_value(env, Int8Array::new(v)),
-                TypedData::I16(v) => Int16Array::to_napi_value(env, Int16Array::new(v)),
-                TypedData::I32(v) => Int32Array::to_napi_value(env, Int32Array::new(v)),
-                TypedData::I64(v) => BigInt64Array::to_napi_value(env, BigInt64Array::new(v)),
-                TypedData::U8(v) => Uint8Array::to_napi_value(env, Uint8Array::new(v)),
-                TypedData::U16(v) => Uint16Array::to_napi_value(env, Uint16Array::new(v)),
-                TypedData::U32(v) => Uint32Array::to_napi_value(env, Uint32Array::new(v)),
-                TypedData::U64(v) => BigUint64Array::to_napi_value(env, BigUint64Array::new(v)),
-                TypedData::F32(v) => Float32Array::to_napi_value(env, Float32Array::new(v)),
-                TypedData::F64(v) => Float64Array::to_napi_value(env, Float64Array::new(v)),
-                TypedData::Str(v) => Vec::<String>::to_napi_value(env, v),
-            }
-        }
     }
 }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
-use zarrs::array::{Array, ArrayBytes, ArrayError, ArraySubset, CodecOptions};
+use zarrs::array::{Array, ArrayBytes, ArrayError, ArraySubset, CodecError, CodecOptions};
 use zarrs::storage::AsyncReadableStorageTraits;
 
 use crate::cf::VariablePlan;
@@ -283,7 +283,9 @@ async fn fetch_chunk_subset(
 
 fn chunk_error(path: &str, indices: &[u64], e: &ArrayError) -> RtError {
     match e {
-        ArrayError::StorageError(s) => {
+        // The sharding codec fetches its index and inner chunks itself, so a network failure there
+        // arrives as a codec error; it is still a storage failure (retryable), not corrupt data.
+        ArrayError::StorageError(s) | ArrayError::CodecError(CodecError::StorageError(s)) => {
             crate::error::classify_storage(format!("array {path:?}, chunk {indices:?}: {s}"))
         }
         ArrayError::InvalidChunkGridIndicesError(_) | ArrayError::InvalidArraySubset(..) => {

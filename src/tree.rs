@@ -169,7 +169,11 @@ pub async fn open(source_str: &str, options: &OpenOptions) -> Result<OpenedTree>
             .virtual_access
             .iter()
             .filter_map(|a| a.keys.as_ref())
-            .flat_map(|(_, secret, token)| std::iter::once(secret.clone()).chain(token.clone())),
+            .flat_map(|(id, secret, token)| {
+                [id.clone(), secret.clone()]
+                    .into_iter()
+                    .chain(token.clone())
+            }),
     );
     secrets.extend(source::remote::environment_secrets());
     match open_unscrubbed(source_str, options).await {

@@ -3,6 +3,7 @@
  * @module
  */
 import * as native from './native';
+import { abbreviate, attrText } from './format';
 import { Variable } from './variable';
 
 /**
@@ -135,6 +136,11 @@ export class Dataset {
   }
 }
 
+/** A 1-D coordinate named after its dimension: an index in xarray's sense. */
+export function isIndex(v: Variable): boolean {
+  return v.dims.length === 1 && v.dims[0] === v.name;
+}
+
 /** Lines of an xarray-like dataset summary (shared with DataTree.toString). */
 export function summarize(ds: Dataset): string[] {
   const lines: string[] = [];
@@ -145,7 +151,7 @@ export function summarize(ds: Dataset): string[] {
     `  ${marker} ${v.name.padEnd(width)}  (${v.dims.join(', ')}) ${v.dtype}${v.shape.length ? ` ${v.shape.join('×')}` : ''}`;
   if (ds.coords.size) {
     lines.push('Coordinates:');
-    for (const v of ds.coords.values()) lines.push(row(v, v.dims.length === 1 && v.dims[0] === v.name ? '*' : ' '));
+    for (const v of ds.coords.values()) lines.push(row(v, isIndex(v) ? '*' : ' '));
   }
   if (ds.dataVars.size) {
     lines.push('Data variables:');
@@ -154,10 +160,7 @@ export function summarize(ds: Dataset): string[] {
   const attrs = Object.entries(ds.attrs);
   if (attrs.length) {
     lines.push('Attributes:');
-    for (const [k, val] of attrs) {
-      const text = JSON.stringify(val) ?? String(val);
-      lines.push(`    ${k}: ${text.length > 60 ? `${text.slice(0, 57)}...` : text}`);
-    }
+    for (const [k, val] of attrs) lines.push(`    ${k}: ${abbreviate(attrText(val))}`);
   }
   return lines;
 }

@@ -22,6 +22,8 @@ use zarrs::storage::{
 pub struct ObjectStoreAdapter {
     store: Arc<dyn ObjectStore>,
     forbidden_is_missing: bool,
+    /// Whether this reader may list the store, learnt (once) from the first refused chunk read.
+    may_list: tokio::sync::OnceCell<bool>,
     suffix_ranges: bool,
     /// Object sizes learnt by HEAD, for stores without suffix ranges (objects never change size: a
     /// shard is rewritten under the same key only by a writer, and a reader's view is one open).
@@ -35,6 +37,7 @@ impl ObjectStoreAdapter {
         Self {
             store,
             forbidden_is_missing: false,
+            may_list: tokio::sync::OnceCell::new(),
             suffix_ranges: true,
             sizes: std::sync::Mutex::default(),
         }
@@ -48,10 +51,11 @@ impl ObjectStoreAdapter {
         self
     }
 
-    /// Wraps `store` for chunk reads. S3 answers `403 AccessDenied` instead of 404 for a missing key
-    /// when the reader may not list the bucket; a missing chunk is normal (it reads as the fill value),
-    /// and by the time chunks are read the metadata has proved that the credentials work, so that
-    /// answer means "missing" here.
+    /// Wraps `store` for chunk reads. S3 (and GCS) answer `403 AccessDenied` instead of 404 for a
+    /// missing key when the reader may not list the bucket, and a missing chunk is normal (it reads as
+    /// the fill value). So on a refused chunk read the adapter asks once whether it may list: if it may,
+    /// the service would have said 404 for a missing key, and the 403 is a real denial (an expired
+    /// token, a policy on a prefix), reported as such; if it may not, the 403 means "missing".
     #[must_use]
     pub fn for_chunks(store: Arc<dyn ObjectStore>) -> Self {
         Self {
@@ -92,6 +96,15 @@ pub(crate) fn is_refusal(e: &object_store::Error) -> bool {
             text.contains("403 Forbidden") || text.contains("401 Unauthorized")
         }
     }
+}
+
+/// Extra attempts at a listing whose response body failed (see `list_dir`).
+const LIST_BODY_RETRIES: u32 = 3;
+
+/// Whether a listing failed while reading or parsing its response body, after the request succeeded.
+fn is_list_body_error(e: &object_store::Error) -> bool {
+    let text = e.to_string();
+    text.contains("Error getting list response body") || text.contains("Invalid list response")
 }
 
 fn get_range(range: ByteRange) -> GetRange {
@@ -150,7 +163,7 @@ impl ObjectStoreAdapter {
                     meta.size
                 }
                 Err(object_store::Error::NotFound { .. }) => return Ok(None),
-                Err(e) if self.forbidden_is_missing && is_access_denied(&e) => return Ok(None),
+                Err(e) if self.refusal_means_missing(&e, location).await? => return Ok(None),
                 Err(e) => return Err(storage_error(&e)),
             },
         };
@@ -178,9 +191,32 @@ impl ObjectStoreAdapter {
                 .map(Some)
                 .map_err(|e| storage_error(&e)),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) if self.forbidden_is_missing && is_access_denied(&e) => Ok(None),
+            Err(e) if self.refusal_means_missing(&e, location).await? => Ok(None),
             Err(e) => Err(storage_error(&e)),
         }
+    }
+
+    /// Whether a refused read of `location` means the object is missing (see [`Self::for_chunks`]).
+    async fn refusal_means_missing(
+        &self,
+        e: &object_store::Error,
+        location: &Path,
+    ) -> Result<bool, StorageError> {
+        if !self.forbidden_is_missing || !is_access_denied(e) {
+            return Ok(false);
+        }
+        let may_list = self
+            .may_list
+            .get_or_try_init(|| async {
+                // The refused key itself as the prefix: the smallest listing that answers the question.
+                match self.store.list(Some(location)).next().await {
+                    Some(Err(e)) if is_refusal(&e) => Ok(false),
+                    Some(Err(e)) => Err(storage_error(&e)),
+                    Some(Ok(_)) | None => Ok(true),
+                }
+            })
+            .await?;
+        Ok(!*may_list)
     }
 }
 
@@ -213,10 +249,11 @@ impl AsyncReadableStorageTraits for ObjectStoreAdapter {
     }
 
     async fn size_key(&self, key: &StoreKey) -> Result<Option<u64>, StorageError> {
-        match self.store.head(&path(key.as_str())?).await {
+        let location = path(key.as_str())?;
+        match self.store.head(&location).await {
             Ok(meta) => Ok(Some(meta.size)),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) if self.forbidden_is_missing && is_access_denied(&e) => Ok(None),
+            Err(e) if self.refusal_means_missing(&e, &location).await? => Ok(None),
             Err(e) => Err(storage_error(&e)),
         }
     }
@@ -244,11 +281,19 @@ impl AsyncListableStorageTraits for ObjectStoreAdapter {
 
     async fn list_dir(&self, prefix: &StorePrefix) -> Result<StoreKeysPrefixes, StorageError> {
         let p = path(prefix.as_str())?;
-        let listing = self
-            .store
-            .list_with_delimiter(Some(&p))
-            .await
-            .map_err(|e| storage_error(&e))?;
+        // object_store retries a listing request, but not the reading of its body: a connection cut
+        // mid-body (or a body that does not parse) would fail a whole walk. Listings are idempotent.
+        let mut attempt = 0;
+        let listing = loop {
+            match self.store.list_with_delimiter(Some(&p)).await {
+                Ok(listing) => break listing,
+                Err(e) if attempt < LIST_BODY_RETRIES && is_list_body_error(&e) => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+                }
+                Err(e) => return Err(storage_error(&e)),
+            }
+        };
         let keys = listing
             .objects
             .iter()

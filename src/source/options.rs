@@ -565,10 +565,11 @@ pub fn secret_values(entries: &[(String, String)]) -> Vec<String> {
         .collect()
 }
 
-/// Replaces every secret in `message` with `***`, and strips signed-URL query parameters.
+/// Replaces every secret in `message` with `***`, and strips signed-URL query parameters and the user
+/// info of URLs (`https://user:password@host/` becomes `https://***@host/`).
 #[must_use]
 pub fn scrub(message: &str, secrets: &[String]) -> String {
-    let mut out = message.to_owned();
+    let mut out = strip_user_info(message);
     for secret in secrets {
         // Very short values would blank out ordinary words; credentials are never that short.
         if secret.len() >= 4 {
@@ -594,9 +595,50 @@ pub fn scrub(message: &str, secrets: &[String]) -> String {
     out
 }
 
+/// `scheme://user:password@host` → `scheme://***@host`, wherever a URL appears in `message`.
+fn strip_user_info(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(found) = rest.find("://") {
+        let authority_start = found + 3;
+        out.push_str(&rest[..authority_start]);
+        rest = &rest[authority_start..];
+        let authority_end = rest
+            .find(|c: char| {
+                matches!(c, '/' | '?' | '#' | '"' | '\'' | ')' | '>') || c.is_whitespace()
+            })
+            .unwrap_or(rest.len());
+        if let Some(at) = rest[..authority_end].rfind('@') {
+            out.push_str("***");
+            rest = &rest[at..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scrub_strips_user_info_from_urls() {
+        assert_eq!(
+            scrub(
+                "GET http://reader:hunter2@127.0.0.1:9/x.zarr/zarr.json failed; see https://h/a@b",
+                &[]
+            ),
+            "GET http://***@127.0.0.1:9/x.zarr/zarr.json failed; see https://h/a@b"
+        );
+        assert_eq!(
+            scrub("s3://bucket/key, no user", &[]),
+            "s3://bucket/key, no user"
+        );
+        assert_eq!(
+            scrub("url \"https://tok@host\"", &[]),
+            "url \"https://***@host\""
+        );
+    }
 
     fn entries(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs

@@ -7,7 +7,7 @@ import { expectPositionals, openOptionsOf, parseCommand } from './args';
 import type { Context } from './context';
 import { attrText, jsonText } from './format';
 import { resolveVariable } from './resolve';
-import { isIndex } from './tree';
+import { isIndex } from '../dataset';
 
 /** Help text of `rustytree info`. */
 export const INFO_HELP = `Usage: rustytree info <source> <variable-path> [options]
