@@ -210,6 +210,16 @@ async function main(): Promise<void> {
   const deadlineMs = arg('deadline', 60_000);
   const outDir = resolve(ROOT, argString('out', 'benchmark/soak-results'));
 
+  // What ran: read before the run, since the repository and the binary may change while it goes on.
+  const orUnknown = (read: () => string) => {
+    try {
+      return read();
+    } catch {
+      return 'unknown';
+    }
+  };
+  const commit = orUnknown(() => execSync('git rev-parse --short HEAD', { cwd: ROOT }).toString().trim());
+  const addonBuilt = orUnknown(() => statSync(join(ROOT, `rustytree.${process.platform}-${process.arch}-gnu.node`)).mtime.toISOString());
   const { child, url } = await startServer();
   const storageOptions = { endpoint: url, anonymous: true, allowHttp: true, region: 'us-east-1' };
   const sourceUrl = (s: Source) => (s.via === 's3' ? `s3://${BUCKET}/${s.key}` : `${url}/${BUCKET}/${s.key}`);
@@ -365,24 +375,9 @@ async function main(): Promise<void> {
   );
   writeFileSync(join(outDir, 'rss.csv'), [header, ...rows].join('\n') + '\n');
 
-  const commit = (() => {
-    try {
-      return execSync('git rev-parse --short HEAD', { cwd: ROOT }).toString().trim();
-    } catch {
-      return 'unknown';
-    }
-  })();
   const f1 = (x: number) => x.toFixed(1);
   const niceness = getPriority();
   const command = `${niceness ? `nice -n ${niceness} ` : ''}node ${process.execArgv.join(' ')} ${relative(ROOT, process.argv[1])} ${process.argv.slice(2).join(' ')}`.trim();
-  const addon = join(ROOT, `rustytree.${process.platform}-${process.arch}-gnu.node`);
-  const addonBuilt = (() => {
-    try {
-      return statSync(addon).mtime.toISOString();
-    } catch {
-      return 'unknown';
-    }
-  })();
   const md = [
     '# Soak results',
     '',
