@@ -143,4 +143,7 @@ test('CF attributes that cannot be applied fail only that variable, on read', as
   t.is(bad.attrs.scale_factor, '0.5');
   await rejectsWith(t, bad.read(), 'ERR_CF_DECODE', 'scale_factor');
   t.deepEqual(Array.from((await tree.dataset.get('good')!.read()).data as Int32Array), [2, 2, 2, 2]);
+  // The open says so up front (it used to stay silent until the read).
+  t.is(tree.warnings.length, 1, tree.warnings.join('\n'));
+  t.regex(tree.warnings[0], /\/bad.*scale_factor.*ERR_CF_DECODE/);
 });

@@ -496,6 +496,9 @@ fn describe_array(
             }
         };
     let built = build_array(source, &array_path, std::mem::take(&mut meta.document));
+    let cf_warning = cf_problem
+        .as_ref()
+        .map(|e| format!("{e} (reads of this array reject with {})", e.code()));
     let array = match (meta.unsupported.clone().or(cf_problem), built) {
         (Some(e), _) | (None, Err(e @ RtError::UnsupportedCodec(_))) => Err(e),
         (None, Ok(a)) => Ok(Arc::new(a)),
@@ -525,7 +528,8 @@ fn describe_array(
         is_coord: meta.dims.len() == 1 && meta.dims[0] == name,
     };
     let coordinates = plan.coordinates.clone();
-    let warnings = plan.warnings.clone();
+    let mut warnings = plan.warnings.clone();
+    warnings.extend(cf_warning);
     let target = ReadTarget {
         array,
         path: array_path,

@@ -3,7 +3,7 @@
  * request in flight.
  * @module
  */
-import { RustytreeError, fromNative } from './errors';
+import { RustytreeError, fromNative, invalidArgument } from './errors';
 import * as native from './native';
 
 /** Runs `call` with a cancel token tied to `signal`; native errors become {@link RustytreeError}s. */
@@ -12,6 +12,8 @@ export async function withSignal<T>(
   what: string,
   call: (token: native.CancelToken | undefined) => Promise<T>,
 ): Promise<T> {
+  // Anything else with an `aborted` field would be read once and never heard from again.
+  if (signal !== undefined && !(signal instanceof AbortSignal)) invalidArgument('signal must be an AbortSignal');
   if (signal?.aborted) throw new RustytreeError('ERR_ABORTED', `${what} was aborted before it started`);
   if (!signal) {
     try {

@@ -493,6 +493,7 @@ export async function openDataset(source: string, options: OpenOptions = {}): Pr
  * console.log(chunk.shape) // [1, 10, 8]: the chunk shape of DBZH
  * ```
  */
-export function readChunk(variable: Variable, chunkCoords: number[], options: ReadOptions = {}): Promise<NDArray> {
+export async function readChunk(variable: Variable, chunkCoords: number[], options: ReadOptions = {}): Promise<NDArray> {
+  if (!(variable instanceof Variable)) invalidArgument('readChunk needs a Variable (from a Dataset or DataTree)');
   return variable.readChunk(chunkCoords, options);
 }

@@ -4,7 +4,7 @@
  * @module
  */
 import { withSignal } from './cancel';
-import { RustytreeError } from './errors';
+import { RustytreeError, invalidArgument } from './errors';
 import { NDArray, cStrides } from './ndarray';
 import * as native from './native';
 
@@ -120,6 +120,10 @@ export class Variable {
    * ```
    */
   async read(selection: Selection = {}, options: ReadOptions = {}): Promise<NDArray> {
+    if (selection === null || typeof selection !== 'object' || Array.isArray(selection)) {
+      throw selectionError(this.path, 'a selection is an object mapping dimension names to an index or [start, stop]');
+    }
+    checkReadOptions(options);
     if (this.values && Object.keys(selection).length === 0 && !options.signal?.aborted) return this.values;
     const start: number[] = [];
     const stop: number[] = [];
@@ -180,6 +184,7 @@ export class Variable {
    * ```
    */
   async readChunk(chunkCoords: number[], options: ReadOptions = {}): Promise<NDArray> {
+    checkReadOptions(options);
     if (!Array.isArray(chunkCoords) || chunkCoords.length !== this.shape.length) {
       throw selectionError(this.path, `chunk coordinates need ${this.shape.length} entries`);
     }
@@ -227,4 +232,9 @@ function checkIndex(path: string, dim: string, i: number, size: number, isBound:
   if (!Number.isInteger(i) || i < 0 || i > max) {
     throw selectionError(path, `index ${i} is out of range for dimension ${dim} of size ${size}`);
   }
+}
+
+/** Read options must be an object; `signal` (checked again where it is used) an AbortSignal. */
+function checkReadOptions(options: ReadOptions): void {
+  if (options === null || typeof options !== 'object') invalidArgument('read options must be an object');
 }
