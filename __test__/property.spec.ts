@@ -450,13 +450,10 @@ function versionPart(c: Case): fc.Arbitrary<Part> {
     replace({ snapshotId: 'not-an-id' }, { must: IA }),
     replace({ asOf: 'yesterday' }, { must: IA }),
   ];
-  // Format V1 repositories answer these two with ERR_STORAGE: the failing test at the end pins that defect.
-  if (c.specVersion !== 1) {
-    unknown.push(
-      replace({ snapshotId: 'AAAAAAAAAAAAAAAAAAAA' }, { must: NF }),
-      replace({ branch: own === 'branch' ? ownValue : 'main', asOf: new Date(0) }, { must: NF }),
-    );
-  }
+  unknown.push(
+    replace({ snapshotId: 'AAAAAAAAAAAAAAAAAAAA' }, { must: NF }),
+    replace({ branch: own === 'branch' ? ownValue : 'main', asOf: new Date(0) }, { must: NF }),
+  );
   return fc.oneof(
     { weight: 1, arbitrary: fc.constant(none) },
     { weight: 2, arbitrary: fc.constantFrom(...restated) },
@@ -688,10 +685,10 @@ async function nexradDbzh(): Promise<Variable> {
   return tree.get('/VCP-12/sweep_0')!.dataset.get('DBZH')!;
 }
 
-// DEFECT: `read(null)` throws a TypeError ("Cannot convert undefined or null to object") from
+// Fixed defect: `read(null)` threw a TypeError ("Cannot convert undefined or null to object") from
 // Object.keys in ts/variable.ts instead of rejecting with a coded error; `read(5)` and `read([])` read the
 // whole array as if no selection had been given.
-test.failing('a selection that is not an object rejects with ERR_INVALID_SELECTION', async (t) => {
+test('a selection that is not an object rejects with ERR_INVALID_SELECTION', async (t) => {
   const v = await nexradDbzh();
   for (const sel of [null, 5, [], 'x']) {
     const got = await settle(() => v.read(sel as never), `read(${String(sel)})`);
@@ -700,10 +697,10 @@ test.failing('a selection that is not an object rejects with ERR_INVALID_SELECTI
   }
 });
 
-// DEFECT: read options that are null, or a `signal` that is not an AbortSignal, throw a TypeError
+// Fixed defect: read options that were null, or a `signal` that was not an AbortSignal, threw a TypeError
 // ("Cannot read properties of null (reading 'signal')", "signal.addEventListener is not a function")
 // from ts/variable.ts and ts/cancel.ts instead of rejecting with ERR_INVALID_ARGUMENT.
-test.failing('read options that are not an object, or a signal that is not an AbortSignal, reject with ERR_INVALID_ARGUMENT', async (t) => {
+test('read options that are not an object, or a signal that is not an AbortSignal, reject with ERR_INVALID_ARGUMENT', async (t) => {
   const v = await nexradDbzh();
   const calls: [string, () => Promise<unknown>][] = [
     ['read({}, null)', () => v.read({}, null as never)],
@@ -718,10 +715,10 @@ test.failing('read options that are not an object, or a signal that is not an Ab
   }
 });
 
-// DEFECT: an open with `signal` set to something other than an AbortSignal throws a TypeError
+// Fixed defect: an open with `signal` set to something other than an AbortSignal threw a TypeError
 // ("signal.addEventListener is not a function", ts/cancel.ts) instead of ERR_INVALID_ARGUMENT: checkOptions
-// in ts/open.ts does not check the type of `signal`.
-test.failing('an open whose signal is not an AbortSignal rejects with ERR_INVALID_ARGUMENT', async (t) => {
+// in ts/open.ts did not check the type of `signal`.
+test('an open whose signal is not an AbortSignal rejects with ERR_INVALID_ARGUMENT', async (t) => {
   for (const signal of [5, {}, 'abort', true]) {
     const got = await settle(() => openDatatree(store('nexrad.zarr'), { signal } as never), `signal ${JSON.stringify(signal)}`);
     t.false(got.ok);
@@ -729,10 +726,10 @@ test.failing('an open whose signal is not an AbortSignal rejects with ERR_INVALI
   }
 });
 
-// DEFECT: `readChunk(null, [0])` (and any non-Variable) throws a TypeError synchronously
-// ("Cannot read properties of null (reading 'readChunk')") from ts/open.ts: the function is not async, so
-// callers that only attach .catch() see an uncaught exception instead of a coded rejection.
-test.failing('readChunk with something that is not a Variable rejects with ERR_INVALID_ARGUMENT', async (t) => {
+// Fixed defect: `readChunk(null, [0])` (and any non-Variable) threw a TypeError synchronously
+// ("Cannot read properties of null (reading 'readChunk')") from ts/open.ts: the function was not async, so
+// callers that only attached .catch() saw an uncaught exception instead of a coded rejection.
+test('readChunk with something that is not a Variable rejects with ERR_INVALID_ARGUMENT', async (t) => {
   for (const variable of [null, undefined, {}, 'DBZH']) {
     let promise: Promise<unknown> | undefined;
     try {
@@ -747,12 +744,9 @@ test.failing('readChunk with something that is not a Variable rejects with ERR_I
   }
 });
 
-// DEFECT: in a format V1 repository (icechunk-python 1.x layout), an unknown snapshot id and an `asOf`
-// before the first commit reject with ERR_STORAGE ("icechunk: opening a read-only session: object not
-// found" / "branch main does not have a snapshots before or at ..."), where a V2 repository gives
-// ERR_NOT_FOUND naming the snapshot or the time, as the README's error table promises for both.
-// Reproduce: openDatatree('fixtures/icechunk/radar_v1.icechunk', { snapshotId: 'AAAAAAAAAAAAAAAAAAAA' }).
-test.failing('a format V1 repository reports an unknown snapshot or a time before its history as ERR_NOT_FOUND', async (t) => {
+// Format V1 repositories (icechunk-python 1.x) are read through icechunk's Repository, whose errors for
+// these two were ERR_STORAGE ("object not found", "does not have a snapshots before"); now ERR_NOT_FOUND.
+test('a format V1 repository reports an unknown snapshot or a time before its history as ERR_NOT_FOUND', async (t) => {
   const v1 = store('../icechunk/radar_v1.icechunk');
   for (const options of [{ snapshotId: 'AAAAAAAAAAAAAAAAAAAA' }, { asOf: new Date(0) }]) {
     const got = await settle(() => openDatatree(v1, options), JSON.stringify(options));

@@ -415,10 +415,20 @@ async fn open_session(
                 .map_err(|e| ic_error("authorising virtual chunk containers", &e))?
         };
         let version = resolve_v1(&repo, selector, as_of).await?;
-        let session = repo
-            .readonly_session(&version)
-            .await
-            .map_err(|e| ic_error("opening a read-only session", &e))?;
+        let session = repo.readonly_session(&version).await.map_err(|e| {
+            // icechunk says "object not found" for a snapshot file that is not there, and has its own
+            // kind for a time before the branch's history; both are ERR_NOT_FOUND, as for V2.
+            let text = describe(&e);
+            match &version {
+                VersionInfo::SnapshotId(id) if text.contains("not found") => {
+                    RtError::NotFound(format!("no snapshot \"{id}\" in the repository"))
+                }
+                VersionInfo::AsOf { branch, at } if text.contains("does not have a snapshot") => {
+                    no_snapshot_before(branch, *at)
+                }
+                _ => ic_error("opening a read-only session", &e),
+            }
+        })?;
         (session, 1)
     };
     let snapshot_id = session.snapshot_id().to_string();
