@@ -147,3 +147,10 @@ test('CF attributes that cannot be applied fail only that variable, on read', as
   t.is(tree.warnings.length, 1, tree.warnings.join('\n'));
   t.regex(tree.warnings[0], /\/bad.*scale_factor.*ERR_CF_DECODE/);
 });
+
+test('icechunk-only options on a plain Zarr store are ERR_INVALID_ARGUMENT, like version selectors', async (t) => {
+  // virtualChunkContainers used to be accepted silently on a plain store.
+  await rejectsWith(t, openDatatree(store('nexrad.zarr'), { virtualChunkContainers: ['s3://bucket/'] }), 'ERR_INVALID_ARGUMENT', 'virtualChunkContainers');
+  await rejectsWith(t, openDatatree(store('nexrad.zarr'), { icechunkCaching: { chunkBytes: 1 << 20 } }), 'ERR_INVALID_ARGUMENT', 'icechunkCaching');
+  t.truthy(await openDatatree(store('nexrad.zarr'), { virtualChunkContainers: [] }));
+});

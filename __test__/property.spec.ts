@@ -526,11 +526,12 @@ const storagePart = (c: Case): fc.Arbitrary<Part> =>
     { weight: 1, arbitrary: fc.constant(part({ storageOptions: {} })) },
     // Object-store settings do not apply to a local path.
     { weight: 1, arbitrary: fc.constantFrom<unknown>({ region: 'us-east-1' }, { anonymous: true }, { bogus: 'x' }, 5, null, 'x', { region: NaN }).map((s) => part({ storageOptions: s }, { must: IA })) },
-    { weight: 1, arbitrary: fc.constant(part({ icechunkCaching: { chunkBytes: 1 << 20, snapshotNodes: 1000 } })) },
+    // icechunk's reader settings, like its version selectors, do not apply to plain Zarr.
+    { weight: 1, arbitrary: fc.constant(part({ icechunkCaching: { chunkBytes: 1 << 20, snapshotNodes: 1000 } }, { must: c.icechunk ? undefined : IA })) },
     { weight: 1, arbitrary: fc.constantFrom<unknown>({ chunkBytes: -1 }, { chunkBytes: 1.5 }, { bogus: 1 }, 'big', null).map((s) => part({ icechunkCaching: s }, { must: IA })) },
     { weight: 1, arbitrary: fc.constant(part({ virtualChunkContainers: [] })) },
-    // A container the repository does not declare; plain Zarr has no containers to check it against.
-    { weight: 1, arbitrary: fc.constant(part({ virtualChunkContainers: ['s3://no-such-container/'] }, { must: c.icechunk ? IA : undefined })) },
+    // A container the repository does not declare; plain Zarr has no containers at all.
+    { weight: 1, arbitrary: fc.constant(part({ virtualChunkContainers: ['s3://no-such-container/'] }, { must: IA })) },
     { weight: 1, arbitrary: fc.constantFrom<unknown>(5, 's3://x/', [5], [{ prefix: 5 }], [{ prefix: 's3://x/', bogus: 1 }]).map((s) => part({ virtualChunkContainers: s }, { must: IA })) },
   );
 

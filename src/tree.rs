@@ -277,11 +277,16 @@ async fn open_repository(
     Ok(opened)
 }
 
-/// Version selectors only mean something for icechunk repositories.
+/// Version selectors and icechunk's reader settings only mean something for icechunk repositories.
 fn reject_version_selectors(options: &OpenOptions) -> Result<()> {
     if options.version.is_set() {
         return Err(RtError::InvalidArgument(
             "branch, tag, snapshotId and asOf apply to icechunk repositories only".into(),
+        ));
+    }
+    if !options.icechunk.virtual_access.is_empty() || options.icechunk.caching.is_some() {
+        return Err(RtError::InvalidArgument(
+            "virtualChunkContainers and icechunkCaching apply to icechunk repositories only".into(),
         ));
     }
     Ok(())
