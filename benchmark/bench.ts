@@ -1,14 +1,24 @@
 // `npm run bench`. Part 1, round trips: opens the bundled stores over HTTP from a static server on 127.0.0.1
 // that delays every response by L ms, and fits T(L) = a + b·L per case (b: sequential round trips, a: CPU
-// cost). Part 2, contenders (benchmark/compare.ts): rustytree and zarrita.js on the KLOT-like archive
+// cost). Part 2, contenders (benchmark/compare.ts): rustytree, zarrita.js, zarrita.js on @earthmover/icechunk
+// (when installed) and, with RUSTYTREE_BENCH_PYTHON, xarray and rustytree-xarray on the KLOT-like archive
 // (`--data DIR`, from scripts/bench_data.sh) served by benchmark/s3-server.ts, each run a fresh process.
-// Writes benchmark/RESULTS.md; with --smoke, runs a tiny version of both parts on the fixtures and only prints.
-import { readFileSync, writeFileSync } from 'node:fs';
+// Part 3, throughput (benchmark/throughput.ts): decoded MB/s from local disk per codec, against the codec
+// alone (with RUSTYTREE_BENCH_PYTHON).
+// Writes benchmark/results.json and, from it, benchmark/RESULTS.md (benchmark/report.ts) and, with
+// RUSTYTREE_BENCH_PYTHON, benchmark/plot.png (benchmark/plot.py).
+// `--only roundtrips,contenders,throughput` runs some parts and keeps the others' figures; `--contenders a,b`
+// measures only those contenders and replaces only their rows. With --smoke, runs a tiny version of every
+// part on the fixtures and only prints.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { cpus } from 'node:os';
 import { openDatatree, type OpenOptions } from '../index';
 import { serveDirectory } from '../__test__/helpers/http-server';
-import { compare, fit, median, table } from './compare';
+import { compare, fit, median, type Measurement } from './compare';
+import { loadResults, meta, render, saveResults, type Layout, type Results, type RoundTrip } from './report';
+import { CODEC_STORES, throughput } from './throughput';
 
 const FIXTURES = join(__dirname, '..', 'fixtures');
 const smoke = process.argv.includes('--smoke');
@@ -16,8 +26,21 @@ const LATENCIES = smoke ? [0, 20] : [0, 10, 50, 100];
 const RUNS = smoke ? 1 : 5;
 // xarray issues thousands of mostly sequential requests per open: at 100 ms each one run would take many
 // minutes, so the Python contenders run at L = 0 and 10 ms, three times each, and b comes from those.
-const PYTHON_LATENCIES = [0, 10];
-const PYTHON_RUNS = 3;
+// icechunk-js (wasm) takes seconds per open and about a minute for `coords` here: the same, without `coords`.
+const SLOW_LATENCIES = [0, 10];
+const SLOW_RUNS = 3;
+// The library's default request cap for local stores (what the throughput part runs with).
+const LOCAL_MAX_CONCURRENCY = 64;
+const PARTS = ['roundtrips', 'contenders', 'throughput'];
+
+const arg = (name: string) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
+const only = arg('--only')?.split(',') ?? PARTS;
+const onlyContenders = arg('--contenders')?.split(',');
+const dataDir = arg('--data');
+const python = process.env.RUSTYTREE_BENCH_PYTHON;
 
 interface Case {
   name: string;
@@ -35,8 +58,8 @@ const CASES: Case[] = [
   { name: 'icechunk main + index coords', path: 'icechunk/radar.icechunk', options: {}, minimum: 3 },
 ];
 
-async function main(): Promise<void> {
-  const rows: string[] = [];
+async function roundTrips(): Promise<RoundTrip[]> {
+  const rows: RoundTrip[] = [];
   for (const c of CASES) {
     const points: [number, number][] = [];
     let requests = 0;
@@ -58,79 +81,85 @@ async function main(): Promise<void> {
       }
     }
     const { a, b } = fit(points);
-    const cells = points.map(([, t]) => t.toFixed(1)).join(' | ');
-    rows.push(`| ${c.name} | ${cells} | ${requests} | ${b.toFixed(2)} | ${c.minimum} | ${a.toFixed(1)} |`);
+    rows.push({ name: c.name, points, requests, a, b, minimum: c.minimum });
     console.log(`${c.name}: T(L) ≈ ${a.toFixed(1)} ms + ${b.toFixed(2)}·L (protocol minimum ${c.minimum}), ${requests} requests`);
   }
-  const dataArg = process.argv.indexOf('--data');
-  const dataDir = dataArg > 0 ? process.argv[dataArg + 1] : undefined;
-  const contenders = smoke
-    ? await compare(FIXTURES, { consolidated: 'stores/nexrad.zarr', unconsolidated: 'stores/nexrad_unconsolidated.zarr' }, {
+  return rows;
+}
+
+/** Rows of `fresh` replace the rows of `old` with the same store, contender and task; the others stay. */
+function merge(old: Measurement[], fresh: Measurement[]): Measurement[] {
+  const key = (m: Measurement) => `${m.store}\u0000${m.contender}\u0000${m.task}`;
+  const byKey = new Map(fresh.map((m) => [key(m), m]));
+  const kept = old.map((m) => byKey.get(key(m)) ?? m);
+  const added = fresh.filter((m) => !old.some((o) => key(o) === key(m)));
+  return [...kept, ...added];
+}
+
+async function main(): Promise<void> {
+  if (smoke) {
+    // Every part, tiny, on the fixtures; printed, never written.
+    const results: Results = {};
+    if (only.includes('roundtrips')) await roundTrips();
+    if (only.includes('contenders')) {
+      await compare(FIXTURES, { consolidated: 'stores/nexrad.zarr', unconsolidated: 'stores/nexrad_unconsolidated.zarr' }, {
         latencies: [0],
         runs: 1,
         tasks: ['open'],
         log: (l) => console.log(`contender ${l}`),
-      })
-    : dataDir
-      ? await compare(dataDir, { consolidated: 'klot_consolidated.zarr', unconsolidated: 'klot.zarr', icechunk: 'klot.icechunk' }, {
-          latencies: LATENCIES,
-          runs: RUNS,
-          tasks: ['open', 'coords', 'read'],
-          log: console.log,
-          python: process.env.RUSTYTREE_BENCH_PYTHON,
-          pythonRuns: PYTHON_RUNS,
-          pythonLatencies: PYTHON_LATENCIES,
-          pythonTasks: ['open', 'read'],
-        })
-      : [];
-  if (smoke) return;
-  const layout = dataDir ? JSON.parse(readFileSync(join(dataDir, 'layout.json'), 'utf8')) : undefined;
-  const header = `| case | ${LATENCIES.map((l) => `T @ L=${l} ms`).join(' | ')} | requests | b (round trips) | minimum | a (ms) |`;
-  const rule = `|${' --- |'.repeat(LATENCIES.length + 5)}`;
-  const text = [
-    '# Benchmark results',
-    '',
-    `Written by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'},`,
-    `Node ${process.version}. Each time is the median of ${RUNS} opens after a warm-up, in ms, against a static`,
-    'server on 127.0.0.1 that delays every response by L. b is the slope of the fitted line T(L) = a + b·L: the',
-    'number of sequential round trips; "minimum" is the protocol minimum for that case.',
-    '',
-    header,
-    rule,
-    ...rows,
-    '',
-    ...(layout
-      ? [
-          '## Contenders on the KLOT-like archive',
-          '',
-          `The \`${layout.profile}\` profile of benchmark/make_data.py: ${layout.groups} groups, ${layout.arrays} arrays,`,
-          `${layout.vcps} VCPs x ${layout.sweeps} sweeps, six float32 moments of ${layout.volumes} x ${layout.azimuths} x ${layout.gates} per sweep`,
-          `(${(layout.decoded_bytes_all_moments / 1e6).toFixed(0)} MB decoded), written by xarray ${layout.writer.xarray}, zarr ${layout.writer.zarr}, icechunk ${layout.writer.icechunk}.`,
-          'Served by benchmark/s3-server.ts (S3 ListObjectsV2 + GET, latency L on every response and one more on every',
-          `new connection). Each time is the median of ${RUNS} fresh processes after a warm-up, in ms, from the first call to`,
-          'the last value. Tasks: `open` = every node\'s metadata; `coords` = open + every 1-D index coordinate;',
-          '`read` = open + DBZH of every sweep. zarrita.js (0.7.5, FetchStore; consolidated v3 metadata through its',
-          'extension, otherwise the known node paths level by level, since it cannot list) decodes no CF attributes.',
-          ...(process.env.RUSTYTREE_BENCH_PYTHON
-            ? [
-                'xarray 2026.9.0 (`open_datatree(engine="zarr")` over s3fs 2026.9.0) and rustytree-xarray 0.5.2',
-                `(\`engine="rustytree"\`) run from a pinned venv (scripts/requirements-bench.txt), ${PYTHON_RUNS} runs each at`,
-                `L = ${PYTHON_LATENCIES.join(' and ')} ms only (thousands of requests per open make higher L take minutes per run), so`,
-                'their b is fitted on those two points. xarray loads index coordinates while opening, so its `open` is',
-                'also its `coords`. rustytree-xarray 0.5.2 opens only a store at a bucket\'s root, so it reads each',
-                'store from a bucket of its own on the same server.',
-              ]
-            : []),
-          'Fresh processes open new connections, so b includes connection set-up (one round trip per connection).',
-          'Requests are counted at the server; peak RSS is the child process\'s.',
-          '',
-          table(contenders, LATENCIES),
-          '',
-        ]
-      : []),
-  ].join('\n');
-  writeFileSync(join(__dirname, 'RESULTS.md'), text);
-  console.log('\nwrote benchmark/RESULTS.md');
+      });
+    }
+    if (only.includes('throughput')) {
+      const rows = await throughput(FIXTURES, ['stores/nexrad.zarr'], { moments: ['DBZH', 'ZDR'], runs: 1, log: (l) => console.log(`throughput ${l}`) });
+      const layout = { profile: 'fixture', groups: 0, arrays: 0, vcps: 0, sweeps: 0, volumes: 0, azimuths: 0, gates: 0, decoded_bytes_all_moments: 0, writer: { xarray: '', zarr: '', icechunk: '' } };
+      results.throughput = { meta: meta(loadavg()[0]), runs: 1, layout, maxConcurrency: LOCAL_MAX_CONCURRENCY, rows };
+    }
+    console.log(`report: ${render(results).split('\n').length} lines`);
+    return;
+  }
+  const results = loadResults();
+  const layout: Layout | undefined = dataDir ? JSON.parse(readFileSync(join(dataDir, 'layout.json'), 'utf8')) : undefined;
+  if (only.includes('roundtrips')) {
+    const start = loadavg()[0];
+    const rows = await roundTrips();
+    results.roundTrips = { meta: meta(start), runs: RUNS, latencies: LATENCIES, rows };
+  }
+  if (only.includes('contenders') && dataDir && layout) {
+    const start = loadavg()[0];
+    const measurements = await compare(dataDir, { consolidated: 'klot_consolidated.zarr', unconsolidated: 'klot.zarr', icechunk: 'klot.icechunk' }, {
+      latencies: LATENCIES,
+      runs: RUNS,
+      tasks: ['open', 'coords', 'read'],
+      log: console.log,
+      python,
+      slowRuns: SLOW_RUNS,
+      slowLatencies: SLOW_LATENCIES,
+      slowTasks: ['open', 'read'],
+      contenders: onlyContenders,
+    });
+    const old = results.contenders;
+    if (onlyContenders && old) {
+      old.measurements = merge(old.measurements, measurements);
+      old.updates = [...(old.updates ?? []).filter((u) => !u.contenders.every((c) => onlyContenders.includes(c))), { meta: meta(start), contenders: onlyContenders }];
+    } else {
+      const slow = { runs: SLOW_RUNS, latencies: SLOW_LATENCIES };
+      results.contenders = { meta: meta(start), runs: RUNS, latencies: LATENCIES, layout, python: python !== undefined, slow, measurements };
+    }
+  }
+  if (only.includes('throughput') && dataDir && layout) {
+    const start = loadavg()[0];
+    const moments = JSON.parse(readFileSync(join(dataDir, 'layout.json'), 'utf8')).moments as string[];
+    const rows = await throughput(dataDir, Object.keys(CODEC_STORES), { moments, runs: RUNS, python, log: console.log });
+    results.throughput = { meta: meta(start), runs: RUNS, layout, maxConcurrency: LOCAL_MAX_CONCURRENCY, rows };
+  }
+  if (!dataDir && only.some((p) => p !== 'roundtrips')) console.log('no --data DIR: the contenders and throughput parts were skipped');
+  saveResults(results);
+  console.log('\nwrote benchmark/results.json and benchmark/RESULTS.md');
+  if (python && results.contenders) {
+    execFileSync(python, [join(__dirname, 'plot.py'), join(__dirname, 'results.json'), join(__dirname, 'plot.png')], { stdio: 'inherit' });
+  } else {
+    console.log('benchmark/plot.png not redrawn: it needs RUSTYTREE_BENCH_PYTHON (the bench venv) and contender results');
+  }
 }
 
 main().catch((e) => {

@@ -1,6 +1,9 @@
 // Contenders on one simulated object store: the KLOT-like archive (benchmark/make_data.py) served by
 // benchmark/s3-server.ts with latency L, each measurement in a fresh process (benchmark/run-one.mts),
 // the median of RUNS runs after a warm-up run. Fits T(L) = a + b·L per contender, store and task.
+// Contenders: rustytree and zarrita.js on the Zarr stores; rustytree and, when @earthmover/icechunk is
+// installed, icechunk-js (zarrita.js on its wasm store) on the icechunk repository; with the bench venv's
+// python, xarray and rustytree-xarray (benchmark/run_one.py) on the Zarr stores.
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
@@ -60,8 +63,22 @@ export function fit(points: [number, number][]): { a: number; b: number } {
 
 export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+/**
+ * Whether @earthmover/icechunk resolves from here (a devDependency, or NODE_PATH for a trial): the
+ * icechunk-js contender runs only then.
+ */
+export function icechunkJsAvailable(): boolean {
+  try {
+    require.resolve('@earthmover/icechunk');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function cases(stores: Stores, python: boolean) {
   const py = python ? ['xarray', 'rustytree-xarray'] : [];
+  const icechunkJs = icechunkJsAvailable() ? ['icechunk-js'] : [];
   return [
     { store: stores.consolidated, consolidated: true, contenders: ['rustytree', 'zarrita', ...py], minimum: { open: 1, coords: 2, read: 2 } },
     {
@@ -71,23 +88,31 @@ function cases(stores: Stores, python: boolean) {
       minimum: { open: 'depth + 1 = 3', coords: 4, read: 4 } as Record<string, number | string>,
     },
     ...(stores.icechunk
-      ? [{ store: stores.icechunk, consolidated: false, contenders: ['rustytree'], minimum: { open: 2, coords: 3, read: 3 } }]
+      ? [{ store: stores.icechunk, consolidated: false, contenders: ['rustytree', ...icechunkJs], minimum: { open: 2, coords: 3, read: 3 } }]
       : []),
   ];
 }
 
 const PYTHON_CONTENDERS = new Set(['xarray', 'rustytree-xarray']);
+/** Contenders whose runs take seconds to minutes: they get `slowRuns`, `slowLatencies` and `slowTasks`. */
+const SLOW_CONTENDERS = new Set([...PYTHON_CONTENDERS, 'icechunk-js']);
 
 /** One fresh process (asynchronously: the server runs in this process's event loop). */
-async function runOnce(
+export async function runOnce(
   job: { contender: string },
   python: string | undefined,
 ): Promise<{ ms: number; rssMb: number; detail: Record<string, number> }> {
   const [command, args] = PYTHON_CONTENDERS.has(job.contender)
     ? [python!, [join(__dirname, 'run_one.py'), JSON.stringify(job)]]
     : [process.execPath, ['--import=tsx', join(__dirname, 'run-one.mts'), JSON.stringify(job)]];
-  const { stdout } = await execFileAsync(command, args, { encoding: 'utf8', maxBuffer: 1 << 20, timeout: 600_000 });
-  return JSON.parse(stdout.trim().split('\n').pop()!);
+  try {
+    const { stdout } = await execFileAsync(command, args, { encoding: 'utf8', maxBuffer: 16 << 20, timeout: 600_000 });
+    return JSON.parse(stdout.trim().split('\n').pop()!);
+  } catch (e) {
+    // The job's JSON (every node path) would bury the child's own message: keep the end of its stderr.
+    const stderr = String((e as { stderr?: string }).stderr ?? e);
+    throw new Error(`${JSON.stringify(job).slice(0, 120)}... failed: ${stderr.slice(-2000)}`);
+  }
 }
 
 /** Measures every case at every latency; `tasks` and `runs` shrink it for smoke runs. */
@@ -99,11 +124,14 @@ export async function compare(
     runs: number;
     tasks: string[];
     log?: (line: string) => void;
-    /** The bench venv's python: adds xarray and rustytree-xarray (fewer runs and latencies: they are slow). */
+    /** The bench venv's python: adds xarray and rustytree-xarray. */
     python?: string;
-    pythonRuns?: number;
-    pythonLatencies?: number[];
-    pythonTasks?: string[];
+    /** Fewer runs, latencies and tasks for the slow contenders (the Python ones and icechunk-js). */
+    slowRuns?: number;
+    slowLatencies?: number[];
+    slowTasks?: string[];
+    /** Only these contenders (default: every one that can run). */
+    contenders?: string[];
   },
 ): Promise<Measurement[]> {
   const jobLayout = layoutOf(dataDir, stores.consolidated, 'DBZH');
@@ -114,13 +142,13 @@ export async function compare(
   const results: Measurement[] = [];
   try {
     for (const c of cases(stores, options.python !== undefined)) {
-      for (const contender of c.contenders) {
-        const py = PYTHON_CONTENDERS.has(contender);
-        for (const task of py ? (options.pythonTasks ?? options.tasks) : options.tasks) {
+      for (const contender of c.contenders.filter((x) => options.contenders?.includes(x) ?? true)) {
+        const slow = SLOW_CONTENDERS.has(contender);
+        for (const task of slow ? (options.slowTasks ?? options.tasks) : options.tasks) {
           const points: [number, number][] = [];
           let rssMb = 0;
           let requests = 0;
-          for (const latencyMs of py ? (options.pythonLatencies ?? options.latencies) : options.latencies) {
+          for (const latencyMs of slow ? (options.slowLatencies ?? options.latencies) : options.latencies) {
             server.latencyMs = latencyMs;
             const ownBucket = contender === 'rustytree-xarray';
             const job = {
@@ -134,7 +162,7 @@ export async function compare(
             };
             await runOnce(job, options.python); // warm-up: page cache, server
             const times: number[] = [];
-            const runs = PYTHON_CONTENDERS.has(contender) ? (options.pythonRuns ?? options.runs) : options.runs;
+            const runs = slow ? (options.slowRuns ?? options.runs) : options.runs;
             for (let i = 0; i < runs; i++) {
               server.resetCounts();
               const r = await runOnce(job, options.python);
