@@ -51,7 +51,7 @@ def main() -> None:
             ax.set_title(f"{store}: {task}", fontsize=9)
             ax.tick_params(labelsize=7)
             if rows:
-                ax.legend(fontsize=6, loc="upper left")
+                ax.legend(fontsize=6, loc="best", framealpha=0.6)
             if i == len(tasks) - 1:
                 ax.set_xlabel("latency L (ms)", fontsize=8)
             if j == 0:
