@@ -28,6 +28,49 @@ build_all() {
   step "build TypeScript" npm run --silent build:ts
 }
 
+# The glibc floor of the Linux binaries, and the pinned tools that build against it: zig (from PyPI's
+# ziglang wheel, in a venv outside the clone) as C compiler and linker, driven by cargo-zigbuild
+# (cargo install, pinned). zig links against a stub glibc of the requested version, so the binary needs
+# nothing newer, whatever the build machine runs.
+export GLIBC_FLOOR="2.17"
+CARGO_ZIGBUILD_VERSION="0.24.1"
+
+# The target every Linux (glibc) build uses: the host triple with the floor, e.g.
+# x86_64-unknown-linux-gnu.2.17. Empty elsewhere (macOS), or with RUSTYTREE_HOST_TOOLCHAIN=1 (the system
+# compiler and glibc; binaries then need the build machine's glibc).
+FLOOR_TARGET=""
+if [ "$(uname -s)" = Linux ] && [ -z "${RUSTYTREE_HOST_TOOLCHAIN:-}" ]; then
+  case "$CARGO_BUILD_TARGET" in
+    x86_64-unknown-linux-gnu | aarch64-unknown-linux-gnu) FLOOR_TARGET="$CARGO_BUILD_TARGET.$GLIBC_FLOOR" ;;
+  esac
+fi
+export FLOOR_TARGET
+
+# `cargo <subcommand> ...` for the build's target: through cargo-zigbuild with the floor target when there
+# is one, so clippy and tests reuse the addon's artefacts instead of rebuilding every C dependency.
+cargo_floor() {
+  local sub="$1"; shift
+  if [ -n "$FLOOR_TARGET" ]; then
+    ensure_zig_toolchain
+    cargo-zigbuild "$sub" --target "$FLOOR_TARGET" "$@"
+  else
+    cargo "$sub" "$@"
+  fi
+}
+
+ensure_zig_toolchain() {
+  local repo_root
+  repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  # shellcheck source=scripts/python-env.sh
+  source "$repo_root/scripts/python-env.sh"
+  ensure_venv "$RUSTYTREE_CACHE/venv-zig" "$repo_root/scripts/requirements-zig.txt" >&2
+  export PATH="$VENV/bin:$RUSTYTREE_CACHE/cargo-tools/bin:$PATH"
+  if ! cargo-zigbuild --version 2>/dev/null | grep -q " $CARGO_ZIGBUILD_VERSION\$"; then
+    step "cargo install cargo-zigbuild $CARGO_ZIGBUILD_VERSION" \
+      cargo install --locked --quiet cargo-zigbuild --version "$CARGO_ZIGBUILD_VERSION" --root "$RUSTYTREE_CACHE/cargo-tools"
+  fi
+}
+
 # Object-storage servers the tests start on 127.0.0.1, pinned. The Go ones are built once with
 # `go install` into a cache outside the clone (MinIO takes a few minutes on 2 cores); Azurite comes from
 # npm (package.json).

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one test command (README: `npm test`). On a fresh clone it installs the npm packages, builds the
-# native addon and the TypeScript layer, builds the object-storage servers the tests start (MinIO and
+# native addon (on Linux through zig against the glibc floor, then checks the binary's GLIBC symbol
+# versions) and the TypeScript layer, builds the object-storage servers the tests start (MinIO and
 # fake-gcs-server, pinned, cached outside the clone; Azurite comes from npm), checks formatting and clippy,
 # then runs the Rust unit tests and the ava suite.
 set -euo pipefail
@@ -13,9 +14,12 @@ ensure_test_servers >"$servers_log" 2>&1 &
 servers_pid=$!
 
 build_all
+if [ -n "$FLOOR_TARGET" ]; then
+  step "glibc floor $GLIBC_FLOOR and architecture of the addon" scripts/check-glibc.sh --max "$GLIBC_FLOOR" rustytree.linux-*.node
+fi
 step "cargo fmt --check" cargo fmt --check
-step "cargo clippy (pedantic, warnings are errors)" cargo clippy --profile ci --all-targets -- -D warnings
-step "cargo test" cargo test --profile ci --lib --tests
+step "cargo clippy (pedantic, warnings are errors)" cargo_floor clippy --profile ci --all-targets -- -D warnings
+step "cargo test" cargo_floor test --profile ci --lib --tests
 if ! wait "$servers_pid"; then cat "$servers_log" >&2; exit 1; fi
 cat "$servers_log"
 step "ava" npx ava "$@"

@@ -8,7 +8,11 @@
  * their digits, NaN and ±Infinity are written as such instead of `null`.
  * @example
  * ```ts
- * attrText({ big: 2n ** 60n, v: NaN }) // '{"big":1152921504606846976,"v":NaN}'
+ * import { openDatatree } from 'rustytree'
+ *
+ * // cf_edge.zarr's root has a 64-bit integer attribute beyond 2^53 and a NaN one: summaries keep both.
+ * const text = (await openDatatree('fixtures/stores/cf_edge.zarr')).toString()
+ * console.log(text.includes('big: 1152921504606846977'), text.includes('valid_min: NaN')) // true true
  * ```
  */
 export function attrText(value: unknown): string {
