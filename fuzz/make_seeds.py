@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""Builds the seed corpora of the fuzz targets from the repository's fixtures.
+
+usage: make_seeds.py OUT_DIR   (writes OUT_DIR/<target>/<sha1 of the input>)
+
+Each seed is framed the way its target reads input (see the target's doc comment):
+  zarr_json      every zarr.json under fixtures/stores and fixtures/broken, as is
+  cf_attrs       [dtype][option bits][u16 len][attributes][stored values], per fixture array with attributes
+  chunk_decode   [u16 len][zarr.json][bytes of chunk 0], per fixture array (every codec chain we test)
+  shard_index    [variant][shard 0/0], per sharded fixture (variant order as in shard_index.rs)
+  icechunk_repo  [selector][original bytes of one metadata file], per metadata file of the two repositories
+Standard library only; file names are content hashes, so rebuilding is idempotent.
+"""
+
+import hashlib
+import json
+import struct
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+
+# Dtype order of DTYPES in fuzz_targets/cf_attrs.rs.
+CF_DTYPES = [
+    "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+    "float16", "float32", "float64", "string", "fixed_length_utf32", "numpy.datetime64",
+    "numpy.timedelta64",
+]
+
+# Attribute sets the fixtures do not spell out: calendars, time zones, fractional reference seconds,
+# base64 float fills, _Unsigned, packed integers.
+EXTRA_ATTRS = [
+    ("int64", {"units": "days since 1582-10-04 12:00:00.5 +05:30", "calendar": "standard"}),
+    ("float64", {"units": "hours since 2000-1-1", "calendar": "proleptic_gregorian", "_FillValue": "AAAAAAAA+H8="}),
+    ("int32", {"units": "seconds since 1970-01-01T00:00:00Z", "calendar": "noleap"}),
+    ("float32", {"units": "milliseconds", "dtype": "timedelta64[ms]", "_FillValue": "AAD4fw=="}),
+    ("int8", {"_Unsigned": "true", "_FillValue": -1, "scale_factor": 0.5, "add_offset": 10}),
+    ("uint16", {"_Unsigned": "false", "missing_value": [65535, 0], "scale_factor": 2}),
+    ("int16", {"scale_factor": [0.01], "add_offset": -5.0, "_FillValue": -32768, "coordinates": "lat lon"}),
+    ("uint8", {"dtype": "bool", "_FillValue": 255}),
+]
+
+
+def write(out: Path, target: str, data: bytes) -> None:
+    d = out / target
+    d.mkdir(parents=True, exist_ok=True)
+    (d / hashlib.sha1(data).hexdigest()).write_bytes(data)
+
+
+def framed(head: bytes, tail: bytes) -> bytes:
+    return struct.pack("<H", len(head)) + head + tail
+
+
+def array_documents():
+    for path in sorted(FIXTURES.glob("stores/**/zarr.json")) + sorted(FIXTURES.glob("broken/**/zarr.json")):
+        raw = path.read_bytes()
+        try:
+            doc = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(doc, dict) and doc.get("node_type") == "array":
+            yield path, raw, doc
+
+
+def chunk_zero(path: Path, doc: dict) -> bytes:
+    encoding = doc.get("chunk_key_encoding") or {}
+    separator = (encoding.get("configuration") or {}).get("separator", "/")
+    ndim = len(doc.get("shape", []))
+    zeros = separator.join(["0"] * ndim) if ndim else "0"
+    key = ("c" + separator + zeros) if encoding.get("name", "default") == "default" else zeros
+    chunk = path.parent / key
+    return chunk.read_bytes() if chunk.is_file() else b""
+
+
+def dtype_name(doc: dict) -> str:
+    t = doc.get("data_type")
+    return t.get("name", "") if isinstance(t, dict) else str(t)
+
+
+def cf_seed(dtype: str, options: int, attrs: dict, values: bytes) -> bytes | None:
+    if dtype not in CF_DTYPES:
+        return None
+    head = json.dumps(attrs).encode()
+    if len(head) > 0xFFFF:
+        return None
+    return bytes([CF_DTYPES.index(dtype), options]) + framed(head, values)
+
+
+def zarr_json(out: Path) -> None:
+    for path in sorted(FIXTURES.glob("stores/**/zarr.json")) + sorted(FIXTURES.glob("broken/**/zarr.json")):
+        write(out, "zarr_json", path.read_bytes())
+
+
+def cf_attrs(out: Path) -> None:
+    for path, _, doc in array_documents():
+        attrs = doc.get("attributes") or {}
+        if not attrs:
+            continue
+        codecs = doc.get("codecs") or []
+        plain = len(codecs) == 1 and codecs[0].get("name") == "bytes"
+        values = chunk_zero(path, doc)[:512] if plain else bytes(range(64))
+        for options in (0, 0b01000):
+            seed = cf_seed(dtype_name(doc), options, attrs, values)
+            if seed is not None:
+                write(out, "cf_attrs", seed)
+    for dtype, attrs in EXTRA_ATTRS:
+        write(out, "cf_attrs", cf_seed(dtype, 0, attrs, bytes(range(0, 256, 3))))
+
+
+def chunk_decode(out: Path) -> None:
+    for path, raw, doc in array_documents():
+        if len(raw) <= 0xFFFF:
+            write(out, "chunk_decode", framed(raw, chunk_zero(path, doc)))
+
+
+def shard_index(out: Path) -> None:
+    codecs = FIXTURES / "stores/codecs.zarr"
+    def shard(name: str) -> bytes:
+        return (codecs / name / "c/0/0").read_bytes()
+    # The index of a 20x20 shard of 5x5 chunks: 16 (offset, length) pairs of u64, then a crc32c.
+    index_bytes = 16 * 16
+    end = shard("i32_sharding")
+    start = shard("i32_sharding_index_start")
+    # Without the crc32c, the start-index shard's data moves 4 bytes forward.
+    entries = struct.unpack("<32Q", start[:index_bytes])
+    moved = [e if (i % 2 or e == 2**64 - 1) else e - 4 for i, e in enumerate(entries)]
+    start_no_crc = struct.pack("<32Q", *moved) + start[index_bytes + 4:]
+    seeds = [
+        (0, end), (0, shard("i32_sharding_sparse")), (1, start),
+        (2, end[:-4]), (3, start_no_crc),
+        (4, shard("i32_sharding_inner_gzip")), (5, shard("f32_sharding_inner_transpose_be")),
+    ]
+    for variant, data in seeds:
+        write(out, "shard_index", bytes([variant]) + data)
+
+
+def icechunk_repo(out: Path) -> None:
+    # Same selection and order as icechunk_repo.rs: metadata files sorted by key.
+    for bit, name in ((0, "small.icechunk"), (1, "radar_v1.icechunk")):
+        repo = FIXTURES / "icechunk" / name
+        keys = sorted(p.relative_to(repo).as_posix() for p in repo.rglob("*") if p.is_file())
+        replaceable = [
+            k for k in keys
+            if k in ("repo", "config.yaml") or k.startswith(("snapshots/", "manifests/", "refs/"))
+        ]
+        for i, key in enumerate(replaceable):
+            write(out, "icechunk_repo", bytes([(bit << 7) | i]) + (repo / key).read_bytes())
+
+
+def main() -> None:
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    out = Path(sys.argv[1])
+    for build in (zarr_json, cf_attrs, chunk_decode, shard_index, icechunk_repo):
+        build(out)
+    for d in sorted(p for p in out.iterdir() if p.is_dir()):
+        print(f"{d.name}: {sum(1 for _ in d.iterdir())} seeds")
+
+
+if __name__ == "__main__":
+    main()
