@@ -17,6 +17,7 @@ build_all
 if [ -n "$FLOOR_TARGET" ]; then
   step "glibc floor $GLIBC_FLOOR and architecture of the addon" scripts/check-glibc.sh --max "$GLIBC_FLOOR" rustytree.linux-*.node
 fi
+step "API reference builds (typedoc, warnings are errors)" npx typedoc --logLevel Warn
 step "cargo fmt --check" cargo fmt --check
 step "cargo clippy (pedantic, warnings are errors)" cargo_floor clippy --profile ci --all-targets -- -D warnings
 step "cargo test" cargo_floor test --profile ci --lib --tests

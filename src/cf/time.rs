@@ -288,11 +288,16 @@ pub fn decode_floats(
                 return Ok(NAT);
             }
             let t = x.trunc();
-            // i128 holds any count that can still land in range once multiplied out.
+            // The count fits i128 below 1e36, but times a large unit (days: 8.64e13 ns) it need not:
+            // checked arithmetic, or a huge offset would wrap into a plausible date (found by fuzzing).
             if t.abs() >= 1.0e36 || t.is_nan() {
                 return Err(out_of_range(name, v));
             }
-            fit(t as i128 * i128::from(step_ns) + reference_ns).ok_or_else(|| out_of_range(name, v))
+            (t as i128)
+                .checked_mul(i128::from(step_ns))
+                .and_then(|n| n.checked_add(reference_ns))
+                .and_then(fit)
+                .ok_or_else(|| out_of_range(name, v))
         })
         .collect()
 }
@@ -308,6 +313,21 @@ mod tests {
     use super::*;
 
     const DAY: i64 = 86_400_000_000_000;
+    const SECOND: i64 = 1_000_000_000;
+
+    #[test]
+    fn huge_float_offsets_are_out_of_range_not_wrapped() {
+        // 1e30 s fits i128 as a count but not once multiplied by 1e9 ns: it used to overflow (a panic
+        // with overflow checks, a wrapped and possibly plausible date without). Found by cf_attrs fuzzing.
+        for v in [1.0e30, -1.0e30, 1.7e29, 9.9e35] {
+            let err = decode_floats(&[v], SECOND, SECOND, 0, "t").unwrap_err();
+            assert_eq!(err.code(), "ERR_CF_DECODE", "{v}");
+        }
+        assert_eq!(
+            decode_floats(&[1.5], SECOND, SECOND, 0, "t").unwrap(),
+            vec![1_500_000_000]
+        );
+    }
 
     #[test]
     fn parses_units_and_reference_dates() {

@@ -110,7 +110,11 @@ fn is_list_body_error(e: &object_store::Error) -> bool {
 fn get_range(range: ByteRange) -> GetRange {
     match range {
         ByteRange::FromStart(offset, None) => GetRange::Offset(offset),
-        ByteRange::FromStart(offset, Some(len)) => GetRange::Bounded(offset..offset + len),
+        // A corrupt shard index can claim any offset and length; saturate instead of overflowing and
+        // let the store refuse the range (found by fuzzing).
+        ByteRange::FromStart(offset, Some(len)) => {
+            GetRange::Bounded(offset..offset.saturating_add(len))
+        }
         ByteRange::Suffix(len) => GetRange::Suffix(len),
     }
 }
