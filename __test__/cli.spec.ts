@@ -255,7 +255,7 @@ test('cat --progress always reads chunk-aligned blocks: same stdout, the bar onl
 test('--stats prints the request counts of the command on stderr, equal to the library\'s own', async (t) => {
   // Consolidated metadata and no coordinates to load: one GET (the README's request table).
   const info = await runCli(['info', NEXRAD, DBZH, '--stats']);
-  t.regex(info.stderr, /^rustytree: stats: requests=1 gets=1 rangedGets=0 heads=0 lists=0 bytes=\d+ peakInFlight=1 elapsedMs=\d+\n$/);
+  t.regex(info.stderr, /^rustytree: stats: requests=1 gets=1 rangedGets=0 heads=0 lists=0 bytes=\d+ roundTrips=1 peakInFlight=1 elapsedMs=\d+\n$/);
   const tree = await runCli(['tree', NEXRAD, '--stats']);
   const lib = (await openDatatree(store('nexrad.zarr'))).stats();
   t.true(tree.stderr.includes(`requests=${lib.requests} gets=${lib.gets} rangedGets=${lib.rangedGets} heads=${lib.heads} lists=${lib.lists} bytes=${lib.bytes} `), tree.stderr);

@@ -79,3 +79,21 @@ test('the listing walk and concurrent reads overlap their requests', async (t) =
     await server.close();
   }
 });
+
+test('roundTrips counts sequential waves of requests: 1 for a consolidated open, 2 for icechunk, 2 per level of a walk', async (t) => {
+  // 10 ms of latency keeps each wave's requests overlapping, as they would over a network.
+  const server = await serveBucket(store('..'), { bucket: 'fixtures', latencyMs: 10 });
+  try {
+    const storageOptions = { endpoint: server.url, anonymous: true, allowHttp: true, region: 'us-east-1' };
+    const consolidated = await openDatatree('s3://fixtures/stores/nexrad.zarr', { engine: 'zarr', loadCoords: false, storageOptions });
+    t.like(consolidated.stats(), { requests: 1, roundTrips: 1 });
+    const repo = await openDatatree('s3://fixtures/icechunk/radar.icechunk', { engine: 'icechunk', loadCoords: false, storageOptions });
+    t.like(repo.stats(), { requests: 2, roundTrips: 2 });
+    // Root zarr.json, then per level (root, VCP groups, sweeps) one wave of listings and one of zarr.json reads.
+    const walked = await openDatatree('s3://fixtures/stores/nexrad_unconsolidated.zarr', { engine: 'zarr', loadCoords: false, storageOptions });
+    t.is(walked.stats().roundTrips, 1 + 2 * 3, JSON.stringify(walked.stats()));
+    t.true(walked.stats().requests > walked.stats().roundTrips);
+  } finally {
+    await server.close();
+  }
+});

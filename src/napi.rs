@@ -351,6 +351,8 @@ pub struct NativeStats {
     pub in_flight: f64,
     /// Most requests in flight at once.
     pub peak_in_flight: f64,
+    /// Sequential waves of requests (a request started while none was in flight).
+    pub round_trips: f64,
 }
 
 #[napi]
@@ -380,6 +382,7 @@ impl NativeTree {
             bytes: s.bytes as f64,
             in_flight: s.in_flight as f64,
             peak_in_flight: s.peak_in_flight as f64,
+            round_trips: s.round_trips as f64,
         }
     }
 

@@ -14,8 +14,8 @@ import { Variable } from './variable';
  * import { openDatatree } from 'rustytree'
  *
  * const tree = await openDatatree('fixtures/stores/nexrad.zarr')
- * const { requests, gets, bytes, peakInFlight } = tree.stats()
- * console.log({ requests, gets, bytes, peakInFlight })
+ * const { requests, roundTrips, bytes, peakInFlight } = tree.stats()
+ * console.log({ requests, roundTrips, bytes, peakInFlight }) // requests 1, roundTrips 1: consolidated
  * ```
  */
 export interface RequestStats {
@@ -35,6 +35,12 @@ export interface RequestStats {
   inFlight: number;
   /** Most requests in flight at once. */
   peakInFlight: number;
+  /**
+   * Round trips as the client sees them: how often a request started while none was in flight. Requests
+   * that overlap count once, so a consolidated open is 1 and an icechunk open 2; a lower bound when one
+   * wave of requests starts before the previous one has ended.
+   */
+  roundTrips: number;
 }
 
 /**

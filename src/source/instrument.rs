@@ -26,6 +26,7 @@ pub struct RequestStats {
     bytes: AtomicU64,
     in_flight: AtomicU64,
     peak_in_flight: AtomicU64,
+    round_trips: AtomicU64,
 }
 
 /// A snapshot of [`RequestStats`].
@@ -45,6 +46,10 @@ pub struct StatsSnapshot {
     pub in_flight: u64,
     /// Most requests ever in flight at once.
     pub peak_in_flight: u64,
+    /// Round trips as the client sees them: how often a request started while none was in flight. Requests
+    /// that overlap count once, so this is the number of sequential waves of requests (a lower bound on
+    /// the round trips a server sees: a wave that starts before the last one ends is not counted apart).
+    pub round_trips: u64,
 }
 
 impl StatsSnapshot {
@@ -67,6 +72,7 @@ impl RequestStats {
             bytes: self.bytes.load(Ordering::Relaxed),
             in_flight: self.in_flight.load(Ordering::Relaxed),
             peak_in_flight: self.peak_in_flight.load(Ordering::Relaxed),
+            round_trips: self.round_trips.load(Ordering::Relaxed),
         }
     }
 
@@ -89,6 +95,9 @@ impl RequestStats {
     fn start(&self, counter: &AtomicU64) -> InFlight<'_> {
         counter.fetch_add(1, Ordering::Relaxed);
         let now = self.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+        if now == 1 {
+            self.round_trips.fetch_add(1, Ordering::Relaxed);
+        }
         self.peak_in_flight.fetch_max(now, Ordering::Relaxed);
         InFlight(self)
     }

@@ -126,7 +126,7 @@ export async function main(argv: string[], io: RunIo): Promise<number> {
     const s = ctx.statsOf();
     io.stderr.write(
       `rustytree: stats: requests=${s.requests} gets=${s.gets} rangedGets=${s.rangedGets} heads=${s.heads} ` +
-        `lists=${s.lists} bytes=${s.bytes} peakInFlight=${s.peakInFlight} elapsedMs=${Date.now() - started}\n`,
+        `lists=${s.lists} bytes=${s.bytes} roundTrips=${s.roundTrips} peakInFlight=${s.peakInFlight} elapsedMs=${Date.now() - started}\n`,
     );
   }
   return status;
