@@ -131,6 +131,14 @@ pub async fn read_region(
             Ok::<_, RtError>((decoded, shape, offset))
         });
     }
+    if chunk_count == 1 {
+        // One chunk covers the whole selection: its decoded piece is the output, as it is (no output
+        // buffer to allocate and fill, no copy).
+        if let Some(joined) = tasks.join_next().await {
+            let (piece, _, _) = joined.map_err(|e| join_error(&target.path, &e))??;
+            return Ok(piece);
+        }
+    }
     let mut out: Option<TypedData> = None;
     while let Some(joined) = tasks.join_next().await {
         let (piece, shape, offset) = joined.map_err(|e| join_error(&target.path, &e))??;
