@@ -90,11 +90,32 @@ pub fn c_strides(shape: &[u64]) -> Vec<u64> {
     strides
 }
 
+/// Where [`copy_block`] writes rows: initialised elements, or the spare capacity of an output buffer that
+/// is written exactly once (so it need not be zero-filled first).
+pub trait BlockTarget<T> {
+    /// Writes `row` at element `at`.
+    fn put_row(&mut self, at: usize, row: &[T]);
+}
+
+impl<T: Clone> BlockTarget<T> for [T] {
+    fn put_row(&mut self, at: usize, row: &[T]) {
+        self[at..at + row.len()].clone_from_slice(row);
+    }
+}
+
+impl<T: Copy> BlockTarget<T> for [std::mem::MaybeUninit<T>] {
+    fn put_row(&mut self, at: usize, row: &[T]) {
+        for (slot, &value) in self[at..at + row.len()].iter_mut().zip(row) {
+            slot.write(value);
+        }
+    }
+}
+
 /// Copies a C-ordered block of shape `block_shape` into `out` (C-ordered, shape `out_shape`) at `offset`.
 ///
-/// Runs along the last dimension are copied whole, so the cost is one `extend`/`copy` per row.
-pub fn copy_block<T: Clone>(
-    out: &mut [T],
+/// Runs along the last dimension are copied whole, so the cost is one row copy per row.
+pub fn copy_block<T, O: BlockTarget<T> + ?Sized>(
+    out: &mut O,
     out_shape: &[u64],
     block: &[T],
     block_shape: &[u64],
@@ -102,8 +123,8 @@ pub fn copy_block<T: Clone>(
 ) {
     let ndim = out_shape.len();
     if ndim == 0 {
-        if let (Some(o), Some(b)) = (out.first_mut(), block.first()) {
-            *o = b.clone();
+        if !block.is_empty() {
+            out.put_row(0, &block[..1]);
         }
         return;
     }
@@ -119,8 +140,7 @@ pub fn copy_block<T: Clone>(
         for d in 0..ndim - 1 {
             start += (idx[d] + offset[d]) * out_strides[d];
         }
-        let start = start as usize;
-        out[start..start + row].clone_from_slice(&block[r * row..(r + 1) * row]);
+        out.put_row(start as usize, &block[r * row..(r + 1) * row]);
         // Advance the row index (odometer over all but the last dimension).
         for d in (0..ndim - 1).rev() {
             idx[d] += 1;
@@ -198,8 +218,27 @@ mod tests {
     #[test]
     fn copies_a_block_into_place() {
         let mut out = vec![0; 12]; // 3 x 4
-        copy_block(&mut out, &[3, 4], &[1, 2, 3, 4], &[2, 2], &[1, 2]);
+        copy_block(out.as_mut_slice(), &[3, 4], &[1, 2, 3, 4], &[2, 2], &[1, 2]);
         assert_eq!(out, vec![0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 3, 4]);
+        // Into spare capacity: the same rows land in the same places.
+        let mut spare: Vec<i32> = Vec::with_capacity(4);
+        copy_block(
+            &mut spare.spare_capacity_mut()[..4],
+            &[2, 2],
+            &[7, 8],
+            &[1, 2],
+            &[1, 0],
+        );
+        copy_block(
+            &mut spare.spare_capacity_mut()[..4],
+            &[2, 2],
+            &[5, 6],
+            &[1, 2],
+            &[0, 0],
+        );
+        // SAFETY: the two blocks wrote all four elements.
+        unsafe { spare.set_len(4) };
+        assert_eq!(spare, vec![5, 6, 7, 8]);
         assert_eq!(c_strides(&[2, 3, 4]), vec![12, 4, 1]);
         let src: Vec<i32> = (0..12).collect(); // 3 x 4
         assert_eq!(
