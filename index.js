@@ -11,10 +11,9 @@ try {
 function explainLoadFailure(error) {
   const message = String(error && error.message);
   if (!message.startsWith('Cannot find native binding') && !message.includes('.node')) return error;
-  const libc =
-    process.platform === 'linux'
-      ? (process.report && process.report.getReport().header.glibcVersionRuntime ? `-gnu (glibc ${process.report.getReport().header.glibcVersionRuntime})` : '-musl')
-      : '';
+  // One diagnostic report (it is not cheap) says which C library this Node runs on.
+  const glibc = process.platform === 'linux' && process.report ? process.report.getReport().header.glibcVersionRuntime : undefined;
+  const libc = process.platform === 'linux' ? (glibc ? `-gnu (glibc ${glibc})` : '-musl') : '';
   const wrapped = new Error(
     `rustytree: no prebuilt native binary loads on ${process.platform}-${process.arch}${libc}. ` +
       'Prebuilt binaries exist for linux-x64-gnu and linux-arm64-gnu (glibc >= 2.17) and darwin-arm64; ' +

@@ -59,6 +59,8 @@ cargo_floor() {
 }
 
 ensure_zig_toolchain() {
+  # Once per shell (and its children): build, clippy and tests all call it.
+  [ -n "${RUSTYTREE_ZIG_READY:-}" ] && return 0
   local repo_root
   repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
   # shellcheck source=scripts/python-env.sh
@@ -69,6 +71,7 @@ ensure_zig_toolchain() {
     step "cargo install cargo-zigbuild $CARGO_ZIGBUILD_VERSION" \
       cargo install --locked --quiet cargo-zigbuild --version "$CARGO_ZIGBUILD_VERSION" --root "$RUSTYTREE_CACHE/cargo-tools"
   fi
+  export RUSTYTREE_ZIG_READY=1
 }
 
 # Object-storage servers the tests start on 127.0.0.1, pinned. The Go ones are built once with

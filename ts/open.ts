@@ -4,7 +4,7 @@
  */
 import { withSignal } from './cancel';
 import { DataTree } from './datatree';
-import { Dataset } from './dataset';
+import { Dataset, isIndex } from './dataset';
 import { RustytreeError, invalidArgument } from './errors';
 import { NDArray, cStrides } from './ndarray';
 import * as native from './native';
@@ -420,7 +420,7 @@ export async function openDatatree(source: string, options: OpenOptions = {}): P
     if (inherit && parent) {
       // xarray's DataTree inherits only indexed (dimension) coordinates from ancestors.
       for (const v of parent.dataset.coords.values()) {
-        if (v.dims.length === 1 && v.dims[0] === v.name && !ownNames.has(v.name)) inherited.push(v);
+        if (isIndex(v) && !ownNames.has(v.name)) inherited.push(v);
       }
     }
     const ancestorDims = inherit && parent ? parent.dataset.dims : {};

@@ -234,7 +234,7 @@ function checkIndex(path: string, dim: string, i: number, size: number, isBound:
   }
 }
 
-/** Read options must be an object; `signal` (checked again where it is used) an AbortSignal. */
+/** Read options must be an object (their `signal` is checked by `withSignal`, where it is used). */
 function checkReadOptions(options: ReadOptions): void {
   if (options === null || typeof options !== 'object') invalidArgument('read options must be an object');
 }

@@ -141,10 +141,7 @@ unsafe fn typed_array<T: Copy>(
             // SAFETY: V8 did not take ownership, so the box is still ours.
             let values = unsafe { Box::from_raw(hint) };
             if status != sys::Status::napi_no_external_buffers_allowed {
-                return Err(Error::new(
-                    Status::from(status),
-                    "[ERR_INTERNAL] creating an external ArrayBuffer failed".to_owned(),
-                ));
+                check(status, "creating an external ArrayBuffer")?;
             }
             to_copy = Some(*values);
         }

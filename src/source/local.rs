@@ -70,18 +70,19 @@ impl LocalStore {
             .await
             .map_err(|e| StorageError::Other(e.to_string()))?;
         let _guard = self.stats.begin(kind);
-        if self.inline.load(Ordering::Relaxed) {
+        let result = if self.inline.load(Ordering::Relaxed) {
             let started = Instant::now();
             let result = work();
             if started.elapsed() > INLINE_READ_BUDGET {
                 self.inline.store(false, Ordering::Relaxed);
             }
-            return result.map_err(|e| StorageError::IOError(Arc::new(e)));
-        }
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|e| StorageError::Other(format!("file task failed: {e}")))?
-            .map_err(|e| StorageError::IOError(Arc::new(e)))
+            result
+        } else {
+            tokio::task::spawn_blocking(work)
+                .await
+                .map_err(|e| StorageError::Other(format!("file task failed: {e}")))?
+        };
+        result.map_err(|e| StorageError::IOError(Arc::new(e)))
     }
 }
 
