@@ -4,7 +4,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDataset, openDatatree } from '../index';
 import { serveBucket } from '../benchmark/s3-server';
-import { loadExpected, store } from './helpers/expected';
+import { loadExpected, nodesBelowRoot, store } from './helpers/expected';
 
 const nexrad = loadExpected('nexrad.json');
 const groups = Object.keys(nexrad.nodes).length;
@@ -80,7 +80,7 @@ test('the listing walk and concurrent reads overlap their requests', async (t) =
   }
 });
 
-test('roundTrips counts sequential waves of requests: 1 for a consolidated open, 2 for icechunk, 2 per level of a walk', async (t) => {
+test('roundTrips counts sequential waves of requests: 1 for a consolidated open, 2 for icechunk, at most 3 for a walk', async (t) => {
   // 10 ms of latency keeps each wave's requests overlapping, as they would over a network.
   const server = await serveBucket(store('..'), { bucket: 'fixtures', latencyMs: 10 });
   try {
@@ -89,10 +89,13 @@ test('roundTrips counts sequential waves of requests: 1 for a consolidated open,
     t.like(consolidated.stats(), { requests: 1, roundTrips: 1 });
     const repo = await openDatatree('s3://fixtures/icechunk/radar.icechunk', { engine: 'icechunk', loadCoords: false, storageOptions });
     t.like(repo.stats(), { requests: 2, roundTrips: 2 });
-    // Root zarr.json, then per level (root, VCP groups, sweeps) one wave of listings and one of zarr.json reads.
+    // Root zarr.json; the root listed with and without a delimiter; every node's zarr.json (the recursive
+    // listing named them all). The third wave may start while the second is in flight (documents named
+    // by the delimited listing), and then counts with it.
     const walked = await openDatatree('s3://fixtures/stores/nexrad_unconsolidated.zarr', { engine: 'zarr', loadCoords: false, storageOptions });
-    t.is(walked.stats().roundTrips, 1 + 2 * 3, JSON.stringify(walked.stats()));
-    t.true(walked.stats().requests > walked.stats().roundTrips);
+    const stats = walked.stats();
+    t.true(stats.roundTrips >= 2 && stats.roundTrips <= 3, JSON.stringify(stats));
+    t.like(stats, { lists: 2, gets: 1 + nodesBelowRoot('nexrad_unconsolidated.zarr') });
   } finally {
     await server.close();
   }

@@ -42,6 +42,8 @@ interface Entry {
   size: number;
   mtime: Date;
   etag: string;
+  /** The object's bytes, once read (small objects only). */
+  body?: Buffer;
 }
 
 function index(root: string): Entry[] {
@@ -112,16 +114,34 @@ function list(entries: Entry[], bucket: string, q: URLSearchParams): string {
   return body.join('');
 }
 
+/** Objects up to this size are kept in memory once read, so a GET costs no file system round trip. */
+const CACHED_OBJECT_BYTES = 4 << 20;
+/** The cache's total budget: the large profile does not fit, its small objects do. */
+const CACHE_BUDGET_BYTES = 1 << 30;
+let cachedBytes = 0;
+
 /**
- * Writes bytes [start, end) of `path` in one `end()` call, so the request stops counting as in flight
- * exactly when its body is handed over (a piped stream ends only after one more read finds EOF).
+ * Writes bytes [start, end) of `entry` in one `end()` call, so the request stops counting as in flight
+ * exactly when its body is handed over (a piped stream ends only after one more read finds EOF). Small
+ * objects are served from memory after their first read: with thousands of `zarr.json` GETs per open, a
+ * file open/read/close per request made this server, not the clients, the bottleneck at L = 0.
  */
-async function send(res: ServerResponse, path: string, start: number, end: number): Promise<void> {
-  const file = await open(path, 'r');
+async function send(res: ServerResponse, entry: Entry, start: number, end: number): Promise<void> {
+  if (entry.body) {
+    res.end(entry.body.subarray(start, end));
+    return;
+  }
+  const cache = entry.size <= CACHED_OBJECT_BYTES && cachedBytes + entry.size <= CACHE_BUDGET_BYTES;
+  const file = await open(entry.path, 'r');
   try {
-    const body = Buffer.alloc(end - start);
-    await file.read(body, 0, body.length, start);
-    res.end(body);
+    const [from, to] = cache ? [0, entry.size] : [start, end];
+    const body = Buffer.alloc(to - from);
+    await file.read(body, 0, body.length, from);
+    if (cache && !entry.body) {
+      entry.body = body;
+      cachedBytes += body.length;
+    }
+    res.end(cache ? body.subarray(start, end) : body);
   } catch {
     res.destroy();
   } finally {
@@ -207,13 +227,13 @@ export async function serveBucket(
       const [start, end] = range;
       c.bytes += end - start + 1;
       res.writeHead(206, { ...headers, 'content-length': end - start + 1, 'content-range': `bytes ${start}-${end}/${entry.size}` });
-      void send(res, entry.path, start, end + 1);
+      void send(res, entry, start, end + 1);
       return;
     }
     c.gets++;
     c.bytes += entry.size;
     res.writeHead(200, { ...headers, 'content-length': entry.size });
-    void send(res, entry.path, 0, entry.size);
+    void send(res, entry, 0, entry.size);
   };
   const server = createServer((req, res) => {
     const c = state.counts;

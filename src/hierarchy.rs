@@ -2,18 +2,20 @@
 //! sequential round trips as the store allows.
 //!
 //! With consolidated metadata (zarr-python's inline `consolidated_metadata` in the root `zarr.json`) the
-//! whole tree comes from one request. Without it, the walk lists one level at a time and fetches every
-//! node's `zarr.json` on that level concurrently, so its latency grows with the depth, not the node count.
+//! whole tree comes from one request. Without it, [`listing`] finds the nodes by listing the store, so its
+//! latency grows with the depth, not the node count.
 
 pub mod filter;
+pub mod listing;
 pub mod node;
 pub mod path;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
-use futures::{StreamExt, TryStreamExt, stream};
+use object_store::ObjectStore;
 use serde_json::{Map, Value};
-use zarrs::storage::{AsyncReadableListableStorage, StoreKey, StorePrefix};
+use zarrs::storage::{AsyncReadableListableStorage, StoreKey};
 
 use crate::error::{Result, RtError, storage_error};
 pub use filter::GroupFilter;
@@ -67,16 +69,19 @@ pub async fn walk(
     store: &AsyncReadableListableStorage,
     options: &WalkOptions,
 ) -> Result<Hierarchy> {
-    walk_from(store, options, None).await
+    walk_from(store, None, options, None).await
 }
 
 /// Like [`walk`], with the root `zarr.json` already fetched (`Some(None)`: fetched, and absent), so a
-/// caller that fetched it alongside something else does not pay for it twice.
+/// caller that fetched it alongside something else does not pay for it twice. `objects` is the same store
+/// as an object store, when it lives in object storage: the listing walk then also lists subtrees
+/// recursively (see [`listing`]).
 ///
 /// # Errors
 /// As [`walk`].
 pub async fn walk_from(
     store: &AsyncReadableListableStorage,
+    objects: Option<&Arc<dyn ObjectStore>>,
     options: &WalkOptions,
     root: Option<Option<bytes::Bytes>>,
 ) -> Result<Hierarchy> {
@@ -138,7 +143,7 @@ pub async fn walk_from(
         }
         add_listed_nodes(&mut hierarchy, nodes, options);
     } else if options.listable {
-        walk_listing(store, &mut hierarchy, options).await?;
+        listing::walk_listing(store, objects, &mut hierarchy, options).await?;
     } else {
         return Err(RtError::UnsupportedFormat(format!(
             "{group:?} has no consolidated metadata, and this source cannot be listed (a plain HTTP \
@@ -218,7 +223,8 @@ fn empty_entry(path: &str, attrs: Map<String, Value>) -> GroupEntry {
     }
 }
 
-/// Adds one node found in consolidated metadata, creating its parent chain where it is implicit.
+/// Adds one node found by the walk (in consolidated metadata, a snapshot or a listing), creating its
+/// parent chain where it is implicit.
 fn insert_node(h: &mut Hierarchy, path: &str, node: NodeMeta, options: &WalkOptions) {
     let Some(parent) = path::parent(path) else {
         return;
@@ -300,89 +306,6 @@ fn flatten_consolidated(
         }
     }
     Ok(out)
-}
-
-/// Level-by-level listing walk: one `list_dir` per group on the level, then every child's `zarr.json`,
-/// all concurrently.
-async fn walk_listing(
-    store: &AsyncReadableListableStorage,
-    h: &mut Hierarchy,
-    options: &WalkOptions,
-) -> Result<()> {
-    let mut frontier = vec![h.root.clone()];
-    while !frontier.is_empty() {
-        let listed: Vec<(String, Vec<String>)> = stream::iter(frontier.clone())
-            .map(|group| async move {
-                let prefix = StorePrefix::new(path::prefix(&group)).map_err(|e| {
-                    RtError::InvalidMetadata(format!("bad store prefix for {group:?}: {e}"))
-                })?;
-                let listing = store.list_dir(&prefix).await.map_err(|e| {
-                    let shown = if prefix.as_str().is_empty() {
-                        "/"
-                    } else {
-                        prefix.as_str()
-                    };
-                    crate::error::classify_storage(format!("listing {shown:?} failed: {e}"))
-                })?;
-                let children = listing
-                    .prefixes()
-                    .iter()
-                    .map(|p| {
-                        path::join(
-                            &group,
-                            p.as_str()
-                                .trim_end_matches('/')
-                                .rsplit('/')
-                                .next()
-                                .unwrap_or_default(),
-                        )
-                    })
-                    .collect();
-                Ok::<_, RtError>((group, children))
-            })
-            .buffer_unordered(options.max_concurrency)
-            .try_collect()
-            .await?;
-        // Every child is fetched: only its zarr.json says whether it is an array (kept with its group) or a
-        // group (whose subtree is skipped below when the filter rules it out).
-        let candidates: Vec<String> = listed
-            .into_iter()
-            .flat_map(|(_, children)| children)
-            .collect();
-        let fetched: Vec<(String, Option<NodeMeta>)> = stream::iter(candidates)
-            .map(|child| async move {
-                let node = fetch_node(store, &child).await?;
-                Ok::<_, RtError>((child, node))
-            })
-            .buffer_unordered(options.max_concurrency)
-            .try_collect()
-            .await?;
-        let mut next = Vec::new();
-        for (child, node) in fetched {
-            // Directories without zarr.json (chunk folders, stray files) are not nodes.
-            let Some(node) = node else { continue };
-            let is_group = matches!(node, NodeMeta::Group(_));
-            let rel = path::relative_to(&child, &h.root);
-            if is_group
-                && options
-                    .filter
-                    .as_ref()
-                    .is_some_and(|f| !f.may_match_at_or_below(&rel))
-            {
-                continue;
-            }
-            if is_group && !options.descend {
-                // openDataset: child groups are not part of the result.
-                continue;
-            }
-            insert_node(h, &child, node, options);
-            if is_group {
-                next.push(child);
-            }
-        }
-        frontier = next;
-    }
-    Ok(())
 }
 
 /// Drops groups that neither match the filter nor lead to a match (the opened root always stays).

@@ -338,7 +338,13 @@ async fn open_remote(
         )));
     }
     reject_version_selectors(options)?;
-    let hierarchy = hierarchy::walk_from(&source.store, &walk_options, Some(root)).await?;
+    let hierarchy = hierarchy::walk_from(
+        &source.store,
+        source.object_store.as_ref(),
+        &walk_options,
+        Some(root),
+    )
+    .await?;
     build(&source, hierarchy, options).await
 }
 

@@ -33,6 +33,16 @@ export interface Expected {
   nodes: Record<string, ExpectedNode>;
 }
 
+/**
+ * How many nodes lie below the root of the fixture store `name`, from the consolidated metadata of its
+ * consolidated twin (`nexrad_unconsolidated.zarr` counts as `nexrad.zarr`, written from the same tree).
+ */
+export function nodesBelowRoot(name: string): number {
+  const twin = name.replace('_unconsolidated', '');
+  const root = JSON.parse(readFileSync(join(FIXTURES, 'stores', twin, 'zarr.json'), 'utf8'));
+  return Object.keys(root.consolidated_metadata.metadata).length;
+}
+
 export function loadExpected(name: string): Expected {
   return JSON.parse(readFileSync(join(FIXTURES, 'expected', name), 'utf8')) as Expected;
 }

@@ -93,13 +93,23 @@ impl RequestStats {
     }
 
     fn start(&self, counter: &AtomicU64) -> InFlight<'_> {
+        self.enter(counter);
+        InFlight(self)
+    }
+
+    /// Like [`Self::start`], for a request whose end is a stream's drop.
+    fn start_stream(self: &Arc<Self>, counter: &AtomicU64) -> StreamInFlight {
+        self.enter(counter);
+        StreamInFlight(Arc::clone(self))
+    }
+
+    fn enter(&self, counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
         let now = self.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
         if now == 1 {
             self.round_trips.fetch_add(1, Ordering::Relaxed);
         }
         self.peak_in_flight.fetch_max(now, Ordering::Relaxed);
-        InFlight(self)
     }
 }
 
@@ -116,6 +126,15 @@ pub(crate) enum RequestKind {
 pub(crate) struct InFlight<'a>(&'a RequestStats);
 
 impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A request in flight for as long as a stream that owns this lives (a paginated listing).
+struct StreamInFlight(Arc<RequestStats>);
+
+impl Drop for StreamInFlight {
     fn drop(&mut self) {
         self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
@@ -200,8 +219,16 @@ impl ObjectStore for InstrumentedStore {
     }
 
     fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
-        self.stats.lists.fetch_add(1, Ordering::Relaxed);
-        self.inner.list(prefix)
+        // The listing is in flight until its stream is dropped: a reader that stops after the first page
+        // (the walk's subtree listing) ends it then.
+        let guard = self.stats.start_stream(&self.stats.lists);
+        self.inner
+            .list(prefix)
+            .map(move |item| {
+                let _in_flight = &guard;
+                item
+            })
+            .boxed()
     }
 
     async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
