@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use object_store::ObjectStore;
+use rayon::prelude::*;
 use serde_json::{Map, Value};
 use zarrs::storage::{AsyncReadableListableStorage, StoreKey};
 
@@ -160,14 +161,23 @@ pub async fn walk_from(
 /// # Errors
 /// `ERR_NOT_FOUND` when `options.group` is not a group in the listing; `ERR_INVALID_METADATA` /
 /// `ERR_UNSUPPORTED_FORMAT` for bad documents.
-pub fn from_documents<B: AsRef<[u8]>>(
+pub fn from_documents<B: AsRef<[u8]> + Sync>(
     documents: &[(String, B)],
     options: &WalkOptions,
 ) -> Result<Hierarchy> {
+    // Parsing is most of an icechunk open's CPU time (about 20 µs a document): spread it over the cores.
+    // Results are taken in order, so the error reported for a bad repository is always the same one.
+    let parsed: Vec<Result<(String, NodeMeta)>> = documents
+        .par_iter()
+        .map(|(raw_path, bytes)| {
+            let node_path = path::normalize(raw_path)?;
+            let node = node::parse_bytes(bytes.as_ref(), &node_path)?;
+            Ok((node_path, node))
+        })
+        .collect();
     let mut nodes = BTreeMap::new();
-    for (raw_path, bytes) in documents {
-        let node_path = path::normalize(raw_path)?;
-        let node = node::parse_bytes(bytes.as_ref(), &node_path)?;
+    for result in parsed {
+        let (node_path, node) = result?;
         nodes.insert(node_path, node);
     }
     let group = options.group.as_str();

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures::future::try_join_all;
+use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use tokio::sync::Semaphore;
@@ -377,7 +378,30 @@ async fn build(
     let mut targets = HashMap::new();
     let mut warnings = Vec::new();
     let (root, consolidated) = (h.root, h.consolidated);
-    for (store_path, group) in h.groups {
+    // Describing an array (its CF plan, zarrs' codec pipeline) is independent of every other and is most
+    // of the open's CPU time on a big tree: spread it over the cores, then collect in order.
+    let mut groups: Vec<(String, hierarchy::GroupEntry)> = h.groups.into_iter().collect();
+    let jobs: Vec<(usize, String, ArrayMeta)> = groups
+        .iter_mut()
+        .enumerate()
+        .flat_map(|(i, (_, g))| {
+            std::mem::take(&mut g.arrays)
+                .into_iter()
+                .map(move |(name, meta)| (i, name, meta))
+        })
+        .collect();
+    let mut described = jobs
+        .into_par_iter()
+        .map(|(i, name, meta)| {
+            (
+                i,
+                describe_array(source, &groups[i].0, &name, meta, options),
+            )
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .peekable();
+    for (index, (store_path, group)) in groups.into_iter().enumerate() {
         let store_path = &store_path;
         let mut variables = Vec::new();
         let mut promoted = Vec::new();
@@ -389,9 +413,8 @@ async fn build(
             group_attrs.remove("coordinates");
             promoted.extend(names.split_whitespace().map(str::to_owned));
         }
-        for (name, meta) in group.arrays {
-            let (info, target, plan_coords, plan_warnings) =
-                describe_array(source, store_path, &name, meta, options)?;
+        while let Some((_, result)) = described.next_if(|(i, _)| *i == index) {
+            let (info, target, plan_coords, plan_warnings) = result?;
             promoted.extend(plan_coords);
             warnings.extend(plan_warnings);
             targets.insert(info.store_path.clone(), target);
