@@ -3,7 +3,8 @@
 // the median of RUNS runs after a warm-up run. Fits T(L) = a + b·L per contender, store and task.
 // Contenders: rustytree and zarrita.js on the Zarr stores; rustytree and, when @earthmover/icechunk is
 // installed, icechunk-js (zarrita.js on its wasm store) on the icechunk repository; with the bench venv's
-// python, xarray and rustytree-xarray (benchmark/run_one.py) on the Zarr stores.
+// python, xarray and rustytree-xarray (benchmark/run_one.py) on the Zarr stores and on the icechunk
+// repository (through an icechunk-python session).
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
@@ -85,15 +86,30 @@ function cases(stores: Stores, python: boolean) {
   const py = python ? ['xarray', 'rustytree-xarray'] : [];
   const icechunkJs = icechunkJsAvailable() ? ['icechunk-js'] : [];
   return [
-    { store: stores.consolidated, consolidated: true, contenders: ['rustytree', 'zarrita', ...py], minimum: { open: 1, coords: 2, read: 2 } },
+    {
+      store: stores.consolidated,
+      consolidated: true,
+      icechunk: false,
+      contenders: ['rustytree', 'zarrita', ...py],
+      minimum: { open: 1, coords: 2, read: 2 },
+    },
     {
       store: stores.unconsolidated,
       consolidated: false,
+      icechunk: false,
       contenders: ['rustytree', 'zarrita', ...py],
       minimum: { open: 'depth + 1 = 4', coords: 5, read: 5 } as Record<string, number | string>,
     },
     ...(stores.icechunk
-      ? [{ store: stores.icechunk, consolidated: false, contenders: ['rustytree', ...icechunkJs], minimum: { open: 2, coords: 3, read: 3 } }]
+      ? [
+          {
+            store: stores.icechunk,
+            consolidated: false,
+            icechunk: true,
+            contenders: ['rustytree', ...icechunkJs, ...py],
+            minimum: { open: 2, coords: 3, read: 3 },
+          },
+        ]
       : []),
   ];
 }
@@ -129,7 +145,7 @@ export async function compare(
     runs: number;
     tasks: string[];
     log?: (line: string) => void;
-    /** The bench venv's python: adds xarray and rustytree-xarray. */
+    /** The bench venv's python: adds xarray and rustytree-xarray (on every store). */
     python?: string;
     /** Fewer runs, latencies and tasks for the slow contenders (the Python ones and icechunk-js). */
     slowRuns?: number;
@@ -155,7 +171,9 @@ export async function compare(
           let requests = 0;
           for (const latencyMs of slow ? (options.slowLatencies ?? options.latencies) : options.latencies) {
             server.latencyMs = latencyMs;
-            const ownBucket = contender === 'rustytree-xarray';
+            // rustytree-xarray reads a Zarr store from a bucket of its own; on the icechunk repository it gets an
+            // icechunk-python session, whose storage keeps the prefix.
+            const ownBucket = contender === 'rustytree-xarray' && !c.icechunk;
             const job = {
               contender,
               task,
@@ -163,6 +181,7 @@ export async function compare(
               bucket: ownBucket ? bucketOf(c.store) : 'bench',
               store: ownBucket ? '' : c.store,
               consolidated: c.consolidated,
+              icechunk: c.icechunk,
               layout: jobLayout,
             };
             await runOnce(job, options.python); // warm-up: page cache, server
