@@ -5,6 +5,8 @@
 //! zarrs fetches a chunk subset with byte ranges where the codecs allow it (sharded arrays read only the
 //! inner chunks they need), and returns the fill value for chunks that were never written.
 
+pub mod direct;
+
 use std::sync::Arc;
 
 use tokio::sync::Semaphore;
@@ -42,6 +44,8 @@ pub struct ReadTarget {
     pub storage_chunks: Vec<u64>,
     /// Whether chunks are shards, which zarrs reads partially by byte range.
     pub sharded: bool,
+    /// Whether whole chunks are decoded by [`direct`] instead of zarrs (`bytes` + `zstd`, unsharded).
+    pub direct: bool,
     /// How to CF-decode the values.
     pub plan: Arc<VariablePlan>,
 }
@@ -104,28 +108,7 @@ pub async fn read_region(
                 .await
                 .map_err(|_| RtError::Aborted("reader closed".into()))?;
             let shape: Vec<u64> = ranges.iter().map(|r| r.end - r.start).collect();
-            let whole = ranges
-                .iter()
-                .zip(&target.storage_chunks)
-                .all(|(r, &c)| r.start == 0 && r.end == c);
-            // A huge chunk is not materialised to cut a small piece out of it: zarrs' partial path
-            // fills a missing chunk's piece alone and reads uncompressed chunks by byte range.
-            let chunk_elements: u64 = target.storage_chunks.iter().product();
-            let huge = chunk_elements.saturating_mul(target.dtype.item_size().max(8) as u64)
-                > HUGE_CHUNK_BYTES;
-            let raw = if target.sharded || whole || huge {
-                // Shards: zarrs fetches only the inner chunks the subset needs, by byte range.
-                let subset = ArraySubset::new_with_ranges(&ranges);
-                fetch_chunk_subset(&target, &indices, &subset).await?
-            } else {
-                // A compressed chunk must be fetched whole anyway: one GET, then cut the subset out
-                // (zarrs' partial path would add a HEAD and a ranged GET for the same bytes).
-                let full: Vec<_> = target.storage_chunks.iter().map(|&c| 0..c).collect();
-                let subset = ArraySubset::new_with_ranges(&full);
-                fetch_chunk_subset(&target, &indices, &subset)
-                    .await?
-                    .extract(&target.storage_chunks, &ranges)
-            };
+            let raw = fetch_piece(&target, &indices, &ranges).await?;
             drop(permit);
             let decoded = target.plan.apply(raw)?;
             Ok::<_, RtError>((decoded, shape, offset))
@@ -239,6 +222,73 @@ fn chunks_overlapping(chunk_shape: &[u64], start: &[u64], stop: &[u64]) -> Vec<C
             idx[d] = first[d];
         }
     }
+}
+
+/// One chunk's part of a read, undecoded (CF decoding follows): `ranges` in chunk coordinates.
+async fn fetch_piece(
+    target: &ReadTarget,
+    indices: &[u64],
+    ranges: &[std::ops::Range<u64>],
+) -> Result<TypedData> {
+    let whole = ranges
+        .iter()
+        .zip(&target.storage_chunks)
+        .all(|(r, &c)| r.start == 0 && r.end == c);
+    // A huge chunk is not materialised to cut a small piece out of it: zarrs' partial path
+    // fills a missing chunk's piece alone and reads uncompressed chunks by byte range.
+    let chunk_elements: u64 = target.storage_chunks.iter().product();
+    let huge =
+        chunk_elements.saturating_mul(target.dtype.item_size().max(8) as u64) > HUGE_CHUNK_BYTES;
+    let direct = if target.direct && !huge {
+        fetch_direct(target, indices).await?
+    } else {
+        None
+    };
+    Ok(if let Some(chunk) = direct {
+        if whole {
+            chunk
+        } else {
+            chunk.extract(&target.storage_chunks, ranges)
+        }
+    } else if target.sharded || whole || huge {
+        // Shards: zarrs fetches only the inner chunks the subset needs, by byte range.
+        let subset = ArraySubset::new_with_ranges(ranges);
+        fetch_chunk_subset(target, indices, &subset).await?
+    } else {
+        // A compressed chunk must be fetched whole anyway: one GET, then cut the subset out
+        // (zarrs' partial path would add a HEAD and a ranged GET for the same bytes).
+        let full: Vec<_> = target.storage_chunks.iter().map(|&c| 0..c).collect();
+        let subset = ArraySubset::new_with_ranges(&full);
+        fetch_chunk_subset(target, indices, &subset)
+            .await?
+            .extract(&target.storage_chunks, ranges)
+    })
+}
+
+/// A whole chunk through [`direct`]: `None` when it was never written (zarrs then supplies the fill
+/// value).
+async fn fetch_direct(target: &ReadTarget, indices: &[u64]) -> Result<Option<TypedData>> {
+    let a = target.array.as_ref().map_err(Clone::clone)?;
+    let Some(encoded) = a
+        .async_retrieve_encoded_chunk(indices)
+        .await
+        .map_err(|e| chunk_error(&target.path, indices, &ArrayError::StorageError(e)))?
+    else {
+        return Ok(None);
+    };
+    let elements = target
+        .storage_chunks
+        .iter()
+        .try_fold(1usize, |n, &c| n.checked_mul(usize::try_from(c).ok()?))
+        .ok_or_else(|| RtError::Decode(format!("array {:?}: chunk too large", target.path)))?;
+    direct::decode(target.dtype, &encoded, elements)
+        .map(Some)
+        .map_err(|why| {
+            RtError::Decode(format!(
+                "array {:?}, chunk {indices:?} failed to decode: {why}",
+                target.path
+            ))
+        })
 }
 
 async fn fetch_chunk_subset(

@@ -571,6 +571,7 @@ fn describe_array(
         shape: meta.shape.clone(),
         storage_chunks: meta.shards.clone().unwrap_or_else(|| meta.chunks.clone()),
         sharded: meta.shards.is_some(),
+        direct: meta.shards.is_none() && crate::read::direct::supports(&meta.codecs, meta.dtype),
         plan: Arc::new(plan),
     };
     Ok((info, target, coordinates, warnings))
