@@ -19,6 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 COLOURS = {
     "rustytree": "#c0392b",
+    "rustytree (maxConcurrency 2048)": "#e59866",
     "zarrita": "#2471a3",
     "icechunk-js": "#17a589",
     "rustytree-xarray": "#d68910",
