@@ -10,6 +10,7 @@ use std::sync::Arc;
 use object_store::memory::InMemory;
 use object_store::path::Path;
 use object_store::{ObjectStoreExt, PutPayload};
+use rustytree::hierarchy::listing::UNKNOWN_KIND_BUDGET;
 use rustytree::hierarchy::{GroupFilter, Hierarchy, WalkOptions, walk, walk_from};
 use rustytree::source::{self, Source};
 
@@ -141,11 +142,18 @@ async fn a_subtree_larger_than_a_page_falls_back_to_delimited_listings() {
     let walked = over_objects(&source, None).await;
     assert_eq!(shape(&walked), shape(&expected));
     let stats = source.stats.snapshot();
-    let vcps = expected.groups["/"].children.len() as u64;
-    // Delimited and recursive listings of the root, of every VCP, and of the big VCP's sweeps (whose
-    // recursive listings fit, except the big sweep's); nothing is read twice.
-    let sweeps_of_first = expected.groups[&first_vcp].children.len() as u64;
-    assert_eq!(stats.lists, 2 + 2 * vcps + 2 * sweeps_of_first, "{stats:?}");
+    // Every child directory (group or array) of a group, each listed recursively at most once.
+    let kids =
+        |g: &str| (expected.groups[g].children.len() + expected.groups[g].arrays.len()) as u64;
+    // The root, delimited and recursively (too big); each of its children recursively (all fit but the
+    // first VCP); the first VCP delimited, and each of its children recursively (all fit but the big
+    // sweep); the big sweep delimited, and each of its arrays recursively (all fit but the one with the
+    // extra chunks). Nothing is read twice.
+    assert_eq!(
+        stats.lists,
+        2 + kids("/") + 1 + kids(&first_vcp) + 1 + kids(&first_sweep),
+        "{stats:?}"
+    );
     assert_eq!(stats.gets, node_count(&expected), "{stats:?}");
 }
 
@@ -189,4 +197,46 @@ async fn documents_outside_the_tree_are_not_nodes() {
     let source = object_source(&extra).await;
     let walked = over_objects(&source, None).await;
     assert_eq!(shape(&walked), shape(&expected));
+}
+
+#[tokio::test]
+async fn a_store_of_big_arrays_wastes_a_bounded_number_of_listings() {
+    // 40 arrays at the root, each with 1,100 chunk keys: every recursive listing below the root is a
+    // wasted page, and only so many may be started.
+    let root = fixture();
+    let group = std::fs::read(root.join("zarr.json")).unwrap();
+    let first_vcp = on_disk(None).await.groups["/"].children[0].clone();
+    let first_sweep = on_disk(None).await.groups[&first_vcp].children[0].clone();
+    let array = std::fs::read(root.join(&first_sweep[1..]).join("DBZH/zarr.json")).unwrap();
+    let memory = InMemory::new();
+    memory
+        .put(&Path::parse("zarr.json").unwrap(), PutPayload::from(group))
+        .await
+        .unwrap();
+    for a in 0..40 {
+        let doc = PutPayload::from(array.clone());
+        memory
+            .put(&Path::parse(format!("big{a:02}/zarr.json")).unwrap(), doc)
+            .await
+            .unwrap();
+        for c in 0..1100 {
+            let key = Path::parse(format!("big{a:02}/c/0/{c}/0")).unwrap();
+            memory
+                .put(&key, PutPayload::from(vec![0u8; 4]))
+                .await
+                .unwrap();
+        }
+    }
+    let source = source::wrap_object_store(Arc::new(memory), "memory".into(), 64, true);
+    let walked = over_objects(&source, None).await;
+    assert_eq!(walked.groups["/"].arrays.len(), 40);
+    let stats = source.stats.snapshot();
+    // The root, delimited and recursively (its page is full), then recursive listings of arrays only
+    // while fewer than the budget are in flight or wasted: the root's counts as the first.
+    assert_eq!(
+        stats.lists,
+        2 + (UNKNOWN_KIND_BUDGET as u64 - 1),
+        "{stats:?}"
+    );
+    assert_eq!(stats.gets, 41, "{stats:?}");
 }

@@ -1,18 +1,25 @@
 //! The listing walk: every node of a store without consolidated metadata, found by listing it.
 //!
 //! A plain level-by-level walk pays two round trips per level: list a group, then read each child's
-//! `zarr.json` to learn which children are groups and must be listed in turn. Two things cut that down:
+//! `zarr.json` to learn which children are groups and must be listed in turn. On object storage three
+//! things cut that down:
 //!
 //! - Each request starts the moment its input arrives, not when its whole level is done, so a slow
 //!   listing holds back only its own subtree.
-//! - Beside its delimited listing, a group is also listed recursively (no delimiter), first page only.
-//!   When its whole subtree fits in that page, every node below it is known at once: their documents are
-//!   all requested in the next round trip, and nothing below is listed again. A radar archive of
-//!   `VCP-xx/sweep_n/<moment>` opens in four sequential waves (root document; root listings; `VCP-xx`
-//!   documents and listings; every document below) instead of seven. A recursive listing that does not
-//!   fit is dropped after its first page, and only [`SPECULATION_BUDGET`] of them may be wasted or
-//!   outstanding at once: in a store of big arrays, chunk keys fill every page, and the walk then costs
-//!   at most that many extra listings over the plain one.
+//! - A group is also listed recursively (no delimiter), first page only. When its whole subtree fits in
+//!   that page, every node below it is known at once: their documents are all requested in the next
+//!   round trip, and nothing below is listed again. Groups below a recursive listing still in flight wait
+//!   for its answer rather than being listed.
+//! - The children a delimited listing finds are listed recursively at once, beside the requests for their
+//!   documents, without waiting to learn whether they are groups: a level of groups then costs one round
+//!   trip, not two. A radar archive of `VCP-xx/sweep_n/<moment>` opens in four sequential waves: the root
+//!   document; the root's listings; each `VCP-xx`'s document and recursive listing; every document below.
+//!
+//! A recursive listing that does not fit is dropped after its first page. At most
+//! [`SPECULATION_BUDGET`] of them may be outstanding or come back incomplete, and children not yet known
+//! to be groups are listed only while fewer than [`UNKNOWN_KIND_BUDGET`] are (an array's listing is a
+//! page of chunk keys): in a store of big arrays the walk costs at most that many extra listings over the
+//! plain one.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -35,10 +42,19 @@ const SUBTREE_PAGE: usize = 1000;
 /// starting new ones.
 pub const SPECULATION_BUDGET: usize = 32;
 
+/// Recursive listings of children not yet known to be groups (an array's listing is a page of chunk
+/// keys) start only while fewer than this many recursive listings are in flight or came back
+/// incomplete: enough for a level of 15 radar volumes, and a bound on the pages a store of big arrays
+/// wastes.
+pub const UNKNOWN_KIND_BUDGET: usize = 16;
+
 /// What one request of the walk found.
 enum Found {
-    /// The direct children of a group (a delimited listing).
-    Children(Vec<String>),
+    /// The direct children of `group` (a delimited listing).
+    Children {
+        group: String,
+        children: Vec<String>,
+    },
     /// Every node below `group` (a recursive listing), or `None` when they did not fit in one page.
     Subtree {
         group: String,
@@ -64,6 +80,11 @@ struct Walk<'a> {
     /// before being listed (it will most likely make their listing unnecessary).
     pending: HashSet<String>,
     parked: HashMap<String, Vec<String>>,
+    /// Children found under a group whose (or whose ancestor's) recursive listing is in flight: listed
+    /// recursively themselves only if that listing comes back incomplete.
+    deferred: HashMap<String, Vec<String>>,
+    /// Paths whose recursive listing has been started (never twice).
+    tried: HashSet<String>,
     /// Recursive listings in flight, and those that came back incomplete.
     speculating: usize,
     wasted: usize,
@@ -93,6 +114,8 @@ pub async fn walk_listing(
         covered: HashSet::new(),
         pending: HashSet::new(),
         parked: HashMap::new(),
+        deferred: HashMap::new(),
+        tried: HashSet::new(),
         speculating: 0,
         wasted: 0,
         found: BTreeMap::new(),
@@ -100,10 +123,11 @@ pub async fn walk_listing(
     walk.list(h.root.clone());
     while let Some(found) = walk.tasks.next().await {
         match found? {
-            Found::Children(children) => {
-                for child in children {
-                    walk.fetch(child);
+            Found::Children { group, children } => {
+                for child in &children {
+                    walk.fetch(child.clone());
                 }
+                walk.speculate_below(&group, children);
             }
             Found::Subtree { group, nodes } => walk.add_subtree(group, nodes),
             Found::Node(node_path, Some(node)) => {
@@ -123,13 +147,56 @@ impl Walk<'_> {
     /// Lists `group`, unless a recursive listing above it is still in flight: then `group` waits for
     /// that answer, which most likely names everything below it.
     fn list_or_park(&mut self, group: String) {
-        let waiting_on = std::iter::successors(path::parent(&group), |p| path::parent(p))
-            .find(|a| self.pending.contains(*a))
-            .map(str::to_owned);
-        match waiting_on {
-            Some(ancestor) => self.parked.entry(ancestor).or_default().push(group),
+        match self.pending_at_or_above(&group) {
+            Some(pending) => self.parked.entry(pending).or_default().push(group),
             None => self.list(group),
         }
+    }
+
+    /// The nearest of `group` and its ancestors with a recursive listing in flight.
+    fn pending_at_or_above(&self, group: &str) -> Option<String> {
+        std::iter::successors(Some(group), |p| path::parent(p))
+            .find(|a| self.pending.contains(*a))
+            .map(str::to_owned)
+    }
+
+    /// Starts recursive listings of `group`'s children (not yet known to be groups: their documents are
+    /// requested alongside), so a level of groups costs one round trip instead of two (document, then
+    /// listing). Deferred while a recursive listing at or above `group` may still name them all.
+    fn speculate_below(&mut self, group: &str, children: Vec<String>) {
+        if self.objects.is_none() || self.is_covered(group) {
+            return;
+        }
+        if let Some(pending) = self.pending_at_or_above(group) {
+            self.deferred.entry(pending).or_default().extend(children);
+            return;
+        }
+        for child in children {
+            if self.speculating + self.wasted < UNKNOWN_KIND_BUDGET && self.filter_allows(&child) {
+                self.speculate(child);
+            }
+        }
+    }
+
+    /// Lists everything below `path` recursively, first page only, when the budget allows.
+    fn speculate(&mut self, path: String) {
+        let Some(objects) = self.objects else { return };
+        if self.speculating + self.wasted >= SPECULATION_BUDGET
+            || self.is_covered(&path)
+            || !self.tried.insert(path.clone())
+        {
+            return;
+        }
+        self.speculating += 1;
+        self.pending.insert(path.clone());
+        let objects = Arc::clone(objects);
+        self.tasks.push(
+            async move {
+                let nodes = list_subtree(&objects, &path).await;
+                Ok(Found::Subtree { group: path, nodes })
+            }
+            .boxed(),
+        );
     }
 
     /// Lists `group`'s children, and its whole subtree when the budget allows; nothing when a recursive
@@ -141,22 +208,16 @@ impl Walk<'_> {
         let store = self.store;
         let delimited = group.clone();
         self.tasks.push(
-            async move { list_children(store, &delimited).await.map(Found::Children) }.boxed(),
+            async move {
+                let children = list_children(store, &delimited).await?;
+                Ok(Found::Children {
+                    group: delimited,
+                    children,
+                })
+            }
+            .boxed(),
         );
-        if let Some(objects) = self.objects
-            && self.speculating + self.wasted < SPECULATION_BUDGET
-        {
-            self.speculating += 1;
-            self.pending.insert(group.clone());
-            let objects = Arc::clone(objects);
-            self.tasks.push(
-                async move {
-                    let nodes = list_subtree(&objects, &group).await;
-                    Ok(Found::Subtree { group, nodes })
-                }
-                .boxed(),
-            );
-        }
+        self.speculate(group);
     }
 
     /// Requests `node_path`'s document, once.
@@ -180,10 +241,16 @@ impl Walk<'_> {
         self.speculating -= 1;
         self.pending.remove(&group);
         let parked = self.parked.remove(&group).unwrap_or_default();
+        let deferred = self.deferred.remove(&group).unwrap_or_default();
         let Some(nodes) = nodes else {
             self.wasted += 1;
             for waiting in parked {
                 self.list_or_park(waiting);
+            }
+            for child in deferred {
+                if let Some(parent) = path::parent(&child).map(str::to_owned) {
+                    self.speculate_below(&parent, vec![child]);
+                }
             }
             return;
         };
