@@ -212,7 +212,7 @@ const { serveBucket } = require(${JSON.stringify(join(ROOT, 'benchmark', 's3-ser
         const coords = v.shape.map((n, d) => Math.floor(rand() * Math.ceil(n / v.chunks[d])));
         reads.push(v.readChunk(coords, { signal: c.signal }).catch((e) => { if (e.code !== 'ERR_ABORTED') throw e; aborted++; }));
         // One in five is never aborted, so completed reads (and their buffers) are part of the churn.
-        if (rand() >= 0.2) setTimeout(() => c.abort(), Math.floor(rand() * 25));
+        if (rand() >= 0.2) setTimeout(() => c.abort(), Math.floor(rand() * 8));
       }
       await Promise.all(reads);
     }
