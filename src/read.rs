@@ -44,8 +44,9 @@ pub struct ReadTarget {
     pub storage_chunks: Vec<u64>,
     /// Whether chunks are shards, which zarrs reads partially by byte range.
     pub sharded: bool,
-    /// Whether whole chunks are decoded by [`direct`] instead of zarrs (`bytes` + `zstd`, unsharded).
-    pub direct: bool,
+    /// The compressor [`direct`] decodes whole chunks with instead of zarrs (`bytes` + `zstd` or
+    /// `blosc`, unsharded).
+    pub direct: Option<direct::Compressor>,
     /// How to CF-decode the values.
     pub plan: Arc<VariablePlan>,
 }
@@ -239,8 +240,8 @@ async fn fetch_piece(
     let chunk_elements: u64 = target.storage_chunks.iter().product();
     let huge =
         chunk_elements.saturating_mul(target.dtype.item_size().max(8) as u64) > HUGE_CHUNK_BYTES;
-    let direct = if target.direct && !huge {
-        fetch_direct(target, indices).await?
+    let direct = if let Some(compressor) = target.direct.filter(|_| !huge) {
+        fetch_direct(target, compressor, indices).await?
     } else {
         None
     };
@@ -267,7 +268,11 @@ async fn fetch_piece(
 
 /// A whole chunk through [`direct`]: `None` when it was never written (zarrs then supplies the fill
 /// value).
-async fn fetch_direct(target: &ReadTarget, indices: &[u64]) -> Result<Option<TypedData>> {
+async fn fetch_direct(
+    target: &ReadTarget,
+    compressor: direct::Compressor,
+    indices: &[u64],
+) -> Result<Option<TypedData>> {
     let a = target.array.as_ref().map_err(Clone::clone)?;
     let Some(encoded) = a
         .async_retrieve_encoded_chunk(indices)
@@ -281,7 +286,7 @@ async fn fetch_direct(target: &ReadTarget, indices: &[u64]) -> Result<Option<Typ
         .iter()
         .try_fold(1usize, |n, &c| n.checked_mul(usize::try_from(c).ok()?))
         .ok_or_else(|| RtError::Decode(format!("array {:?}: chunk too large", target.path)))?;
-    direct::decode(target.dtype, &encoded, elements)
+    direct::decode(compressor, target.dtype, &encoded, elements)
         .map(Some)
         .map_err(|why| {
             RtError::Decode(format!(

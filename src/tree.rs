@@ -571,7 +571,8 @@ fn describe_array(
         shape: meta.shape.clone(),
         storage_chunks: meta.shards.clone().unwrap_or_else(|| meta.chunks.clone()),
         sharded: meta.shards.is_some(),
-        direct: meta.shards.is_none() && crate::read::direct::supports(&meta.codecs, meta.dtype),
+        direct: crate::read::direct::supports(&meta.codecs, meta.dtype)
+            .filter(|_| meta.shards.is_none()),
         plan: Arc::new(plan),
     };
     Ok((info, target, coordinates, warnings))

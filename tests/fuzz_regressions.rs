@@ -70,8 +70,8 @@ async fn target(doc: &str, path: &str, key: &str, chunk: Vec<u8>) -> ReadTarget 
         shape: meta.shape.clone(),
         storage_chunks: meta.shards.clone().unwrap_or(meta.chunks),
         sharded: meta.shards.is_some(),
-        direct: meta.shards.is_none()
-            && rustytree::read::direct::supports(&meta.codecs, meta.dtype),
+        direct: rustytree::read::direct::supports(&meta.codecs, meta.dtype)
+            .filter(|_| meta.shards.is_none()),
         plan: Arc::new(plan),
     }
 }

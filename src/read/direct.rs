@@ -1,12 +1,13 @@
-//! A direct decoder for the commonest Zarr v3 codec chain, `bytes` (little-endian) then `zstd`: the one
-//! zarr-python writes for numbers by default.
+//! A direct decoder for the commonest Zarr v3 codec chains: `bytes` (little-endian) then `zstd` (the one
+//! zarr-python writes for numbers by default) or `blosc`.
 //!
-//! Through zarrs a chunk costs a fresh zstd context, a byte vector to decompress into and a copy of that
-//! vector into the typed one. Here the chunk is decompressed straight into its typed buffer with a zstd
-//! context kept per thread. Anything else (other chains, sharded arrays, missing chunks, types whose
-//! stored form is not their in-memory form) still goes through zarrs.
+//! Through zarrs a chunk costs a byte vector to decompress into and a copy of that vector into the typed
+//! one (and, for zstd, a fresh decompression context). Here the chunk is decompressed straight into its
+//! typed buffer, zstd with a context kept per thread. Anything else (other chains, sharded arrays,
+//! missing chunks, types whose stored form is not their in-memory form) still goes through zarrs.
 
 use std::cell::RefCell;
+use std::ffi::c_void;
 
 use serde_json::Value;
 
@@ -18,23 +19,33 @@ thread_local! {
     static CONTEXT: RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
 }
 
-/// Whether an array with these `codecs` (as stored) and `dtype` can be decoded here: exactly `bytes`
-/// (little-endian, or without an endian for one-byte types) then `zstd` (or zarr-python's
-/// `numcodecs.zstd`, the same bytes), on a little-endian machine, for a plain numeric type.
+/// The compressor of a chain decoded here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compressor {
+    /// zstd frames.
+    Zstd,
+    /// A blosc (version 1) buffer: its header says how it was shuffled and compressed.
+    Blosc,
+}
+
+/// Which compressor decodes an array with these `codecs` (as stored) and `dtype` here, if any: exactly
+/// `bytes` (little-endian, or without an endian for one-byte types) then `zstd` or `blosc` (or
+/// zarr-python's `numcodecs.zstd` / `numcodecs.blosc`, the same bytes), on a little-endian machine, for a
+/// plain numeric type.
 #[must_use]
-pub fn supports(codecs: &Value, dtype: Dtype) -> bool {
+pub fn supports(codecs: &Value, dtype: Dtype) -> Option<Compressor> {
     if !cfg!(target_endian = "little") {
-        return false;
+        return None;
     }
     let item_size = match dtype {
         Dtype::Int8 | Dtype::UInt8 => 1,
         Dtype::Int16 | Dtype::UInt16 => 2,
         Dtype::Int32 | Dtype::UInt32 | Dtype::Float32 => 4,
         Dtype::Int64 | Dtype::UInt64 | Dtype::Float64 => 8,
-        _ => return false,
+        _ => return None,
     };
-    let Some([bytes, zstd]) = codecs.as_array().map(Vec::as_slice) else {
-        return false;
+    let Some([bytes, compressor]) = codecs.as_array().map(Vec::as_slice) else {
+        return None;
     };
     let name = |c: &Value| c.get("name").and_then(Value::as_str).map(str::to_owned);
     let endian = bytes
@@ -42,35 +53,63 @@ pub fn supports(codecs: &Value, dtype: Dtype) -> bool {
         .and_then(Value::as_str);
     let bytes_ok = name(bytes).as_deref() == Some("bytes")
         && (endian == Some("little") || (endian.is_none() && item_size == 1));
-    let zstd_ok = matches!(name(zstd).as_deref(), Some("zstd" | "numcodecs.zstd"));
-    bytes_ok && zstd_ok
+    if !bytes_ok {
+        return None;
+    }
+    match name(compressor).as_deref() {
+        Some("zstd" | "numcodecs.zstd") => Some(Compressor::Zstd),
+        Some("blosc" | "numcodecs.blosc") => Some(Compressor::Blosc),
+        _ => None,
+    }
 }
 
-/// Decodes one whole chunk of `elements` values of `dtype` from its zstd-compressed bytes.
+/// Decodes one whole chunk of `elements` values of `dtype` from its compressed bytes.
 ///
 /// # Errors
 /// A message saying why the bytes do not decode, or decode to the wrong size.
-pub fn decode(dtype: Dtype, encoded: &[u8], elements: usize) -> Result<TypedData, String> {
+pub fn decode(
+    compressor: Compressor,
+    dtype: Dtype,
+    encoded: &[u8],
+    elements: usize,
+) -> Result<TypedData, String> {
     Ok(match dtype {
-        Dtype::Int8 => TypedData::I8(decode_as(encoded, elements)?),
-        Dtype::UInt8 => TypedData::U8(decode_as(encoded, elements)?),
-        Dtype::Int16 => TypedData::I16(decode_as(encoded, elements)?),
-        Dtype::UInt16 => TypedData::U16(decode_as(encoded, elements)?),
-        Dtype::Int32 => TypedData::I32(decode_as(encoded, elements)?),
-        Dtype::UInt32 => TypedData::U32(decode_as(encoded, elements)?),
-        Dtype::Float32 => TypedData::F32(decode_as(encoded, elements)?),
-        Dtype::Int64 => TypedData::I64(decode_as(encoded, elements)?),
-        Dtype::UInt64 => TypedData::U64(decode_as(encoded, elements)?),
-        Dtype::Float64 => TypedData::F64(decode_as(encoded, elements)?),
+        Dtype::Int8 => TypedData::I8(decode_as(compressor, encoded, elements)?),
+        Dtype::UInt8 => TypedData::U8(decode_as(compressor, encoded, elements)?),
+        Dtype::Int16 => TypedData::I16(decode_as(compressor, encoded, elements)?),
+        Dtype::UInt16 => TypedData::U16(decode_as(compressor, encoded, elements)?),
+        Dtype::Int32 => TypedData::I32(decode_as(compressor, encoded, elements)?),
+        Dtype::UInt32 => TypedData::U32(decode_as(compressor, encoded, elements)?),
+        Dtype::Float32 => TypedData::F32(decode_as(compressor, encoded, elements)?),
+        Dtype::Int64 => TypedData::I64(decode_as(compressor, encoded, elements)?),
+        Dtype::UInt64 => TypedData::U64(decode_as(compressor, encoded, elements)?),
+        Dtype::Float64 => TypedData::F64(decode_as(compressor, encoded, elements)?),
         other => return Err(format!("{other:?} is not decoded directly")),
     })
 }
 
-fn decode_as<T: bytemuck::Pod>(encoded: &[u8], elements: usize) -> Result<Vec<T>, String> {
+fn decode_as<T: bytemuck::Pod>(
+    compressor: Compressor,
+    encoded: &[u8],
+    elements: usize,
+) -> Result<Vec<T>, String> {
     let mut out = vec![T::zeroed(); elements];
     let target: &mut [u8] = bytemuck::cast_slice_mut(&mut out);
     let expected = target.len();
-    let written = CONTEXT.with(|cell| {
+    let written = match compressor {
+        Compressor::Zstd => zstd_into(encoded, target)?,
+        Compressor::Blosc => blosc_into(encoded, target)?,
+    };
+    if written != expected {
+        return Err(format!(
+            "{compressor:?}: the chunk decompressed to {written} bytes, {expected} expected"
+        ));
+    }
+    Ok(out)
+}
+
+fn zstd_into(encoded: &[u8], target: &mut [u8]) -> Result<usize, String> {
+    CONTEXT.with(|cell| {
         let mut slot = cell.borrow_mut();
         if slot.is_none() {
             *slot = Some(zstd::bulk::Decompressor::new().map_err(|e| e.to_string())?);
@@ -79,13 +118,43 @@ fn decode_as<T: bytemuck::Pod>(encoded: &[u8], elements: usize) -> Result<Vec<T>
         context
             .decompress_to_buffer(encoded, target)
             .map_err(|e| format!("zstd: {e}"))
-    })?;
-    if written != expected {
+    })
+}
+
+fn blosc_into(encoded: &[u8], target: &mut [u8]) -> Result<usize, String> {
+    let mut decoded_size = 0usize;
+    // SAFETY: blosc reads at most `encoded.len()` bytes of the buffer it is given, and writes the header's
+    // decoded size into `decoded_size`.
+    let valid = unsafe {
+        blosc_src::blosc_cbuffer_validate(
+            encoded.as_ptr().cast::<c_void>(),
+            encoded.len(),
+            &raw mut decoded_size,
+        )
+    } == 0;
+    if !valid {
+        return Err("blosc: not a valid blosc buffer".into());
+    }
+    if decoded_size != target.len() {
         return Err(format!(
-            "zstd: the chunk decompressed to {written} bytes, {expected} expected"
+            "blosc: the chunk holds {decoded_size} bytes, {} expected",
+            target.len()
         ));
     }
-    Ok(out)
+    // SAFETY: the buffer was validated above (its compressed size fits in `encoded`), and blosc writes at
+    // most `target.len()` bytes into `target`. One internal thread: chunks are decoded in parallel already.
+    let written = unsafe {
+        blosc_src::blosc_decompress_ctx(
+            encoded.as_ptr().cast::<c_void>(),
+            target.as_mut_ptr().cast::<c_void>(),
+            target.len(),
+            1,
+        )
+    };
+    usize::try_from(written)
+        .ok()
+        .filter(|&n| n > 0 || target.is_empty())
+        .ok_or_else(|| format!("blosc: decompression failed ({written})"))
 }
 
 #[cfg(test)]
@@ -93,45 +162,108 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn chain(bytes: &Value, zstd_name: &str) -> Value {
-        json!([bytes, {"name": zstd_name, "configuration": {"level": 0, "checksum": false}}])
+    fn chain(bytes: &Value, compressor: &str) -> Value {
+        json!([bytes, {"name": compressor, "configuration": {"level": 0, "checksum": false}}])
     }
 
     #[test]
-    fn only_little_endian_bytes_then_zstd_is_direct() {
+    fn only_little_endian_bytes_then_zstd_or_blosc_is_direct() {
         let little = json!({"name": "bytes", "configuration": {"endian": "little"}});
-        assert!(supports(&chain(&little, "zstd"), Dtype::Float32));
-        assert!(supports(&chain(&little, "numcodecs.zstd"), Dtype::Int64));
-        assert!(supports(
-            &chain(&json!({"name": "bytes"}), "zstd"),
-            Dtype::UInt8
-        ));
-        assert!(!supports(
-            &chain(&json!({"name": "bytes"}), "zstd"),
-            Dtype::Int16
-        ));
+        let bare = json!({"name": "bytes"});
         let big = json!({"name": "bytes", "configuration": {"endian": "big"}});
-        assert!(!supports(&chain(&big, "zstd"), Dtype::Float32));
-        assert!(!supports(&chain(&little, "gzip"), Dtype::Float32));
-        assert!(!supports(&chain(&little, "zstd"), Dtype::Bool));
-        assert!(!supports(&chain(&little, "zstd"), Dtype::Float16));
-        let three = json!([little, {"name": "zstd"}, {"name": "crc32c"}]);
-        assert!(!supports(&three, Dtype::Float32));
+        let cases = [
+            (
+                chain(&little, "zstd"),
+                Dtype::Float32,
+                Some(Compressor::Zstd),
+            ),
+            (
+                chain(&little, "numcodecs.zstd"),
+                Dtype::Int64,
+                Some(Compressor::Zstd),
+            ),
+            (
+                chain(&little, "blosc"),
+                Dtype::Float64,
+                Some(Compressor::Blosc),
+            ),
+            (
+                chain(&little, "numcodecs.blosc"),
+                Dtype::UInt16,
+                Some(Compressor::Blosc),
+            ),
+            (chain(&bare, "zstd"), Dtype::UInt8, Some(Compressor::Zstd)),
+            (chain(&bare, "zstd"), Dtype::Int16, None),
+            (chain(&big, "zstd"), Dtype::Float32, None),
+            (chain(&little, "gzip"), Dtype::Float32, None),
+            (chain(&little, "zstd"), Dtype::Bool, None),
+            (chain(&little, "blosc"), Dtype::Float16, None),
+            (
+                json!([little, {"name": "zstd"}, {"name": "crc32c"}]),
+                Dtype::Float32,
+                None,
+            ),
+        ];
+        for (codecs, dtype, expected) in cases {
+            assert_eq!(supports(&codecs, dtype), expected, "{codecs} {dtype:?}");
+        }
     }
 
-    #[test]
-    fn decodes_whole_chunks_and_rejects_wrong_sizes() {
-        let values: Vec<f32> = (0..1000u16).map(|i| f32::from(i) * 0.5).collect();
-        let encoded = zstd::bulk::compress(bytemuck::cast_slice(&values), 3).unwrap();
-        match decode(Dtype::Float32, &encoded, values.len()).unwrap() {
+    fn values() -> Vec<f32> {
+        (0..1000u16).map(|i| f32::from(i) * 0.5).collect()
+    }
+
+    fn check(compressor: Compressor, encoded: &[u8]) {
+        let values = values();
+        match decode(compressor, Dtype::Float32, encoded, values.len()).unwrap() {
             TypedData::F32(v) => assert_eq!(v, values),
             other => panic!("wrong type {other:?}"),
         }
-        // Twice on one thread: the kept context decodes again.
-        assert!(decode(Dtype::Float32, &encoded, values.len()).is_ok());
-        let short = decode(Dtype::Float32, &encoded, values.len() + 1).unwrap_err();
-        assert!(short.contains("4000 bytes, 4004 expected"), "{short}");
-        assert!(decode(Dtype::Float32, &encoded, values.len() - 1).is_err());
-        assert!(decode(Dtype::Float32, b"not zstd", 4).is_err());
+        // Twice on one thread: a kept context decodes again.
+        assert!(decode(compressor, Dtype::Float32, encoded, values.len()).is_ok());
+        let long = decode(compressor, Dtype::Float32, encoded, values.len() + 1).unwrap_err();
+        assert!(long.contains("4004 expected"), "{long}");
+        assert!(decode(compressor, Dtype::Float32, encoded, values.len() - 1).is_err());
+        assert!(decode(compressor, Dtype::Float32, b"not compressed at all", 4).is_err());
+        assert!(
+            decode(
+                compressor,
+                Dtype::Float32,
+                &encoded[..encoded.len() / 2],
+                1000
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn zstd_chunks_decode_and_wrong_sizes_are_errors() {
+        let encoded = zstd::bulk::compress(bytemuck::cast_slice(&values()), 3).unwrap();
+        check(Compressor::Zstd, &encoded);
+    }
+
+    #[test]
+    fn blosc_chunks_decode_and_wrong_sizes_are_errors() {
+        let values = values();
+        let raw: &[u8] = bytemuck::cast_slice(&values);
+        let mut encoded = vec![0u8; raw.len() + 16];
+        let compressor = std::ffi::CString::new("lz4").unwrap();
+        // SAFETY: `encoded` has room for the input plus blosc's 16-byte maximum overhead.
+        let n = unsafe {
+            blosc_src::blosc_compress_ctx(
+                5,
+                1,
+                4,
+                raw.len(),
+                raw.as_ptr().cast::<c_void>(),
+                encoded.as_mut_ptr().cast::<c_void>(),
+                encoded.len(),
+                compressor.as_ptr(),
+                0,
+                1,
+            )
+        };
+        encoded.truncate(usize::try_from(n).unwrap());
+        check(Compressor::Blosc, &encoded);
     }
 }
