@@ -1,13 +1,14 @@
 //! A direct decoder for the commonest Zarr v3 codec chains: `bytes` (little-endian) then `zstd` (the one
-//! zarr-python writes for numbers by default) or `blosc`.
+//! zarr-python writes for numbers by default), `blosc` or `gzip`.
 //!
 //! Through zarrs a chunk costs a byte vector to decompress into and a copy of that vector into the typed
-//! one (and, for zstd, a fresh decompression context). Here the chunk is decompressed straight into its
+//! one (and, for zstd, a fresh decompression context; for gzip, a vector grown by doubling). Here the chunk is decompressed straight into its
 //! typed buffer, zstd with a context kept per thread. Anything else (other chains, sharded arrays,
 //! missing chunks, types whose stored form is not their in-memory form) still goes through zarrs.
 
 use std::cell::RefCell;
 use std::ffi::c_void;
+use std::io::Read;
 
 use serde_json::Value;
 
@@ -26,12 +27,14 @@ pub enum Compressor {
     Zstd,
     /// A blosc (version 1) buffer: its header says how it was shuffled and compressed.
     Blosc,
+    /// A gzip member.
+    Gzip,
 }
 
 /// Which compressor decodes an array with these `codecs` (as stored) and `dtype` here, if any: exactly
-/// `bytes` (little-endian, or without an endian for one-byte types) then `zstd` or `blosc` (or
-/// zarr-python's `numcodecs.zstd` / `numcodecs.blosc`, the same bytes), on a little-endian machine, for a
-/// plain numeric type.
+/// `bytes` (little-endian, or without an endian for one-byte types) then `zstd`, `blosc` or `gzip` (or
+/// zarr-python's `numcodecs.*` namesakes, the same bytes), on a little-endian machine, for a plain numeric
+/// type.
 #[must_use]
 pub fn supports(codecs: &Value, dtype: Dtype) -> Option<Compressor> {
     if !cfg!(target_endian = "little") {
@@ -59,6 +62,7 @@ pub fn supports(codecs: &Value, dtype: Dtype) -> Option<Compressor> {
     match name(compressor).as_deref() {
         Some("zstd" | "numcodecs.zstd") => Some(Compressor::Zstd),
         Some("blosc" | "numcodecs.blosc") => Some(Compressor::Blosc),
+        Some("gzip" | "numcodecs.gzip") => Some(Compressor::Gzip),
         _ => None,
     }
 }
@@ -99,6 +103,7 @@ fn decode_as<T: bytemuck::Pod>(
     let written = match compressor {
         Compressor::Zstd => zstd_into(encoded, target)?,
         Compressor::Blosc => blosc_into(encoded, target)?,
+        Compressor::Gzip => gzip_into(encoded, target)?,
     };
     if written != expected {
         return Err(format!(
@@ -119,6 +124,29 @@ fn zstd_into(encoded: &[u8], target: &mut [u8]) -> Result<usize, String> {
             .decompress_to_buffer(encoded, target)
             .map_err(|e| format!("zstd: {e}"))
     })
+}
+
+/// The gzip member's bytes, read straight into `target`; more bytes than `target` holds is an error, as
+/// fewer are.
+fn gzip_into(encoded: &[u8], target: &mut [u8]) -> Result<usize, String> {
+    let mut decoder = flate2::read::GzDecoder::new(encoded);
+    let mut filled = 0;
+    while filled < target.len() {
+        match decoder.read(&mut target[filled..]) {
+            Ok(0) => return Ok(filled),
+            Ok(n) => filled += n,
+            Err(e) => return Err(format!("gzip: {e}")),
+        }
+    }
+    let mut extra = [0u8; 1];
+    match decoder.read(&mut extra) {
+        Ok(0) => Ok(filled),
+        Ok(_) => Err(format!(
+            "gzip: the chunk holds more than {} bytes",
+            target.len()
+        )),
+        Err(e) => Err(format!("gzip: {e}")),
+    }
 }
 
 fn blosc_into(encoded: &[u8], target: &mut [u8]) -> Result<usize, String> {
@@ -167,7 +195,7 @@ mod tests {
     }
 
     #[test]
-    fn only_little_endian_bytes_then_zstd_or_blosc_is_direct() {
+    fn only_little_endian_bytes_then_zstd_blosc_or_gzip_is_direct() {
         let little = json!({"name": "bytes", "configuration": {"endian": "little"}});
         let bare = json!({"name": "bytes"});
         let big = json!({"name": "bytes", "configuration": {"endian": "big"}});
@@ -195,7 +223,12 @@ mod tests {
             (chain(&bare, "zstd"), Dtype::UInt8, Some(Compressor::Zstd)),
             (chain(&bare, "zstd"), Dtype::Int16, None),
             (chain(&big, "zstd"), Dtype::Float32, None),
-            (chain(&little, "gzip"), Dtype::Float32, None),
+            (
+                chain(&little, "gzip"),
+                Dtype::Float32,
+                Some(Compressor::Gzip),
+            ),
+            (chain(&little, "lz4"), Dtype::Float32, None),
             (chain(&little, "zstd"), Dtype::Bool, None),
             (chain(&little, "blosc"), Dtype::Float16, None),
             (
@@ -240,6 +273,14 @@ mod tests {
     fn zstd_chunks_decode_and_wrong_sizes_are_errors() {
         let encoded = zstd::bulk::compress(bytemuck::cast_slice(&values()), 3).unwrap();
         check(Compressor::Zstd, &encoded);
+    }
+
+    #[test]
+    fn gzip_chunks_decode_and_wrong_sizes_are_errors() {
+        use std::io::Write;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(5));
+        encoder.write_all(bytemuck::cast_slice(&values())).unwrap();
+        check(Compressor::Gzip, &encoder.finish().unwrap());
     }
 
     #[test]
