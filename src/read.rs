@@ -44,8 +44,8 @@ pub struct ReadTarget {
     pub storage_chunks: Vec<u64>,
     /// Whether chunks are shards, which zarrs reads partially by byte range.
     pub sharded: bool,
-    /// The compressor [`direct`] decodes whole chunks with instead of zarrs (`bytes` + `zstd` or
-    /// `blosc`, unsharded).
+    /// The compressor [`direct`] decodes whole chunks with instead of zarrs (`bytes` + `zstd`, `blosc`
+    /// or `gzip`, unsharded).
     pub direct: Option<direct::Compressor>,
     /// How to CF-decode the values.
     pub plan: Arc<VariablePlan>,
@@ -241,7 +241,7 @@ async fn fetch_piece(
     let huge =
         chunk_elements.saturating_mul(target.dtype.item_size().max(8) as u64) > HUGE_CHUNK_BYTES;
     let direct = if let Some(compressor) = target.direct.filter(|_| !huge) {
-        fetch_direct(target, compressor, indices).await?
+        fetch_direct(target, compressor, indices, chunk_elements).await?
     } else {
         None
     };
@@ -272,6 +272,7 @@ async fn fetch_direct(
     target: &ReadTarget,
     compressor: direct::Compressor,
     indices: &[u64],
+    chunk_elements: u64,
 ) -> Result<Option<TypedData>> {
     let a = target.array.as_ref().map_err(Clone::clone)?;
     let Some(encoded) = a
@@ -281,11 +282,8 @@ async fn fetch_direct(
     else {
         return Ok(None);
     };
-    let elements = target
-        .storage_chunks
-        .iter()
-        .try_fold(1usize, |n, &c| n.checked_mul(usize::try_from(c).ok()?))
-        .ok_or_else(|| RtError::Decode(format!("array {:?}: chunk too large", target.path)))?;
+    let elements = usize::try_from(chunk_elements)
+        .map_err(|_| RtError::Decode(format!("array {:?}: chunk too large", target.path)))?;
     direct::decode(compressor, target.dtype, &encoded, elements)
         .map(Some)
         .map_err(|why| {

@@ -2,8 +2,8 @@
 //! zarr-python writes for numbers by default), `blosc` or `gzip`.
 //!
 //! Through zarrs a chunk costs a byte vector to decompress into and a copy of that vector into the typed
-//! one (and, for zstd, a fresh decompression context; for gzip, a vector grown by doubling). Here the chunk is decompressed straight into its
-//! typed buffer, zstd with a context kept per thread. Anything else (other chains, sharded arrays,
+//! one (and, for zstd, a fresh decompression context; for gzip, a vector grown by doubling). Here the
+//! chunk is decompressed straight into its typed buffer, zstd with a context kept per thread. Anything else (other chains, sharded arrays,
 //! missing chunks, types whose stored form is not their in-memory form) still goes through zarrs.
 
 use std::cell::RefCell;
@@ -50,21 +50,24 @@ pub fn supports(codecs: &Value, dtype: Dtype) -> Option<Compressor> {
     let Some([bytes, compressor]) = codecs.as_array().map(Vec::as_slice) else {
         return None;
     };
-    let name = |c: &Value| c.get("name").and_then(Value::as_str).map(str::to_owned);
     let endian = bytes
         .pointer("/configuration/endian")
         .and_then(Value::as_str);
-    let bytes_ok = name(bytes).as_deref() == Some("bytes")
+    let bytes_ok = codec_name(bytes) == Some("bytes")
         && (endian == Some("little") || (endian.is_none() && item_size == 1));
     if !bytes_ok {
         return None;
     }
-    match name(compressor).as_deref() {
+    match codec_name(compressor) {
         Some("zstd" | "numcodecs.zstd") => Some(Compressor::Zstd),
         Some("blosc" | "numcodecs.blosc") => Some(Compressor::Blosc),
         Some("gzip" | "numcodecs.gzip") => Some(Compressor::Gzip),
         _ => None,
     }
+}
+
+fn codec_name(codec: &Value) -> Option<&str> {
+    codec.get("name").and_then(Value::as_str)
 }
 
 /// Decodes one whole chunk of `elements` values of `dtype` from its compressed bytes.
