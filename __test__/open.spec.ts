@@ -69,6 +69,25 @@ test('a selection drops indexed dims and keeps ranges, values as xarray', async 
   t.deepEqual(Array.from(point.data as Float64Array), [num(all[5 * 20 + 5])]);
 });
 
+test('strips spanning several chunks, written and missing, read as xarray decoded them', async (t) => {
+  // 12 x 10 in 4 x 4 chunks, only (0,0) and (2,1) written, fill NaN. A column strip of whole chunks is
+  // decoded straight into the output chunk by chunk; missing chunks and the partial edge strip are filled
+  // or copied in beside them.
+  const dtypes = loadExpected('dtypes.json');
+  const all = (dtypes.nodes['/'].variables.missing_float_nan.values as unknown[]).map(num);
+  const v = (await openDataset(store('dtypes.zarr'))).get('missing_float_nan')!;
+  for (const [lo, hi] of [[0, 4], [4, 8], [8, 10], [0, 10]]) {
+    for (const rows of [[0, 12], [4, 12]]) {
+      const sel = await v.read({ my: rows, mx: [lo, hi] });
+      t.deepEqual(sel.shape, [rows[1] - rows[0], hi - lo]);
+      const want: number[] = [];
+      for (let i = rows[0]; i < rows[1]; i++) for (let j = lo; j < hi; j++) want.push(all[i * 10 + j]);
+      t.deepEqual(Array.from(sel.data as Float32Array), want, `rows ${rows}, columns ${lo}..${hi}`);
+    }
+  }
+  t.true(all.some((x) => Number.isNaN(x)) && all.some((x) => !Number.isNaN(x)));
+});
+
 test('readChunk returns the decoded chunk, trimmed at the edges', async (t) => {
   const tree = await openDatatree(store('nexrad.zarr'));
   const dbzh = tree.get('/VCP-12/sweep_0')!.dataset.get('DBZH')!;

@@ -62,6 +62,191 @@ pub async fn read_region(
     stop: &[u64],
     limit: &Arc<Semaphore>,
 ) -> Result<TypedData> {
+    let (out_shape, total, chunk_count) = size_region(target, start, stop)?;
+    let n = usize::try_from(total).unwrap_or(usize::MAX);
+    // With more than one chunk, whole chunks that `direct` decodes land straight in the output when they
+    // are one contiguous run of it (chunked along leading dimensions only): no buffer per chunk and no
+    // copy, which for zstd and blosc is a large share of a read.
+    let compressor = direct_compressor(target).filter(|_| target.plan.is_identity());
+    let shared = match compressor {
+        Some(_) if chunk_count > 1 => direct::zeroed(target.dtype, n).map(SharedOutput::new),
+        _ => None,
+    };
+    let mut tasks = JoinSet::new();
+    for chunk in chunks_overlapping(&target.storage_chunks, start, stop) {
+        let (indices, ranges, offset): (Vec<u64>, Vec<std::ops::Range<u64>>, Vec<u64>) = chunk;
+        let shape: Vec<u64> = ranges.iter().map(|r| r.end - r.start).collect();
+        let whole = is_whole(&ranges, &target.storage_chunks);
+        let into = match (&shared, compressor) {
+            (Some(out), Some(c)) if whole => contiguous_run(&out_shape, &shape, &offset)
+                .map(|(at, len)| (Arc::clone(out), c, at, len)),
+            _ => None,
+        };
+        let target = target.clone();
+        let limit = Arc::clone(limit);
+        tasks.spawn(async move {
+            let permit = limit
+                .acquire_owned()
+                .await
+                .map_err(|_| RtError::Aborted("reader closed".into()))?;
+            let raw = if let Some((out, compressor, at, len)) = into {
+                if fetch_direct_into(&target, compressor, &indices, &out, at, len).await? {
+                    return Ok(Done::Placed(len));
+                }
+                // Never written: zarrs supplies the fill value.
+                fetch_chunk_subset(&target, &indices, &ArraySubset::new_with_ranges(&ranges))
+                    .await?
+            } else {
+                fetch_piece(&target, &indices, &ranges).await?
+            };
+            drop(permit);
+            let decoded = target.plan.apply(raw)?;
+            Ok::<_, RtError>(Done::Piece(decoded, shape, offset))
+        });
+    }
+    if chunk_count == 1 {
+        // One chunk covers the whole selection: its decoded piece is the output, as it is (no output
+        // buffer to allocate and fill, no copy).
+        if let Some(joined) = tasks.join_next().await {
+            return match joined.map_err(|e| join_error(&target.path, &e))?? {
+                Done::Piece(piece, _, _) => Ok(piece),
+                Done::Placed(_) => Err(RtError::Internal(format!(
+                    "a one-chunk read of {:?} had no output to decode into",
+                    target.path
+                ))),
+            };
+        }
+    }
+    let mut out: Option<TypedData> = None;
+    let mut pieces = Vec::new();
+    let mut written = 0;
+    while let Some(joined) = tasks.join_next().await {
+        match joined.map_err(|e| join_error(&target.path, &e))?? {
+            Done::Placed(len) => written += len,
+            // Into the shared output only once every task has finished with it.
+            Done::Piece(piece, shape, offset) if shared.is_some() => {
+                pieces.push((piece, shape, offset));
+            }
+            Done::Piece(piece, shape, offset) => {
+                if out.is_none() {
+                    out = Some(alloc_like(&piece, n)?);
+                }
+                if let Some(buf) = out.as_mut() {
+                    place(buf, n, &out_shape, &piece, &shape, &offset)?;
+                    written += piece.len();
+                }
+            }
+        }
+    }
+    if let Some(shared) = shared {
+        // Every task has been joined, so this is the last reference.
+        let mut buf = Arc::try_unwrap(shared)
+            .map_err(|_| {
+                RtError::Internal(format!("a read of {:?} outlived its tasks", target.path))
+            })?
+            .into_inner();
+        for (piece, shape, offset) in pieces {
+            place(&mut buf, n, &out_shape, &piece, &shape, &offset)?;
+            written += piece.len();
+        }
+        out = Some(buf);
+    }
+    match out {
+        Some(buf) => finish(buf, n, written),
+        // An empty selection: decode nothing, but still hand back the right (empty) buffer type.
+        None => target.plan.apply(empty_of(target.dtype)),
+    }
+}
+
+/// What a chunk task hands back: how many elements it decoded straight into the shared output, or a
+/// decoded piece for the reader to place (its shape and where it lands).
+enum Done {
+    Placed(usize),
+    Piece(TypedData, Vec<u64>, Vec<u64>),
+}
+
+/// A read's output while its chunk tasks decode into it, each into its own run of elements.
+///
+/// The buffer is initialised (zero-filled) and its heap block never moves while shared. Tasks write only
+/// through [`SharedOutput::run`], to runs that `chunks_overlapping` makes disjoint; the reader takes the
+/// buffer back after joining every task. Shared by `Arc`, so a cancelled read frees it only after its last
+/// task has stopped writing.
+struct SharedOutput {
+    data: TypedData,
+    base: *mut u8,
+    item_size: usize,
+    elements: usize,
+}
+
+// SAFETY: the raw pointer is into `data`'s heap block, owned by this value; concurrent writers each use a
+// disjoint run of it (see `run`), and `data` itself is only touched once no writer is left.
+unsafe impl Send for SharedOutput {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for SharedOutput {}
+
+impl SharedOutput {
+    fn new(mut data: TypedData) -> Arc<Self> {
+        let elements = data.len();
+        let (base, item_size) =
+            with_typed!(&mut data, v => (v.as_mut_ptr().cast::<u8>(), item_of(v)));
+        Arc::new(Self {
+            data,
+            base,
+            item_size,
+            elements,
+        })
+    }
+
+    /// Elements `[at, at + len)` as bytes.
+    ///
+    /// # Safety
+    /// No other live slice from `run` may overlap this one.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn run(&self, at: usize, len: usize) -> Option<&mut [u8]> {
+        let end = at.checked_add(len)?;
+        if end > self.elements {
+            return None;
+        }
+        // SAFETY: in bounds (checked above) of the initialised buffer; exclusive per the caller's promise.
+        Some(unsafe {
+            std::slice::from_raw_parts_mut(self.base.add(at * self.item_size), len * self.item_size)
+        })
+    }
+
+    fn into_inner(self) -> TypedData {
+        self.data
+    }
+}
+
+fn item_of<T>(_: &[T]) -> usize {
+    std::mem::size_of::<T>()
+}
+
+/// Where a piece of shape `shape` at `offset` lies in a C-ordered output of shape `out_shape`, as (first
+/// element, element count), when it is one contiguous run of it: every dimension after its first one
+/// longer than 1 spans the whole output.
+fn contiguous_run(out_shape: &[u64], shape: &[u64], offset: &[u64]) -> Option<(usize, usize)> {
+    let lead = shape.iter().position(|&s| s != 1).unwrap_or(shape.len());
+    if (lead + 1..shape.len()).any(|d| shape[d] != out_shape[d]) {
+        return None;
+    }
+    let mut at = 0u64;
+    for d in 0..out_shape.len() {
+        at = at.checked_mul(out_shape[d])?.checked_add(offset[d])?;
+    }
+    let len: u64 = shape.iter().product();
+    Some((usize::try_from(at).ok()?, usize::try_from(len).ok()?))
+}
+
+fn is_whole(ranges: &[std::ops::Range<u64>], chunk_shape: &[u64]) -> bool {
+    ranges
+        .iter()
+        .zip(chunk_shape)
+        .all(|(r, &c)| r.start == 0 && r.end == c)
+}
+
+/// Checks a selection and sizes it: the output's shape, its element count and how many chunks it spans.
+fn size_region(target: &ReadTarget, start: &[u64], stop: &[u64]) -> Result<(Vec<u64>, u64, u64)> {
     check_region(target, start, stop)?;
     if let Err(e) = &target.array {
         return Err(e.clone());
@@ -98,49 +283,7 @@ pub async fn read_region(
             target.path
         )));
     }
-    let mut tasks = JoinSet::new();
-    for chunk in chunks_overlapping(&target.storage_chunks, start, stop) {
-        let (indices, ranges, offset): (Vec<u64>, Vec<std::ops::Range<u64>>, Vec<u64>) = chunk;
-        let target = target.clone();
-        let limit = Arc::clone(limit);
-        tasks.spawn(async move {
-            let permit = limit
-                .acquire_owned()
-                .await
-                .map_err(|_| RtError::Aborted("reader closed".into()))?;
-            let shape: Vec<u64> = ranges.iter().map(|r| r.end - r.start).collect();
-            let raw = fetch_piece(&target, &indices, &ranges).await?;
-            drop(permit);
-            let decoded = target.plan.apply(raw)?;
-            Ok::<_, RtError>((decoded, shape, offset))
-        });
-    }
-    if chunk_count == 1 {
-        // One chunk covers the whole selection: its decoded piece is the output, as it is (no output
-        // buffer to allocate and fill, no copy).
-        if let Some(joined) = tasks.join_next().await {
-            let (piece, _, _) = joined.map_err(|e| join_error(&target.path, &e))??;
-            return Ok(piece);
-        }
-    }
-    let n = usize::try_from(total).unwrap_or(usize::MAX);
-    let mut out: Option<TypedData> = None;
-    let mut written = 0;
-    while let Some(joined) = tasks.join_next().await {
-        let (piece, shape, offset) = joined.map_err(|e| join_error(&target.path, &e))??;
-        if out.is_none() {
-            out = Some(alloc_like(&piece, n)?);
-        }
-        if let Some(buf) = out.as_mut() {
-            place(buf, n, &out_shape, &piece, &shape, &offset)?;
-            written += piece.len();
-        }
-    }
-    match out {
-        Some(buf) => finish(buf, n, written),
-        // An empty selection: decode nothing, but still hand back the right (empty) buffer type.
-        None => target.plan.apply(empty_of(target.dtype)),
-    }
+    Ok((out_shape, total, chunk_count))
 }
 
 /// The assembled output: numeric buffers get their length once every element has been written.
@@ -231,16 +374,10 @@ async fn fetch_piece(
     indices: &[u64],
     ranges: &[std::ops::Range<u64>],
 ) -> Result<TypedData> {
-    let whole = ranges
-        .iter()
-        .zip(&target.storage_chunks)
-        .all(|(r, &c)| r.start == 0 && r.end == c);
-    // A huge chunk is not materialised to cut a small piece out of it: zarrs' partial path
-    // fills a missing chunk's piece alone and reads uncompressed chunks by byte range.
+    let whole = is_whole(ranges, &target.storage_chunks);
     let chunk_elements: u64 = target.storage_chunks.iter().product();
-    let huge =
-        chunk_elements.saturating_mul(target.dtype.item_size().max(8) as u64) > HUGE_CHUNK_BYTES;
-    let direct = if let Some(compressor) = target.direct.filter(|_| !huge) {
+    let huge = is_huge(target);
+    let direct = if let Some(compressor) = direct_compressor(target) {
         fetch_direct(target, compressor, indices, chunk_elements).await?
     } else {
         None
@@ -266,6 +403,44 @@ async fn fetch_piece(
     })
 }
 
+/// A huge chunk is not materialised to cut a small piece out of it: zarrs' partial path fills a missing
+/// chunk's piece alone and reads uncompressed chunks by byte range.
+fn is_huge(target: &ReadTarget) -> bool {
+    let chunk_elements: u64 = target.storage_chunks.iter().product();
+    chunk_elements.saturating_mul(target.dtype.item_size().max(8) as u64) > HUGE_CHUNK_BYTES
+}
+
+/// The compressor [`direct`] decodes this array's whole chunks with, if any.
+fn direct_compressor(target: &ReadTarget) -> Option<direct::Compressor> {
+    target.direct.filter(|_| !is_huge(target))
+}
+
+/// A whole chunk through [`direct`], decoded into elements `[at, at + len)` of `out`: `false` when it
+/// was never written.
+async fn fetch_direct_into(
+    target: &ReadTarget,
+    compressor: direct::Compressor,
+    indices: &[u64],
+    out: &SharedOutput,
+    at: usize,
+    len: usize,
+) -> Result<bool> {
+    let Some(encoded) = fetch_encoded(target, indices).await? else {
+        return Ok(false);
+    };
+    // SAFETY: this task's run is its chunk's place in the output; `chunks_overlapping` gives every chunk a
+    // place of its own, so no other task's run overlaps it.
+    let run = unsafe { out.run(at, len) }.ok_or_else(|| {
+        RtError::Internal(format!(
+            "array {:?}: a chunk's place lies outside the output",
+            target.path
+        ))
+    })?;
+    direct::decode_into(compressor, &encoded, run)
+        .map_err(|why| decode_error(target, indices, &why))?;
+    Ok(true)
+}
+
 /// A whole chunk through [`direct`]: `None` when it was never written (zarrs then supplies the fill
 /// value).
 async fn fetch_direct(
@@ -274,24 +449,32 @@ async fn fetch_direct(
     indices: &[u64],
     chunk_elements: u64,
 ) -> Result<Option<TypedData>> {
-    let a = target.array.as_ref().map_err(Clone::clone)?;
-    let Some(encoded) = a
-        .async_retrieve_encoded_chunk(indices)
-        .await
-        .map_err(|e| chunk_error(&target.path, indices, &ArrayError::StorageError(e)))?
-    else {
+    let Some(encoded) = fetch_encoded(target, indices).await? else {
         return Ok(None);
     };
     let elements = usize::try_from(chunk_elements)
         .map_err(|_| RtError::Decode(format!("array {:?}: chunk too large", target.path)))?;
     direct::decode(compressor, target.dtype, &encoded, elements)
         .map(Some)
-        .map_err(|why| {
-            RtError::Decode(format!(
-                "array {:?}, chunk {indices:?} failed to decode: {why}",
-                target.path
-            ))
-        })
+        .map_err(|why| decode_error(target, indices, &why))
+}
+
+/// A chunk's stored bytes, or `None` when it was never written.
+async fn fetch_encoded(
+    target: &ReadTarget,
+    indices: &[u64],
+) -> Result<Option<zarrs::storage::Bytes>> {
+    let a = target.array.as_ref().map_err(Clone::clone)?;
+    a.async_retrieve_encoded_chunk(indices)
+        .await
+        .map_err(|e| chunk_error(&target.path, indices, &ArrayError::StorageError(e)))
+}
+
+fn decode_error(target: &ReadTarget, indices: &[u64], why: &str) -> RtError {
+    RtError::Decode(format!(
+        "array {:?}, chunk {indices:?} failed to decode: {why}",
+        target.path
+    ))
 }
 
 async fn fetch_chunk_subset(
@@ -458,14 +641,19 @@ fn place(
     macro_rules! put {
         ($variant:ident) => {
             if let (TypedData::$variant(o), TypedData::$variant(p)) = (&mut *out, piece) {
-                // Into the reserved, not yet initialised elements (see `alloc_like`).
-                copy_block(
-                    &mut o.spare_capacity_mut()[..n],
-                    out_shape,
-                    p,
-                    shape,
-                    offset,
-                );
+                if o.len() == n {
+                    // An initialised output (a `SharedOutput` taken back).
+                    copy_block(o.as_mut_slice(), out_shape, p, shape, offset);
+                } else {
+                    // Into the reserved, not yet initialised elements (see `alloc_like`).
+                    copy_block(
+                        &mut o.spare_capacity_mut()[..n],
+                        out_shape,
+                        p,
+                        shape,
+                        offset,
+                    );
+                }
                 return Ok(());
             }
         };
@@ -506,5 +694,36 @@ mod tests {
             1,
             "a 0-d array is one chunk"
         );
+    }
+
+    #[test]
+    fn contiguous_runs_are_pieces_spanning_every_later_dimension() {
+        // A volume of a (vcp_time, azimuth, range) output: one run, after the first volume.
+        assert_eq!(
+            contiguous_run(&[4, 720, 10], &[1, 720, 10], &[1, 0, 0]),
+            Some((7200, 7200))
+        );
+        // Several leading rows at once, and a 1-D piece.
+        assert_eq!(contiguous_run(&[12, 4], &[4, 4], &[8, 0]), Some((32, 16)));
+        assert_eq!(contiguous_run(&[10], &[4], &[4]), Some((4, 4)));
+        // A row segment is contiguous when everything before it is a single index.
+        assert_eq!(contiguous_run(&[3, 10], &[1, 4], &[2, 6]), Some((26, 4)));
+        // Not contiguous: a later dimension narrower than the output's.
+        assert_eq!(contiguous_run(&[12, 10], &[4, 4], &[0, 4]), None);
+        assert_eq!(contiguous_run(&[2, 3, 10], &[2, 1, 10], &[0, 1, 0]), None);
+        // A 0-d output is one element.
+        assert_eq!(contiguous_run(&[], &[], &[]), Some((0, 1)));
+    }
+
+    #[test]
+    fn shared_output_hands_out_runs_inside_the_buffer_only() {
+        let out = SharedOutput::new(TypedData::F32(vec![0.0; 6]));
+        // SAFETY: one run at a time.
+        let run = unsafe { out.run(2, 3) }.unwrap();
+        run.copy_from_slice(bytemuck::cast_slice(&[1.0f32, 2.0, 3.0]));
+        assert!(unsafe { out.run(4, 3) }.is_none());
+        assert!(unsafe { out.run(usize::MAX, 2) }.is_none());
+        let data = Arc::try_unwrap(out).ok().unwrap().into_inner();
+        assert_eq!(data, TypedData::F32(vec![0.0, 0.0, 1.0, 2.0, 3.0, 0.0]));
     }
 }

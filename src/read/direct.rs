@@ -101,7 +101,20 @@ fn decode_as<T: bytemuck::Pod>(
     elements: usize,
 ) -> Result<Vec<T>, String> {
     let mut out = vec![T::zeroed(); elements];
-    let target: &mut [u8] = bytemuck::cast_slice_mut(&mut out);
+    decode_into(compressor, encoded, bytemuck::cast_slice_mut(&mut out))?;
+    Ok(out)
+}
+
+/// Decodes one whole chunk into `target`, which must be exactly the chunk's decoded size in bytes (the
+/// chunk's elements, little-endian, as the supported chains store them).
+///
+/// # Errors
+/// A message saying why the bytes do not decode, or decode to another size than `target`'s.
+pub fn decode_into(
+    compressor: Compressor,
+    encoded: &[u8],
+    target: &mut [u8],
+) -> Result<(), String> {
     let expected = target.len();
     let written = match compressor {
         Compressor::Zstd => zstd_into(encoded, target)?,
@@ -113,7 +126,27 @@ fn decode_as<T: bytemuck::Pod>(
             "{compressor:?}: the chunk decompressed to {written} bytes, {expected} expected"
         ));
     }
-    Ok(out)
+    Ok(())
+}
+
+/// A zero-filled buffer of `elements` values of `dtype`, of the type [`decode`] returns for it; `None` for
+/// types not decoded here. Large buffers come zeroed from the operating system, so the fill costs nothing
+/// until a page is written.
+#[must_use]
+pub fn zeroed(dtype: Dtype, elements: usize) -> Option<TypedData> {
+    Some(match dtype {
+        Dtype::Int8 => TypedData::I8(vec![0; elements]),
+        Dtype::UInt8 => TypedData::U8(vec![0; elements]),
+        Dtype::Int16 => TypedData::I16(vec![0; elements]),
+        Dtype::UInt16 => TypedData::U16(vec![0; elements]),
+        Dtype::Int32 => TypedData::I32(vec![0; elements]),
+        Dtype::UInt32 => TypedData::U32(vec![0; elements]),
+        Dtype::Float32 => TypedData::F32(vec![0.0; elements]),
+        Dtype::Int64 => TypedData::I64(vec![0; elements]),
+        Dtype::UInt64 => TypedData::U64(vec![0; elements]),
+        Dtype::Float64 => TypedData::F64(vec![0.0; elements]),
+        _ => return None,
+    })
 }
 
 fn zstd_into(encoded: &[u8], target: &mut [u8]) -> Result<usize, String> {
