@@ -20,6 +20,8 @@ export interface Meta {
   commit?: string;
   /** 1-minute load averages at the part's start and end: above ~0 on an idle machine means other work ran. */
   load?: [number, number];
+  /** The cargo profile the addon was built with (`release` from scripts/bench.sh; absent: profile ci). */
+  build?: string;
 }
 
 export interface RoundTrip {
@@ -78,6 +80,7 @@ export function meta(start: number): Meta {
     node: process.version,
     commit,
     load: [start, loadavg()[0]],
+    build: process.env.RUSTYTREE_BENCH_BUILD,
   };
 }
 
@@ -91,7 +94,7 @@ export function saveResults(results: Results): void {
 }
 
 const measuredAt = (m: Meta) =>
-  `${m.date}${m.commit ? ` at ${m.commit}` : ''}: ${m.machine}, Node ${m.node}` +
+  `${m.date}${m.commit ? ` at ${m.commit}` : ''}: ${m.machine}, Node ${m.node}, addon built with cargo profile ${m.build ?? 'ci'}` +
   (m.load ? `; load average ${m.load[0].toFixed(1)} → ${m.load[1].toFixed(1)}${Math.max(...m.load) > 0.5 ? ' (the machine was shared: other jobs ran)' : ''}` : '');
 
 function roundTripSection(r: NonNullable<Results['roundTrips']>): string[] {

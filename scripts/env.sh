@@ -21,10 +21,15 @@ ensure_npm_packages() {
   fi
 }
 
-# Installs what is missing and builds the addon and the TypeScript layer.
+# Installs what is missing and builds the addon and the TypeScript layer: `build_all` with cargo profile
+# ci (tests), `build_all --release` as a release ships it (benchmarks).
 build_all() {
   ensure_npm_packages
-  step "build native addon (profile ci)" npm run --silent build:native
+  if [ "${1:-}" = "--release" ]; then
+    step "build native addon (release profile)" npm run --silent build:native:release
+  else
+    step "build native addon (profile ci)" npm run --silent build:native
+  fi
   step "build TypeScript" npm run --silent build:ts
 }
 
