@@ -15,3 +15,10 @@ pub mod read;
 pub mod source;
 pub mod tree;
 pub mod typed;
+
+/// Every allocation of the addon goes through mimalloc: the open allocates and frees many small objects on
+/// several threads at once (JSON values, zarrs metadata), where glibc malloc's arena locks and
+/// consolidation were the largest single cost. Buffers handed to JS are freed by their Rust finalizer, so
+/// they return to the same allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
