@@ -5,15 +5,18 @@
 //!
 //! File reads run on the calling tokio worker while they are fast (page cache, local SSD: chunk files of
 //! a few to a few hundred kB take microseconds, less than the two thread hand-offs of tokio's blocking
-//! pool, which cost about 15% of decoded throughput). The first read that takes longer than
-//! [`INLINE_READ_BUDGET`] (a network file system, a cold spinning disk, a large shard) moves the store to
-//! the blocking pool for good, so a slow file system stalls a worker once, not every time.
+//! pool, which cost about 15% of decoded throughput). Reads that take longer than [`INLINE_READ_BUDGET`]
+//! (a network file system, a cold spinning disk, a large shard) move the store to the blocking pool, so a
+//! slow file system stalls a worker a few times, not every time. One slow read is not enough: on a busy
+//! machine a fast read is sometimes descheduled past the budget, and moving for good then put up to
+//! `maxConcurrency` pool threads (each with its own allocator cache) behind every later read. A run of
+//! fast reads on the pool brings the store back to the workers.
 
 use std::fs::File;
 use std::io::{ErrorKind, Read, Seek, SeekFrom};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt, stream};
@@ -32,13 +35,25 @@ pub struct LocalStore {
     root: PathBuf,
     stats: Arc<RequestStats>,
     limit: Arc<Semaphore>,
-    /// Whether file work still runs on the calling worker (see the module docs).
-    inline: AtomicBool,
+    /// How slow file work has been lately: up [`SLOW_READ_WEIGHT`] per slow operation, down one per fast
+    /// one, at most [`SLOWNESS_CAP`]; work runs on the calling worker below [`HAND_OVER_AT`] (see the
+    /// module docs).
+    slowness: AtomicU32,
 }
 
 /// How long one file operation may hold a tokio worker before the store hands file work to the blocking
 /// pool instead.
 pub const INLINE_READ_BUDGET: Duration = Duration::from_millis(2);
+
+/// What one slow operation adds to the store's slowness (a fast one takes off 1): work moves to the
+/// blocking pool after 4 slow operations in a row, or when more than about one in five is slow.
+const SLOW_READ_WEIGHT: u32 = 4;
+
+/// The slowness at which file work moves to the blocking pool.
+const HAND_OVER_AT: u32 = 16;
+
+/// The most slowness counts: back on the workers after at most 48 fast operations in a row.
+const SLOWNESS_CAP: u32 = 64;
 
 impl LocalStore {
     /// A store rooted at `root` (an existing directory).
@@ -48,7 +63,7 @@ impl LocalStore {
             root,
             stats,
             limit: Arc::new(Semaphore::new(max_concurrency.max(1))),
-            inline: AtomicBool::new(true),
+            slowness: AtomicU32::new(0),
         }
     }
 
@@ -70,19 +85,38 @@ impl LocalStore {
             .await
             .map_err(|e| StorageError::Other(e.to_string()))?;
         let _guard = self.stats.begin(kind);
-        let result = if self.inline.load(Ordering::Relaxed) {
+        let timed = move || {
             let started = Instant::now();
             let result = work();
-            if started.elapsed() > INLINE_READ_BUDGET {
-                self.inline.store(false, Ordering::Relaxed);
-            }
-            result
+            (result, started.elapsed() > INLINE_READ_BUDGET)
+        };
+        let (result, slow) = if self.inline() {
+            timed()
         } else {
-            tokio::task::spawn_blocking(work)
+            tokio::task::spawn_blocking(timed)
                 .await
                 .map_err(|e| StorageError::Other(format!("file task failed: {e}")))?
         };
+        self.record(slow);
         result.map_err(|e| StorageError::IOError(Arc::new(e)))
+    }
+
+    /// Whether file work runs on the calling worker.
+    fn inline(&self) -> bool {
+        self.slowness.load(Ordering::Relaxed) < HAND_OVER_AT
+    }
+
+    fn record(&self, slow: bool) {
+        // Never fails: the closure always returns `Some`.
+        let _ = self
+            .slowness
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                Some(if slow {
+                    (n + SLOW_READ_WEIGHT).min(SLOWNESS_CAP)
+                } else {
+                    n.saturating_sub(1)
+                })
+            });
     }
 }
 
@@ -249,29 +283,38 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn slow_file_work_moves_the_store_to_the_blocking_pool() {
+    async fn slow_file_work_moves_the_store_to_the_blocking_pool_and_back() {
         let store = LocalStore::new(std::env::temp_dir(), Arc::default(), 4);
-        store.run(RequestKind::Get, || Ok(())).await.unwrap();
-        assert!(
-            store.inline.load(Ordering::Relaxed),
-            "fast work stays on the worker"
-        );
+        let here = std::thread::current().id();
+        let thread = || Ok(std::thread::current().id());
         let slow = || {
             std::thread::sleep(INLINE_READ_BUDGET * 2);
-            Ok(())
+            Ok(std::thread::current().id())
         };
+        assert_eq!(store.run(RequestKind::Get, thread).await.unwrap(), here);
+        // One slow read among fast ones (a descheduled read on a busy machine) does not move the store.
         store.run(RequestKind::Get, slow).await.unwrap();
+        assert!(store.inline(), "one slow read hands over");
+        for _ in 0..4 {
+            store.run(RequestKind::Get, thread).await.unwrap();
+        }
+        // A run of slow reads does; from then on the work runs on a blocking-pool thread.
+        for _ in 0..4 {
+            assert_eq!(store.run(RequestKind::Get, slow).await.unwrap(), here);
+        }
         assert!(
-            !store.inline.load(Ordering::Relaxed),
-            "slow work hands over"
+            !store.inline(),
+            "four slow reads in a row stay on the worker"
         );
-        // From now on the work runs on a blocking-pool thread, not this one.
-        let here = std::thread::current().id();
-        let there = store
-            .run(RequestKind::Get, || Ok(std::thread::current().id()))
-            .await
-            .unwrap();
-        assert_ne!(here, there);
-        assert_eq!(store.stats.snapshot().gets, 3);
+        assert_ne!(store.run(RequestKind::Get, thread).await.unwrap(), here);
+        // Fast reads on the pool bring it back.
+        let mut fast = 0;
+        while !store.inline() {
+            store.run(RequestKind::Get, thread).await.unwrap();
+            fast += 1;
+            assert!(fast <= SLOWNESS_CAP, "the store never came back");
+        }
+        assert_eq!(store.run(RequestKind::Get, thread).await.unwrap(), here);
+        assert_eq!(store.stats.snapshot().gets, u64::from(11 + fast) + 1);
     }
 }
