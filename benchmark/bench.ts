@@ -9,7 +9,8 @@
 // RUSTYTREE_BENCH_PYTHON, benchmark/plot.png (benchmark/plot.py).
 // `--only roundtrips,contenders,throughput` runs some parts and keeps the others' figures; `--contenders a,b`
 // measures only those contenders and replaces only their rows. With --smoke, runs a tiny version of every
-// part on the fixtures and only prints.
+// part on the fixtures and only prints. With data of the `large` profile (`npm run bench -- --large`) only
+// the throughput part runs, 3 runs per contender, and its figures are kept beside the small profile's.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -29,6 +30,8 @@ const RUNS = smoke ? 1 : 5;
 // icechunk-js (wasm) takes seconds per open and about a minute for `coords` here: the same, without `coords`.
 const SLOW_LATENCIES = [0, 10];
 const SLOW_RUNS = 3;
+/** Fresh-process runs per contender on the `large` profile (zarrita.js takes about a minute a run). */
+const LARGE_RUNS = 3;
 // The library's default request cap for local stores (what the throughput part runs with).
 const LOCAL_MAX_CONCURRENCY = 64;
 const PARTS = ['roundtrips', 'contenders', 'throughput'];
@@ -37,9 +40,11 @@ const arg = (name: string) => {
   const i = process.argv.indexOf(name);
   return i > 0 ? process.argv[i + 1] : undefined;
 };
-const only = arg('--only')?.split(',') ?? PARTS;
-const onlyContenders = arg('--contenders')?.split(',');
 const dataDir = arg('--data');
+/** The GB-sized profile: only throughput is measured on it (its metadata is the small profile's). */
+const large = dataDir !== undefined && JSON.parse(readFileSync(join(dataDir, 'layout.json'), 'utf8')).profile === 'large';
+const only = large ? ['throughput'] : (arg('--only')?.split(',') ?? PARTS);
+const onlyContenders = arg('--contenders')?.split(',');
 const python = process.env.RUSTYTREE_BENCH_PYTHON;
 
 interface Case {
@@ -149,8 +154,11 @@ async function main(): Promise<void> {
   if (only.includes('throughput') && dataDir && layout) {
     const start = loadavg()[0];
     const moments = JSON.parse(readFileSync(join(dataDir, 'layout.json'), 'utf8')).moments as string[];
-    const rows = await throughput(dataDir, Object.keys(CODEC_STORES), { moments, runs: RUNS, python, log: console.log });
-    results.throughput = { meta: meta(start), runs: RUNS, layout, maxConcurrency: LOCAL_MAX_CONCURRENCY, rows };
+    const runs = large ? LARGE_RUNS : RUNS;
+    const rows = await throughput(dataDir, Object.keys(CODEC_STORES), { moments, runs, python, log: console.log });
+    const part = { meta: meta(start), runs, layout, maxConcurrency: LOCAL_MAX_CONCURRENCY, rows };
+    if (large) results.throughputLarge = part;
+    else results.throughput = part;
   }
   if (!dataDir && only.some((p) => p !== 'roundtrips')) console.log('no --data DIR: the contenders and throughput parts were skipped');
   saveResults(results);

@@ -62,7 +62,17 @@ export interface Results {
     /** Contenders measured again on their own after `meta`'s run. */
     updates?: { meta: Meta; contenders: string[] }[];
   };
-  throughput?: { meta: Meta; runs: number; layout: Layout; maxConcurrency: number; rows: ThroughputRow[] };
+  throughput?: ThroughputPart;
+  /** The throughput part on the `large` profile. */
+  throughputLarge?: ThroughputPart;
+}
+
+export interface ThroughputPart {
+  meta: Meta;
+  runs: number;
+  layout: Layout;
+  maxConcurrency: number;
+  rows: ThroughputRow[];
 }
 
 export function meta(start: number): Meta {
@@ -168,7 +178,7 @@ function contenderSection(c: NonNullable<Results['contenders']>): string[] {
 const TARGETS: Record<string, { mbPerS?: number; vsZarrita?: number }> = { zstd: { mbPerS: 1200, vsZarrita: 5 }, 'blosc-lz4': { mbPerS: 2000 } };
 const LIMIT_RATIO = 0.7;
 
-function throughputSection(t: NonNullable<Results['throughput']>): string[] {
+function throughputSection(t: ThroughputPart): string[] {
   const { layout } = t;
   const chunkBytes = layout.azimuths * layout.gates * 4;
   const decoded = layout.decoded_bytes_all_moments;
@@ -202,7 +212,7 @@ function throughputSection(t: NonNullable<Results['throughput']>): string[] {
     ];
   });
   return [
-    '## Decoded read throughput from local disk',
+    `## Decoded read throughput from local disk, \`${layout.profile}\` profile`,
     '',
     `Measured ${measuredAt(t.meta)}.`,
     `Every moment of every sweep (${layout.vcps * layout.sweeps} sweeps x 6 moments, ${(decoded / 1e6).toFixed(0)} MB of decoded float32) of a`,
@@ -293,6 +303,7 @@ export function render(results: Results): string {
     ...(results.roundTrips ? roundTripSection(results.roundTrips) : []),
     ...(results.contenders ? contenderSection(results.contenders) : []),
     ...(results.throughput ? throughputSection(results.throughput) : []),
+    ...(results.throughputLarge ? throughputSection(results.throughputLarge) : []),
     ...NOTES,
   ].join('\n');
 }
