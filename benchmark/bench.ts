@@ -8,7 +8,7 @@
 // Writes benchmark/results.json and, from it, benchmark/RESULTS.md (benchmark/report.ts) and, with
 // RUSTYTREE_BENCH_PYTHON, benchmark/plot.png (benchmark/plot.py).
 // `--only roundtrips,contenders,throughput` runs some parts and keeps the others' figures; `--contenders a,b`
-// measures only those contenders and replaces only their rows. With --smoke, runs a tiny version of every
+// measures only those contenders (throughput: `rustytree`, `zarrita`, `limit`) and replaces only their rows. With --smoke, runs a tiny version of every
 // part on the fixtures and only prints. With data of the `large` profile (`npm run bench -- --large`) only
 // the throughput part runs, 3 runs per contender, and its figures are kept beside the small profile's.
 import { execFileSync } from 'node:child_process';
@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { openDatatree, type OpenOptions } from '../index';
 import { serveDirectory } from '../__test__/helpers/http-server';
 import { compare, fit, median, type Measurement } from './compare';
-import { loadResults, meta, render, saveResults, type Layout, type Results, type RoundTrip } from './report';
+import { loadResults, meta, render, saveResults, type Layout, type Results, type RoundTrip, type ThroughputPart } from './report';
 import { CODEC_STORES, throughput } from './throughput';
 
 const FIXTURES = join(__dirname, '..', 'fixtures');
@@ -155,8 +155,15 @@ async function main(): Promise<void> {
     const start = loadavg()[0];
     const moments = JSON.parse(readFileSync(join(dataDir, 'layout.json'), 'utf8')).moments as string[];
     const runs = large ? LARGE_RUNS : RUNS;
-    const rows = await throughput(dataDir, Object.keys(CODEC_STORES), { moments, runs, python, log: console.log });
-    const part = { meta: meta(start), runs, layout, maxConcurrency: LOCAL_MAX_CONCURRENCY, rows };
+    const rows = await throughput(dataDir, Object.keys(CODEC_STORES), { moments, runs, python, contenders: onlyContenders, log: console.log });
+    const old = large ? results.throughputLarge : results.throughput;
+    let part: ThroughputPart = { meta: meta(start), runs, layout, maxConcurrency: LOCAL_MAX_CONCURRENCY, rows };
+    if (onlyContenders && old) {
+      // Only these rows are replaced (`limit` stands for both limit rows).
+      const measured = (r: { store: string; contender: string }) => rows.some((n) => n.store === r.store && n.contender === r.contender);
+      const updates = [...(old.updates ?? []).filter((u) => !u.contenders.every((c) => onlyContenders.includes(c))), { meta: meta(start), contenders: onlyContenders }];
+      part = { ...old, rows: [...old.rows.filter((r) => !measured(r)), ...rows], updates };
+    }
     if (large) results.throughputLarge = part;
     else results.throughput = part;
   }

@@ -1,7 +1,8 @@
 """The local decode limit: the chunk files of a store's arrays decoded with the codec alone.
 
 Usage: codec_limit.py '<job json>' with {"store": <store directory>, "arrays": [<node paths>],
-"workers": 2, "runs": 5}; prints {"codec", "chunks", "decodedBytes", "ms", "mbPerS", ...} as JSON.
+"workers": 2, "runs": 5, "keep": false}; prints {"codec", "chunks", "decodedBytes", "ms", "mbPerS", ...} as
+JSON.
 
 Every chunk file of the listed arrays (`<array>/c/...`, the default chunk key encoding) is read from the
 page cache and decoded by numcodecs' Zstd, Blosc or GZip in a pool of `workers` processes (one per core:
@@ -9,6 +10,10 @@ the same cores the readers get), each worker decoding its share of the files one
 library, no array assembly, no CF decoding: what is left is the codec and the file read. A warm-up pass
 fills the page cache and starts the workers; each run is timed from handing out the work to the last
 result; `ms` is the median run.
+
+With "keep": true every decoded chunk is kept until its worker's share is done, as a reader that hands
+its output over must keep it: the decoder then writes into memory the process has not touched before
+(page faults, pages zeroed by the kernel) instead of reusing the buffer it just freed.
 """
 
 from __future__ import annotations
@@ -44,13 +49,17 @@ def start_worker() -> None:
     numcodecs.blosc.use_threads = False
 
 
-def decode_files(job: tuple[str, list[str]]) -> int:
-    codec, files = job
+def decode_files(job: tuple[str, list[str], bool]) -> int:
+    codec, files, keep = job
     decoder = DECODERS[codec]()
     decoded = 0
+    kept = []
     for name in files:
         with open(name, "rb") as f:
-            decoded += len(decoder.decode(f.read()))
+            chunk = decoder.decode(f.read())
+        decoded += len(chunk)
+        if keep:
+            kept.append(chunk)
     return decoded
 
 
@@ -66,7 +75,8 @@ def main() -> None:
     codec = codecs.pop()
     files = sorted(str(f) for d in array_dirs for f in (d / "c").rglob("*") if f.is_file())
     # Interleaved shares, several per worker, so that one slow share does not leave a core idle.
-    shares = [(codec, files[i :: workers * 4]) for i in range(workers * 4)]
+    keep = bool(job.get("keep", False))
+    shares = [(codec, files[i :: workers * 4], keep) for i in range(workers * 4)]
     with Pool(workers, initializer=start_worker) as pool:
         decoded = sum(pool.map(decode_files, shares, chunksize=1))  # warm-up: page cache, workers
         times = []
@@ -84,6 +94,7 @@ def main() -> None:
                 "compressedBytes": sum(os.path.getsize(f) for f in files),
                 "decodedBytes": decoded,
                 "workers": workers,
+                "keep": keep,
                 "runs": times,
                 "ms": ms,
                 "mbPerS": decoded / 1e6 / (ms / 1000),

@@ -13,7 +13,7 @@ const execFileAsync = promisify(execFile);
 export interface ThroughputRow {
   store: string;
   codec: string;
-  /** `rustytree`, `zarrita`, or `limit` (the codec alone). */
+  /** `rustytree`, `zarrita`, `limit` (the codec alone) or {@link LIMIT_KEPT}. */
   contender: string;
   /** Median time of the reads (the limit: of the decode pass), ms. */
   ms: number;
@@ -30,6 +30,9 @@ export interface ThroughputRow {
   load: number;
 }
 
+/** The limit row whose decoded chunks are all kept (fresh pages, as a reader's output). */
+export const LIMIT_KEPT = 'limit, output kept';
+
 /** Store directory name → codec, for the stores make_data.py writes. */
 export const CODEC_STORES: Record<string, string> = {
   'klot_consolidated.zarr': 'zstd',
@@ -40,7 +43,7 @@ export const CODEC_STORES: Record<string, string> = {
 /**
  * Every contender and the limit on each store of `stores` (names in `dataDir`, consolidated), reading the
  * arrays named `moments` of every group. `python` is the bench venv's interpreter: without it the limit
- * is not measured.
+ * is not measured. `contenders` picks some of `rustytree`, `zarrita` and `limit` (both limit rows).
  */
 export async function throughput(
   dataDir: string,
@@ -52,7 +55,7 @@ export async function throughput(
     const path = join(dataDir, store);
     const arrays = layoutOf(dataDir, store, '').arrays.filter((p) => options.moments.includes(p.slice(p.lastIndexOf('/') + 1)));
     const codec = CODEC_STORES[store] ?? store;
-    for (const contender of options.contenders ?? ['rustytree', 'zarrita']) {
+    for (const contender of (options.contenders ?? ['rustytree', 'zarrita']).filter((c) => c !== 'limit')) {
       const job = { contender, task: 'throughput', path, layout: { groups: [], arrays: [], coords: [], reads: arrays } };
       const load = loadavg()[0];
       await runOnce(job, undefined); // warm-up: page cache
@@ -70,15 +73,18 @@ export async function throughput(
       const ms = median(runs);
       rows.push({ store, codec, contender, ms, bytes, mbPerS: bytes / 1e6 / (ms / 1000), rssMb, rssOpenMb, runs, load });
     }
-    if (options.python) {
-      const load = loadavg()[0];
-      const job = { store: path, arrays, workers: 2, runs: options.runs };
-      const { stdout } = await execFileAsync(options.python, [join(__dirname, 'codec_limit.py'), JSON.stringify(job)], {
-        encoding: 'utf8',
-        timeout: 600_000,
-      });
-      const r = JSON.parse(stdout.trim().split('\n').pop()!);
-      rows.push({ store, codec, contender: 'limit', ms: r.ms, bytes: r.decodedBytes, mbPerS: r.mbPerS, rssMb: 0, runs: r.runs, load });
+    if (options.python && (options.contenders?.includes('limit') ?? true)) {
+      // The codec alone, and the codec alone writing into fresh memory that it keeps (as a reader must).
+      for (const [contender, keep] of [['limit', false], [LIMIT_KEPT, true]] as const) {
+        const load = loadavg()[0];
+        const job = { store: path, arrays, workers: 2, runs: options.runs, keep };
+        const { stdout } = await execFileAsync(options.python, [join(__dirname, 'codec_limit.py'), JSON.stringify(job)], {
+          encoding: 'utf8',
+          timeout: 600_000,
+        });
+        const r = JSON.parse(stdout.trim().split('\n').pop()!);
+        rows.push({ store, codec, contender, ms: r.ms, bytes: r.decodedBytes, mbPerS: r.mbPerS, rssMb: 0, runs: r.runs, load });
+      }
     }
     for (const r of rows.filter((x) => x.store === store)) {
       options.log?.(`${store} (${codec}) ${r.contender}: ${r.mbPerS.toFixed(0)} MB/s (${r.ms.toFixed(0)} ms for ${(r.bytes / 1e6).toFixed(0)} MB), RSS ${r.rssMb.toFixed(0)} MB`);
