@@ -69,7 +69,14 @@ pub async fn read_region(
     // copy, which for zstd and blosc is a large share of a read.
     let compressor = direct_compressor(target).filter(|_| target.plan.is_identity());
     let shared = match compressor {
-        Some(_) if chunk_count > 1 => direct::zeroed(target.dtype, n).map(SharedOutput::new),
+        Some(_) if chunk_count > 1 => Some(SharedOutput::new(
+            direct::zeroed(target.dtype, n).ok_or_else(|| {
+                RtError::InvalidSelection(format!(
+                    "array {:?}: a selection of {total} elements does not fit in memory",
+                    target.path
+                ))
+            })?,
+        )),
         _ => None,
     };
     let mut tasks = JoinSet::new();
@@ -268,10 +275,18 @@ fn size_region(target: &ReadTarget, start: &[u64], stop: &[u64]) -> Result<(Vec<
         .map(|((&a, &b), &c)| if b > a { (b - 1) / c - a / c + 1 } else { 0 })
         .try_fold(1u64, u64::checked_mul)
         .unwrap_or(u64::MAX);
-    // Decoding allocates before anything comes back; ask for the memory first so an impossible read is an
-    // error, not an allocation failure that aborts the process.
-    let bytes = usize::try_from(total.saturating_mul(8)).unwrap_or(usize::MAX);
-    if Vec::<u8>::new().try_reserve_exact(bytes).is_err() {
+    // Decoding allocates before anything comes back; check the size first so an impossible read is an
+    // error, not an allocation failure that aborts the process or pages that exhaust the machine. An
+    // allocator may grant far more address space than there is memory (mimalloc reserved 35 TB), so
+    // the bound is the machine's physical memory, and the reservation only where that is unknown.
+    let bytes = total.saturating_mul(8);
+    let fits = match physical_memory() {
+        Some(physical) => bytes <= physical,
+        None => Vec::<u8>::new()
+            .try_reserve_exact(usize::try_from(bytes).unwrap_or(usize::MAX))
+            .is_ok(),
+    };
+    if !fits {
         return Err(RtError::InvalidSelection(format!(
             "array {:?}: a selection of {total} elements does not fit in memory",
             target.path
@@ -284,6 +299,27 @@ fn size_region(target: &ReadTarget, start: &[u64], stop: &[u64]) -> Result<(Vec<
         )));
     }
     Ok((out_shape, total, chunk_count))
+}
+
+/// The machine's physical memory in bytes, where the platform says.
+fn physical_memory() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        // SAFETY: sysconf only reads system configuration.
+        let (pages, page_size) = unsafe {
+            (
+                libc::sysconf(libc::_SC_PHYS_PAGES),
+                libc::sysconf(libc::_SC_PAGESIZE),
+            )
+        };
+        let pages = u64::try_from(pages).ok().filter(|&n| n > 0)?;
+        let page_size = u64::try_from(page_size).ok().filter(|&n| n > 0)?;
+        pages.checked_mul(page_size)
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
 }
 
 /// The assembled output: numeric buffers get their length once every element has been written.
@@ -713,6 +749,14 @@ mod tests {
         assert_eq!(contiguous_run(&[2, 3, 10], &[2, 1, 10], &[0, 1, 0]), None);
         // A 0-d output is one element.
         assert_eq!(contiguous_run(&[], &[], &[]), Some((0, 1)));
+    }
+
+    #[test]
+    fn physical_memory_is_known_on_unix() {
+        if cfg!(unix) {
+            let bytes = physical_memory().expect("sysconf");
+            assert!(bytes > 1 << 27, "{bytes} bytes");
+        }
     }
 
     #[test]

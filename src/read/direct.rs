@@ -130,23 +130,39 @@ pub fn decode_into(
 }
 
 /// A zero-filled buffer of `elements` values of `dtype`, of the type [`decode`] returns for it; `None` for
-/// types not decoded here. Large buffers come zeroed from the operating system, so the fill costs nothing
-/// until a page is written.
+/// types not decoded here, or when the memory cannot be had (an error for the caller, not an abort). Large
+/// buffers come zeroed from the operating system, so the fill costs nothing until a page is written.
 #[must_use]
 pub fn zeroed(dtype: Dtype, elements: usize) -> Option<TypedData> {
     Some(match dtype {
-        Dtype::Int8 => TypedData::I8(vec![0; elements]),
-        Dtype::UInt8 => TypedData::U8(vec![0; elements]),
-        Dtype::Int16 => TypedData::I16(vec![0; elements]),
-        Dtype::UInt16 => TypedData::U16(vec![0; elements]),
-        Dtype::Int32 => TypedData::I32(vec![0; elements]),
-        Dtype::UInt32 => TypedData::U32(vec![0; elements]),
-        Dtype::Float32 => TypedData::F32(vec![0.0; elements]),
-        Dtype::Int64 => TypedData::I64(vec![0; elements]),
-        Dtype::UInt64 => TypedData::U64(vec![0; elements]),
-        Dtype::Float64 => TypedData::F64(vec![0.0; elements]),
+        Dtype::Int8 => TypedData::I8(zeroed_vec(elements)?),
+        Dtype::UInt8 => TypedData::U8(zeroed_vec(elements)?),
+        Dtype::Int16 => TypedData::I16(zeroed_vec(elements)?),
+        Dtype::UInt16 => TypedData::U16(zeroed_vec(elements)?),
+        Dtype::Int32 => TypedData::I32(zeroed_vec(elements)?),
+        Dtype::UInt32 => TypedData::U32(zeroed_vec(elements)?),
+        Dtype::Float32 => TypedData::F32(zeroed_vec(elements)?),
+        Dtype::Int64 => TypedData::I64(zeroed_vec(elements)?),
+        Dtype::UInt64 => TypedData::U64(zeroed_vec(elements)?),
+        Dtype::Float64 => TypedData::F64(zeroed_vec(elements)?),
         _ => return None,
     })
+}
+
+/// `vec![0; n]`, but `None` instead of aborting the process when the allocation fails.
+fn zeroed_vec<T: bytemuck::Zeroable>(n: usize) -> Option<Vec<T>> {
+    let layout = std::alloc::Layout::array::<T>(n).ok()?;
+    if layout.size() == 0 {
+        return Some((0..n).map(|_| T::zeroed()).collect());
+    }
+    // SAFETY: the layout has a non-zero size; a non-null result is `n` zeroed `T`s, allocated by the
+    // global allocator with exactly the layout of a `Box<[T]>` of length `n`, and all-zero bytes are a
+    // valid `T` (`Zeroable`).
+    unsafe {
+        let ptr = std::alloc::alloc_zeroed(layout).cast::<T>();
+        (!ptr.is_null())
+            .then(|| Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, n)).into_vec())
+    }
 }
 
 fn zstd_into(encoded: &[u8], target: &mut [u8]) -> Result<usize, String> {
@@ -225,6 +241,18 @@ fn blosc_into(encoded: &[u8], target: &mut [u8]) -> Result<usize, String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn zeroed_buffers_are_zero_or_refused() {
+        assert_eq!(
+            zeroed(Dtype::Float32, 3),
+            Some(TypedData::F32(vec![0.0; 3]))
+        );
+        assert_eq!(zeroed(Dtype::Int64, 0), Some(TypedData::I64(Vec::new())));
+        assert_eq!(zeroed(Dtype::String, 3), None);
+        // More than the address space: refused, not an abort.
+        assert!(zeroed_vec::<u64>(usize::MAX / 4).is_none());
+    }
 
     fn chain(bytes: &Value, compressor: &str) -> Value {
         json!([bytes, {"name": compressor, "configuration": {"level": 0, "checksum": false}}])
