@@ -373,8 +373,12 @@ const NOTES = [
   '  5,000); local file reads stay on the tokio workers unless several are slow (one slow read used to move',
   '  every later one to about 100 blocking-pool threads). Measured in fresh processes on the small profile',
   '  (2026-11-24, several sets): zstd about 610–775 MB/s before (glibc, a buffer and a copy per chunk)',
-  '  → 780–1,060 after, blosc-lz4 about 950–1,230 → 1,470–1,800. Left: transparent huge pages for the output (this machine has them on `madvise`; trying',
-  '  mimalloc\'s large OS pages cut page faults but moved throughput by about 4%, within the noise).',
+  '  → 780–1,060 after, blosc-lz4 about 950–1,230 → 1,470–1,800. Tried and dropped: asking for transparent',
+  '  huge pages on large outputs (`madvise(MADV_HUGEPAGE)`; this machine has THP on `madvise`). A `large`',
+  '  zstd run already takes only 13,000–27,000 page faults for 7.3 GB under mimalloc, and the advice moved',
+  '  throughput within the run-to-run noise (1,676–1,702 against 1,331–1,657 MB/s, three interleaved runs',
+  '  each). What is left is the kernel zeroing every fresh page: a reader that hands out new arrays pays it;',
+  '  reading into a buffer the caller reuses would not (not offered yet).',
   '',
 ];
 
