@@ -68,8 +68,20 @@ pub async fn read_region(
     // are one contiguous run of it (chunked along leading dimensions only): no buffer per chunk and no
     // copy, which for zstd and blosc is a large share of a read.
     let compressor = direct_compressor(target).filter(|_| target.plan.is_identity());
+    let chunks = chunks_overlapping(&target.storage_chunks, start, stop);
+    // Where each chunk lands if it is decoded straight into the output; the output is shared only when
+    // some chunk is.
+    let runs: Vec<Option<(usize, usize)>> = chunks
+        .iter()
+        .map(|(_, ranges, offset)| {
+            let shape: Vec<u64> = ranges.iter().map(|r| r.end - r.start).collect();
+            compressor
+                .filter(|_| chunk_count > 1 && is_whole(ranges, &target.storage_chunks))
+                .and_then(|_| contiguous_run(&out_shape, &shape, offset))
+        })
+        .collect();
     let shared = match compressor {
-        Some(_) if chunk_count > 1 => Some(SharedOutput::new(
+        Some(_) if runs.iter().any(Option::is_some) => Some(SharedOutput::new(
             direct::zeroed(target.dtype, n).ok_or_else(|| {
                 RtError::InvalidSelection(format!(
                     "array {:?}: a selection of {total} elements does not fit in memory",
@@ -80,13 +92,11 @@ pub async fn read_region(
         _ => None,
     };
     let mut tasks = JoinSet::new();
-    for chunk in chunks_overlapping(&target.storage_chunks, start, stop) {
+    for (chunk, run) in chunks.into_iter().zip(runs) {
         let (indices, ranges, offset): (Vec<u64>, Vec<std::ops::Range<u64>>, Vec<u64>) = chunk;
         let shape: Vec<u64> = ranges.iter().map(|r| r.end - r.start).collect();
-        let whole = is_whole(&ranges, &target.storage_chunks);
-        let into = match (&shared, compressor) {
-            (Some(out), Some(c)) if whole => contiguous_run(&out_shape, &shape, &offset)
-                .map(|(at, len)| (Arc::clone(out), c, at, len)),
+        let into = match (&shared, compressor, run) {
+            (Some(out), Some(c), Some((at, len))) => Some((Arc::clone(out), c, at, len)),
             _ => None,
         };
         let target = target.clone();
@@ -125,14 +135,15 @@ pub async fn read_region(
         }
     }
     let mut out: Option<TypedData> = None;
-    let mut pieces = Vec::new();
     let mut written = 0;
     while let Some(joined) = tasks.join_next().await {
         match joined.map_err(|e| join_error(&target.path, &e))?? {
             Done::Placed(len) => written += len,
-            // Into the shared output only once every task has finished with it.
+            // Row by row into the shared output, beside the tasks still writing their own runs.
             Done::Piece(piece, shape, offset) if shared.is_some() => {
-                pieces.push((piece, shape, offset));
+                if let Some(out) = &shared {
+                    written += out.put(&piece, &out_shape, &shape, &offset, &target.path)?;
+                }
             }
             Done::Piece(piece, shape, offset) => {
                 if out.is_none() {
@@ -147,15 +158,11 @@ pub async fn read_region(
     }
     if let Some(shared) = shared {
         // Every task has been joined, so this is the last reference.
-        let mut buf = Arc::try_unwrap(shared)
+        let buf = Arc::try_unwrap(shared)
             .map_err(|_| {
                 RtError::Internal(format!("a read of {:?} outlived its tasks", target.path))
             })?
             .into_inner();
-        for (piece, shape, offset) in pieces {
-            place(&mut buf, n, &out_shape, &piece, &shape, &offset)?;
-            written += piece.len();
-        }
         out = Some(buf);
     }
     match out {
@@ -175,8 +182,9 @@ enum Done {
 /// A read's output while its chunk tasks decode into it, each into its own run of elements.
 ///
 /// The buffer is initialised (zero-filled) and its heap block never moves while shared. Tasks write only
-/// through [`SharedOutput::run`], to runs that `chunks_overlapping` makes disjoint; the reader takes the
-/// buffer back after joining every task. Shared by `Arc`, so a cancelled read frees it only after its last
+/// through [`SharedOutput::run`], to runs that `chunks_overlapping` makes disjoint, and the reader copies
+/// the other chunks' pieces in row by row as they arrive (their places are disjoint from every run too);
+/// the reader takes the buffer back after joining every task. Shared by `Arc`, so a cancelled read frees it only after its last
 /// task has stopped writing.
 struct SharedOutput {
     data: TypedData,
@@ -218,6 +226,70 @@ impl SharedOutput {
         Some(unsafe {
             std::slice::from_raw_parts_mut(self.base.add(at * self.item_size), len * self.item_size)
         })
+    }
+
+    /// Copies a decoded piece of shape `shape` into its place at `offset`, row by row, each row through
+    /// [`SharedOutput::run`]; returns the elements written. The rows are the piece's own place in the
+    /// output, which no chunk task's run overlaps (`chunks_overlapping` partitions the output).
+    fn put(
+        &self,
+        piece: &TypedData,
+        out_shape: &[u64],
+        shape: &[u64],
+        offset: &[u64],
+        path: &str,
+    ) -> Result<usize> {
+        let bytes: &[u8] = match piece {
+            TypedData::I8(v) => bytemuck::cast_slice(v),
+            TypedData::I16(v) => bytemuck::cast_slice(v),
+            TypedData::I32(v) => bytemuck::cast_slice(v),
+            TypedData::I64(v) => bytemuck::cast_slice(v),
+            TypedData::U8(v) => bytemuck::cast_slice(v),
+            TypedData::U16(v) => bytemuck::cast_slice(v),
+            TypedData::U32(v) => bytemuck::cast_slice(v),
+            TypedData::U64(v) => bytemuck::cast_slice(v),
+            TypedData::F32(v) => bytemuck::cast_slice(v),
+            TypedData::F64(v) => bytemuck::cast_slice(v),
+            TypedData::Str(_) => &[],
+        };
+        let elements = piece.len();
+        let expected: u64 = shape.iter().product();
+        if elements as u64 != expected || bytes.len() != elements * self.item_size {
+            return Err(RtError::Internal(format!(
+                "array {path:?}: a chunk decoded to {elements} elements of another size or type than its place"
+            )));
+        }
+        let ndim = out_shape.len();
+        let row = shape
+            .last()
+            .map_or(1, |&r| usize::try_from(r).unwrap_or(usize::MAX));
+        if row == 0 || elements == 0 {
+            return Ok(0);
+        }
+        let strides = crate::typed::c_strides(out_shape);
+        let mut idx = vec![0u64; ndim.saturating_sub(1)];
+        for (r, source) in bytes.chunks_exact(row * self.item_size).enumerate() {
+            let mut at = offset.last().copied().unwrap_or(0);
+            for d in 0..idx.len() {
+                at += (idx[d] + offset[d]) * strides[d];
+            }
+            let at = usize::try_from(at).unwrap_or(usize::MAX);
+            // SAFETY: a row of this piece's place (see above): no other live run overlaps it.
+            let target = unsafe { self.run(at, row) }.ok_or_else(|| {
+                RtError::Internal(format!(
+                    "array {path:?}: row {r} of a chunk lies outside the output"
+                ))
+            })?;
+            target.copy_from_slice(source);
+            for d in (0..idx.len()).rev() {
+                idx[d] += 1;
+                if idx[d] < shape[d] {
+                    break;
+                }
+                idx[d] = 0;
+            }
+        }
+        Ok(elements)
     }
 
     fn into_inner(self) -> TypedData {
@@ -278,7 +350,8 @@ fn size_region(target: &ReadTarget, start: &[u64], stop: &[u64]) -> Result<(Vec<
     // Decoding allocates before anything comes back; check the size first so an impossible read is an
     // error, not an allocation failure that aborts the process or pages that exhaust the machine. An
     // allocator may grant far more address space than there is memory (mimalloc reserved 35 TB), so
-    // the bound is the machine's physical memory, and the reservation only where that is unknown.
+    // the bound is the machine's physical memory (or a container's limit), and the reservation only
+    // where that is unknown.
     let bytes = total.saturating_mul(8);
     let fits = match physical_memory() {
         Some(physical) => bytes <= physical,
@@ -301,7 +374,8 @@ fn size_region(target: &ReadTarget, start: &[u64], stop: &[u64]) -> Result<(Vec<
     Ok((out_shape, total, chunk_count))
 }
 
-/// The machine's physical memory in bytes, where the platform says.
+/// The memory this process may use in bytes, where the platform says: the machine's physical memory, or
+/// a container's (cgroup) memory limit when lower.
 fn physical_memory() -> Option<u64> {
     #[cfg(unix)]
     {
@@ -314,7 +388,15 @@ fn physical_memory() -> Option<u64> {
         };
         let pages = u64::try_from(pages).ok().filter(|&n| n > 0)?;
         let page_size = u64::try_from(page_size).ok().filter(|&n| n > 0)?;
-        pages.checked_mul(page_size)
+        let physical = pages.checked_mul(page_size)?;
+        // A container's memory limit: cgroup v2, then v1 ("max", or no file, means none).
+        let limit = [
+            "/sys/fs/cgroup/memory.max",
+            "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+        ]
+        .iter()
+        .find_map(|f| std::fs::read_to_string(f).ok()?.trim().parse::<u64>().ok());
+        Some(limit.map_or(physical, |l| l.min(physical)))
     }
     #[cfg(not(unix))]
     {
@@ -383,7 +465,7 @@ fn chunks_overlapping(chunk_shape: &[u64], start: &[u64], stop: &[u64]) -> Vec<C
         for d in 0..n {
             let origin = idx[d] * chunk_shape[d];
             let lo = start[d].max(origin);
-            let hi = stop[d].min(origin + chunk_shape[d]);
+            let hi = stop[d].min(origin.saturating_add(chunk_shape[d]));
             ranges.push(lo - origin..hi - origin);
             offset.push(lo - start[d]);
         }
@@ -769,5 +851,25 @@ mod tests {
         assert!(unsafe { out.run(usize::MAX, 2) }.is_none());
         let data = Arc::try_unwrap(out).ok().unwrap().into_inner();
         assert_eq!(data, TypedData::F32(vec![0.0, 0.0, 1.0, 2.0, 3.0, 0.0]));
+    }
+
+    #[test]
+    fn shared_output_places_pieces_row_by_row() {
+        // A 2 x 2 piece at (1, 1) of a 3 x 4 output.
+        let out = SharedOutput::new(TypedData::I32(vec![0; 12]));
+        let piece = TypedData::I32(vec![1, 2, 3, 4]);
+        assert_eq!(out.put(&piece, &[3, 4], &[2, 2], &[1, 1], "a").unwrap(), 4);
+        let wrong_type = TypedData::F64(vec![0.0; 4]);
+        assert!(
+            out.put(&wrong_type, &[3, 4], &[2, 2], &[1, 1], "a")
+                .is_err()
+        );
+        let outside = TypedData::I32(vec![0; 4]);
+        assert!(out.put(&outside, &[3, 4], &[2, 2], &[2, 3], "a").is_err());
+        let data = Arc::try_unwrap(out).ok().unwrap().into_inner();
+        assert_eq!(
+            data,
+            TypedData::I32(vec![0, 0, 0, 0, 0, 1, 2, 0, 0, 3, 4, 0])
+        );
     }
 }

@@ -252,6 +252,32 @@ mod tests {
         assert_eq!(zeroed(Dtype::String, 3), None);
         // More than the address space: refused, not an abort.
         assert!(zeroed_vec::<u64>(usize::MAX / 4).is_none());
+        // Every type decoded here has a zeroed buffer (a missing one would read as "does not fit").
+        let chain = chain(
+            &json!({"name": "bytes", "configuration": {"endian": "little"}}),
+            "zstd",
+        );
+        for dtype in [
+            Dtype::Bool,
+            Dtype::Int8,
+            Dtype::Int16,
+            Dtype::Int32,
+            Dtype::Int64,
+            Dtype::UInt8,
+            Dtype::UInt16,
+            Dtype::UInt32,
+            Dtype::UInt64,
+            Dtype::Float16,
+            Dtype::Float32,
+            Dtype::Float64,
+            Dtype::String,
+        ] {
+            assert_eq!(
+                supports(&chain, dtype).is_some(),
+                zeroed(dtype, 1).is_some(),
+                "{dtype:?}"
+            );
+        }
     }
 
     fn chain(bytes: &Value, compressor: &str) -> Value {

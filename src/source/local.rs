@@ -7,10 +7,10 @@
 //! a few to a few hundred kB take microseconds, less than the two thread hand-offs of tokio's blocking
 //! pool, which cost about 15% of decoded throughput). Reads that take longer than [`INLINE_READ_BUDGET`]
 //! (a network file system, a cold spinning disk, a large shard) move the store to the blocking pool, so a
-//! slow file system stalls a worker a few times, not every time. One slow read is not enough: on a busy
-//! machine a fast read is sometimes descheduled past the budget, and moving for good then put up to
-//! `maxConcurrency` pool threads (each with its own allocator cache) behind every later read. A run of
-//! fast reads on the pool brings the store back to the workers.
+//! slow file system stalls a worker a few times, not every time. One slightly slow read is not enough: on a
+//! busy machine a fast read is sometimes descheduled past the budget, and moving for good then put up to
+//! `maxConcurrency` pool threads (each with its own allocator cache) behind every later read; one read of
+//! many budgets is. A run of fast reads on the pool brings the store back to the workers.
 
 use std::fs::File;
 use std::io::{ErrorKind, Read, Seek, SeekFrom};
@@ -45,8 +45,9 @@ pub struct LocalStore {
 /// pool instead.
 pub const INLINE_READ_BUDGET: Duration = Duration::from_millis(2);
 
-/// What one slow operation adds to the store's slowness (a fast one takes off 1): work moves to the
-/// blocking pool after 4 slow operations in a row, or when more than about one in five is slow.
+/// What one slow operation adds to the store's slowness at least (a fast one takes off 1): work moves to
+/// the blocking pool after 4 slow operations in a row, when more than about one in five is slow, or at
+/// once after one that took 16 budgets or more.
 const SLOW_READ_WEIGHT: u32 = 4;
 
 /// The slowness at which file work moves to the blocking pool.
@@ -88,16 +89,16 @@ impl LocalStore {
         let timed = move || {
             let started = Instant::now();
             let result = work();
-            (result, started.elapsed() > INLINE_READ_BUDGET)
+            (result, started.elapsed())
         };
-        let (result, slow) = if self.inline() {
+        let (result, took) = if self.inline() {
             timed()
         } else {
             tokio::task::spawn_blocking(timed)
                 .await
                 .map_err(|e| StorageError::Other(format!("file task failed: {e}")))?
         };
-        self.record(slow);
+        self.record(took);
         result.map_err(|e| StorageError::IOError(Arc::new(e)))
     }
 
@@ -106,13 +107,23 @@ impl LocalStore {
         self.slowness.load(Ordering::Relaxed) < HAND_OVER_AT
     }
 
-    fn record(&self, slow: bool) {
+    /// Scores one operation that took `took`: a slow one adds [`SLOW_READ_WEIGHT`], or one per budget it
+    /// took if that is more (a read of 16 budgets or longer hands over at once), a fast one takes 1 off.
+    fn record(&self, took: Duration) {
+        let weight = if took > INLINE_READ_BUDGET {
+            let budgets = took.as_micros() / INLINE_READ_BUDGET.as_micros().max(1);
+            u32::try_from(budgets)
+                .unwrap_or(u32::MAX)
+                .clamp(SLOW_READ_WEIGHT, SLOWNESS_CAP)
+        } else {
+            0
+        };
         // Never fails: the closure always returns `Some`.
         let _ = self
             .slowness
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
-                Some(if slow {
-                    (n + SLOW_READ_WEIGHT).min(SLOWNESS_CAP)
+                Some(if weight > 0 {
+                    (n + weight).min(SLOWNESS_CAP)
                 } else {
                     n.saturating_sub(1)
                 })
@@ -294,7 +305,7 @@ mod tests {
         assert_eq!(store.run(RequestKind::Get, thread).await.unwrap(), here);
         // One slow read among fast ones (a descheduled read on a busy machine) does not move the store.
         store.run(RequestKind::Get, slow).await.unwrap();
-        assert!(store.inline(), "one slow read hands over");
+        assert!(store.inline(), "one slow read handed over");
         for _ in 0..4 {
             store.run(RequestKind::Get, thread).await.unwrap();
         }
@@ -316,5 +327,12 @@ mod tests {
         }
         assert_eq!(store.run(RequestKind::Get, thread).await.unwrap(), here);
         assert_eq!(store.stats.snapshot().gets, u64::from(11 + fast) + 1);
+        // One very slow read (a cold network file system) hands over at once.
+        let very_slow = || {
+            std::thread::sleep(INLINE_READ_BUDGET * 17);
+            Ok(std::thread::current().id())
+        };
+        assert_eq!(store.run(RequestKind::Get, very_slow).await.unwrap(), here);
+        assert!(!store.inline(), "a read of 17 budgets stayed on the worker");
     }
 }
