@@ -17,7 +17,7 @@ use zarrs::storage::AsyncReadableStorageTraits;
 use crate::cf::VariablePlan;
 use crate::dtype::Dtype;
 use crate::error::{Result, RtError};
-use crate::typed::{TypedData, copy_block};
+use crate::typed::{BlockTarget, TypedData, copy_block};
 use crate::with_typed;
 
 /// One read fans out to at most this many chunk tasks.
@@ -68,20 +68,20 @@ pub async fn read_region(
     // are one contiguous run of it (chunked along leading dimensions only): no buffer per chunk and no
     // copy, which for zstd and blosc is a large share of a read.
     let compressor = direct_compressor(target).filter(|_| target.plan.is_identity());
-    let chunks = chunks_overlapping(&target.storage_chunks, start, stop);
-    // Where each chunk lands if it is decoded straight into the output; the output is shared only when
-    // some chunk is.
-    let runs: Vec<Option<(usize, usize)>> = chunks
-        .iter()
-        .map(|(_, ranges, offset)| {
+    // Each chunk with its piece's shape and, if it is decoded straight into the output, where it lands
+    // there; the output is shared only when some chunk is.
+    let chunks: Vec<_> = chunks_overlapping(&target.storage_chunks, start, stop)
+        .into_iter()
+        .map(|(indices, ranges, offset)| {
             let shape: Vec<u64> = ranges.iter().map(|r| r.end - r.start).collect();
-            compressor
-                .filter(|_| chunk_count > 1 && is_whole(ranges, &target.storage_chunks))
-                .and_then(|_| contiguous_run(&out_shape, &shape, offset))
+            let run = compressor
+                .filter(|_| chunk_count > 1 && is_whole(&ranges, &target.storage_chunks))
+                .and_then(|_| contiguous_run(&out_shape, &shape, &offset));
+            (indices, ranges, offset, shape, run)
         })
         .collect();
     let shared = match compressor {
-        Some(_) if runs.iter().any(Option::is_some) => Some(SharedOutput::new(
+        Some(_) if chunks.iter().any(|c| c.4.is_some()) => Some(SharedOutput::new(
             direct::zeroed(target.dtype, n).ok_or_else(|| {
                 RtError::InvalidSelection(format!(
                     "array {:?}: a selection of {total} elements does not fit in memory",
@@ -92,9 +92,7 @@ pub async fn read_region(
         _ => None,
     };
     let mut tasks = JoinSet::new();
-    for (chunk, run) in chunks.into_iter().zip(runs) {
-        let (indices, ranges, offset): (Vec<u64>, Vec<std::ops::Range<u64>>, Vec<u64>) = chunk;
-        let shape: Vec<u64> = ranges.iter().map(|r| r.end - r.start).collect();
+    for (indices, ranges, offset, shape, run) in chunks {
         let into = match (&shared, compressor, run) {
             (Some(out), Some(c), Some((at, len))) => Some((Arc::clone(out), c, at, len)),
             _ => None,
@@ -139,17 +137,15 @@ pub async fn read_region(
     while let Some(joined) = tasks.join_next().await {
         match joined.map_err(|e| join_error(&target.path, &e))?? {
             Done::Placed(len) => written += len,
-            // Row by row into the shared output, beside the tasks still writing their own runs.
-            Done::Piece(piece, shape, offset) if shared.is_some() => {
-                if let Some(out) = &shared {
-                    written += out.put(&piece, &out_shape, &shape, &offset, &target.path)?;
-                }
-            }
             Done::Piece(piece, shape, offset) => {
-                if out.is_none() {
-                    out = Some(alloc_like(&piece, n)?);
-                }
-                if let Some(buf) = out.as_mut() {
+                if let Some(shared) = &shared {
+                    // Row by row into the shared output, beside the tasks still writing their own runs.
+                    written += shared.put(&piece, &out_shape, &shape, &offset, &target.path)?;
+                } else {
+                    let buf = match &mut out {
+                        Some(buf) => buf,
+                        None => out.insert(alloc_like(&piece, n)?),
+                    };
                     place(buf, n, &out_shape, &piece, &shape, &offset)?;
                     written += piece.len();
                 }
@@ -184,8 +180,8 @@ enum Done {
 /// The buffer is initialised (zero-filled) and its heap block never moves while shared. Tasks write only
 /// through [`SharedOutput::run`], to runs that `chunks_overlapping` makes disjoint, and the reader copies
 /// the other chunks' pieces in row by row as they arrive (their places are disjoint from every run too);
-/// the reader takes the buffer back after joining every task. Shared by `Arc`, so a cancelled read frees it only after its last
-/// task has stopped writing.
+/// the reader takes the buffer back after joining every task. Shared by `Arc`, so a cancelled read frees
+/// it only after its last task has stopped writing.
 struct SharedOutput {
     data: TypedData,
     base: *mut u8,
@@ -228,9 +224,9 @@ impl SharedOutput {
         })
     }
 
-    /// Copies a decoded piece of shape `shape` into its place at `offset`, row by row, each row through
-    /// [`SharedOutput::run`]; returns the elements written. The rows are the piece's own place in the
-    /// output, which no chunk task's run overlaps (`chunks_overlapping` partitions the output).
+    /// Copies a decoded piece of shape `shape` into its place at `offset` with [`copy_block`], each row
+    /// through [`SharedOutput::run`]; returns the elements written. The rows are the piece's own place in
+    /// the output, which no chunk task's run overlaps (`chunks_overlapping` partitions the output).
     fn put(
         &self,
         piece: &TypedData,
@@ -239,61 +235,56 @@ impl SharedOutput {
         offset: &[u64],
         path: &str,
     ) -> Result<usize> {
-        let bytes: &[u8] = match piece {
-            TypedData::I8(v) => bytemuck::cast_slice(v),
-            TypedData::I16(v) => bytemuck::cast_slice(v),
-            TypedData::I32(v) => bytemuck::cast_slice(v),
-            TypedData::I64(v) => bytemuck::cast_slice(v),
-            TypedData::U8(v) => bytemuck::cast_slice(v),
-            TypedData::U16(v) => bytemuck::cast_slice(v),
-            TypedData::U32(v) => bytemuck::cast_slice(v),
-            TypedData::U64(v) => bytemuck::cast_slice(v),
-            TypedData::F32(v) => bytemuck::cast_slice(v),
-            TypedData::F64(v) => bytemuck::cast_slice(v),
-            TypedData::Str(_) => &[],
-        };
-        let elements = piece.len();
         let expected: u64 = shape.iter().product();
-        if elements as u64 != expected || bytes.len() != elements * self.item_size {
+        if std::mem::discriminant(piece) != std::mem::discriminant(&self.data)
+            || piece.len() as u64 != expected
+        {
             return Err(RtError::Internal(format!(
-                "array {path:?}: a chunk decoded to {elements} elements of another size or type than its place"
+                "array {path:?}: a chunk decoded to {} elements of another type or number than its place",
+                piece.len()
             )));
         }
-        let ndim = out_shape.len();
-        let row = shape
-            .last()
-            .map_or(1, |&r| usize::try_from(r).unwrap_or(usize::MAX));
-        if row == 0 || elements == 0 {
-            return Ok(0);
+        let inside = shape.len() == out_shape.len()
+            && offset.len() == out_shape.len()
+            && (0..shape.len()).all(|d| {
+                offset[d]
+                    .checked_add(shape[d])
+                    .is_some_and(|end| end <= out_shape[d])
+            });
+        if !inside {
+            return Err(RtError::Internal(format!(
+                "array {path:?}: a chunk's place lies outside the output"
+            )));
         }
-        let strides = crate::typed::c_strides(out_shape);
-        let mut idx = vec![0u64; ndim.saturating_sub(1)];
-        for (r, source) in bytes.chunks_exact(row * self.item_size).enumerate() {
-            let mut at = offset.last().copied().unwrap_or(0);
-            for d in 0..idx.len() {
-                at += (idx[d] + offset[d]) * strides[d];
-            }
-            let at = usize::try_from(at).unwrap_or(usize::MAX);
-            // SAFETY: a row of this piece's place (see above): no other live run overlaps it.
-            let target = unsafe { self.run(at, row) }.ok_or_else(|| {
-                RtError::Internal(format!(
-                    "array {path:?}: row {r} of a chunk lies outside the output"
-                ))
-            })?;
-            target.copy_from_slice(source);
-            for d in (0..idx.len()).rev() {
-                idx[d] += 1;
-                if idx[d] < shape[d] {
-                    break;
+        let rows = &mut SharedRows(self);
+        macro_rules! copy {
+            ($($variant:ident),*) => {
+                match piece {
+                    $(TypedData::$variant(p) => copy_block(rows, out_shape, p, shape, offset),)*
+                    // Never shared: `direct` decodes numbers only (checked above against the output).
+                    TypedData::Str(_) => {}
                 }
-                idx[d] = 0;
-            }
+            };
         }
-        Ok(elements)
+        copy!(I8, I16, I32, I64, U8, U16, U32, U64, F32, F64);
+        Ok(piece.len())
     }
 
     fn into_inner(self) -> TypedData {
         self.data
+    }
+}
+
+/// [`copy_block`]'s rows into a [`SharedOutput`], for [`SharedOutput::put`].
+struct SharedRows<'a>(&'a SharedOutput);
+
+impl<T: bytemuck::Pod> BlockTarget<T> for SharedRows<'_> {
+    fn put_row(&mut self, at: usize, row: &[T]) {
+        // SAFETY: a row of the place of a piece `put` checked: of the output's type and inside it, where
+        // no other live run is (see `put`).
+        let target = unsafe { self.0.run(at, row.len()) }
+            .expect("rows of a piece checked by `put` lie inside the output");
+        target.copy_from_slice(bytemuck::cast_slice(row));
     }
 }
 
@@ -759,19 +750,14 @@ fn place(
     macro_rules! put {
         ($variant:ident) => {
             if let (TypedData::$variant(o), TypedData::$variant(p)) = (&mut *out, piece) {
-                if o.len() == n {
-                    // An initialised output (a `SharedOutput` taken back).
-                    copy_block(o.as_mut_slice(), out_shape, p, shape, offset);
-                } else {
-                    // Into the reserved, not yet initialised elements (see `alloc_like`).
-                    copy_block(
-                        &mut o.spare_capacity_mut()[..n],
-                        out_shape,
-                        p,
-                        shape,
-                        offset,
-                    );
-                }
+                // Into the reserved, not yet initialised elements (see `alloc_like`).
+                copy_block(
+                    &mut o.spare_capacity_mut()[..n],
+                    out_shape,
+                    p,
+                    shape,
+                    offset,
+                );
                 return Ok(());
             }
         };

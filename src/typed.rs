@@ -61,6 +61,24 @@ impl TypedData {
         self.len() == 0
     }
 
+    /// The elements' bytes, writable, for the numeric variants (`None` for strings).
+    #[must_use]
+    pub fn as_bytes_mut(&mut self) -> Option<&mut [u8]> {
+        Some(match self {
+            Self::I8(v) => bytemuck::cast_slice_mut(v),
+            Self::I16(v) => bytemuck::cast_slice_mut(v),
+            Self::I32(v) => bytemuck::cast_slice_mut(v),
+            Self::I64(v) => bytemuck::cast_slice_mut(v),
+            Self::U8(v) => bytemuck::cast_slice_mut(v),
+            Self::U16(v) => bytemuck::cast_slice_mut(v),
+            Self::U32(v) => bytemuck::cast_slice_mut(v),
+            Self::U64(v) => bytemuck::cast_slice_mut(v),
+            Self::F32(v) => bytemuck::cast_slice_mut(v),
+            Self::F64(v) => bytemuck::cast_slice_mut(v),
+            Self::Str(_) => return None,
+        })
+    }
+
     /// An empty buffer of the same variant with room for `n` elements.
     #[must_use]
     pub fn empty_like(&self, n: usize) -> Self {

@@ -70,38 +70,25 @@ fn codec_name(codec: &Value) -> Option<&str> {
     codec.get("name").and_then(Value::as_str)
 }
 
-/// Decodes one whole chunk of `elements` values of `dtype` from its compressed bytes.
+/// Decodes one whole chunk of `elements` values of `dtype` from its compressed bytes, into a buffer
+/// from [`zeroed`].
 ///
 /// # Errors
-/// A message saying why the bytes do not decode, or decode to the wrong size.
+/// A message saying why the bytes do not decode, or decode to the wrong size, or that the type is not
+/// decoded here or the buffer cannot be had.
 pub fn decode(
     compressor: Compressor,
     dtype: Dtype,
     encoded: &[u8],
     elements: usize,
 ) -> Result<TypedData, String> {
-    Ok(match dtype {
-        Dtype::Int8 => TypedData::I8(decode_as(compressor, encoded, elements)?),
-        Dtype::UInt8 => TypedData::U8(decode_as(compressor, encoded, elements)?),
-        Dtype::Int16 => TypedData::I16(decode_as(compressor, encoded, elements)?),
-        Dtype::UInt16 => TypedData::U16(decode_as(compressor, encoded, elements)?),
-        Dtype::Int32 => TypedData::I32(decode_as(compressor, encoded, elements)?),
-        Dtype::UInt32 => TypedData::U32(decode_as(compressor, encoded, elements)?),
-        Dtype::Float32 => TypedData::F32(decode_as(compressor, encoded, elements)?),
-        Dtype::Int64 => TypedData::I64(decode_as(compressor, encoded, elements)?),
-        Dtype::UInt64 => TypedData::U64(decode_as(compressor, encoded, elements)?),
-        Dtype::Float64 => TypedData::F64(decode_as(compressor, encoded, elements)?),
-        other => return Err(format!("{other:?} is not decoded directly")),
-    })
-}
-
-fn decode_as<T: bytemuck::Pod>(
-    compressor: Compressor,
-    encoded: &[u8],
-    elements: usize,
-) -> Result<Vec<T>, String> {
-    let mut out = vec![T::zeroed(); elements];
-    decode_into(compressor, encoded, bytemuck::cast_slice_mut(&mut out))?;
+    let mut out = zeroed(dtype, elements).ok_or_else(|| {
+        format!("{dtype:?} is not decoded directly, or {elements} of them do not fit in memory")
+    })?;
+    let bytes = out
+        .as_bytes_mut()
+        .ok_or_else(|| format!("{dtype:?} is not decoded directly"))?;
+    decode_into(compressor, encoded, bytes)?;
     Ok(out)
 }
 

@@ -35,9 +35,8 @@ pub struct LocalStore {
     root: PathBuf,
     stats: Arc<RequestStats>,
     limit: Arc<Semaphore>,
-    /// How slow file work has been lately: up [`SLOW_READ_WEIGHT`] per slow operation, down one per fast
-    /// one, at most [`SLOWNESS_CAP`]; work runs on the calling worker below [`HAND_OVER_AT`] (see the
-    /// module docs).
+    /// How slow file work has been lately, as [`LocalStore::record`] scores it, at most [`SLOWNESS_CAP`];
+    /// work runs on the calling worker below [`HAND_OVER_AT`] (see the module docs).
     slowness: AtomicU32,
 }
 
@@ -315,7 +314,7 @@ mod tests {
         }
         assert!(
             !store.inline(),
-            "four slow reads in a row stay on the worker"
+            "four slow reads in a row stayed on the worker"
         );
         assert_ne!(store.run(RequestKind::Get, thread).await.unwrap(), here);
         // Fast reads on the pool bring it back.
