@@ -255,4 +255,21 @@ mod tests {
         assert_eq!(v["nan"], format!("{FLOAT_MARK}NaN"));
         assert_eq!(v["escaped"], format!("{STRING_MARK}kept"));
     }
+
+    #[test]
+    fn the_escaping_pass_survives_broken_text() {
+        for text in [
+            &br#""\u0000rustytree:"#[..],
+            br#"{"a": "\u0000rustytree:x"#,
+            br#"{"a": "\u0000rustytree:x\"#,
+            br#""\u0000"#,
+            br#"["\u0000rustytree:a" :"#,
+            b"\"\\u0000rustytree:\xff\"",
+            br#"{"k": "v"} "\u0000rustytree:tail""#,
+        ] {
+            // No panic; what the parser makes of it is its business.
+            let _ = escape_stored_marks(text);
+            let _ = parse_lenient(text);
+        }
+    }
 }
