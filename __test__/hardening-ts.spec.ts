@@ -82,10 +82,11 @@ function describe(e: unknown): string {
 // DEFECT: ts/cancel.ts builds "opening <source> was aborted before it started" from the raw source, so URL
 // user info and signed query values reached the message; Rust scrubs its own messages, TS did not.
 test('an open aborted before it started names the source without user info, signatures or tokens', async (t) => {
-  const secrets = ['PASS-rt-8', 'SIG-rt-8', 'CRED-rt-8', 'TOKEN-rt-8', 'GSIG-rt-8', 'SAS-rt-8', 'OAUTH-rt-8'];
+  const secrets = ['PASS-rt-8', 'SIG-rt-8', 'CRED-rt-8', 'TOKEN-rt-8', 'GSIG-rt-8', 'SAS-rt-8', 'OAUTH-rt-8', 'APIKEY-rt-8'];
   const source =
     `http://user:${secrets[0]}@127.0.0.1:9/a.zarr?X-Amz-Signature=${secrets[1]}&X-Amz-Credential=${secrets[2]}` +
-    `&X-Amz-Security-Token=${secrets[3]}&X-Goog-Signature=${secrets[4]}&sv=2024&sig=${secrets[5]}&access_token=${secrets[6]}`;
+    `&X-Amz-Security-Token=${secrets[3]}&X-Goog-Signature=${secrets[4]}&sv=2024&sig=${secrets[5]}&access_token=${secrets[6]}` +
+    `&key=${secrets[7]}`;
   for (const open of [openDatatree, openDataset]) {
     const err = await rejectsWith(t, open(source, { signal: AbortSignal.abort() }), 'ERR_ABORTED', '127.0.0.1:9/a.zarr');
     for (const secret of secrets) t.false(err.message.includes(secret), `${secret} in ${err.message}`);

@@ -565,9 +565,11 @@ pub fn secret_values(entries: &[(String, String)]) -> Vec<String> {
         .collect()
 }
 
-/// Query parameters of signed URLs whose values are credentials, lowercase: Azure SAS signatures,
-/// AWS `SigV4` (signature, credential scope, session token), GCS V4 signing, and any `token=`
-/// (`access_token=`, OAuth). Their neighbours (`se=` expiry, `sv=` version, `X-Amz-Date=`) are not secret.
+/// Query parameters whose values are credentials, lowercase: Azure SAS signatures, AWS `SigV4`
+/// (signature, credential scope, session token), GCS V4 signing, any `token=` (`access_token=`, OAuth),
+/// API keys and passwords. A bare `key=` counts only as a query parameter (after `?` or `&`), so that
+/// prose such as "key=value" stays. Signed URLs' other parameters (`se=` expiry, `sv=` version,
+/// `X-Amz-Date=`) are not secret.
 const SIGNED_QUERY_KEYS: &[&str] = &[
     "sig=",
     "x-amz-signature=",
@@ -576,6 +578,12 @@ const SIGNED_QUERY_KEYS: &[&str] = &[
     "x-goog-signature=",
     "x-goog-credential=",
     "token=",
+    "apikey=",
+    "api_key=",
+    "?key=",
+    "&key=",
+    "password=",
+    "secret=",
 ];
 
 /// Replaces every secret in `message` with `***`, and strips signed-URL query parameters and the user
@@ -737,12 +745,15 @@ mod tests {
     #[test]
     fn scrub_removes_gcs_signatures_tokens_and_any_case() {
         let s = scrub(
-            "GET https://h/o?X-Goog-Signature=g1g1&X-Goog-Credential=sa%40p&access_token=t0t0&x-amz-signature=a1a1&Sig=s1s1 failed",
+            "GET https://h/o?X-Goog-Signature=g1g1&X-Goog-Credential=sa%40p&access_token=t0t0&x-amz-signature=a1a1&Sig=s1s1&key=k1k1 failed; https://h/?apiKey=k2k2&client_secret=c1c1",
             &[],
         );
-        for value in ["g1g1", "sa%40p", "t0t0", "a1a1", "s1s1"] {
+        for value in [
+            "g1g1", "sa%40p", "t0t0", "a1a1", "s1s1", "k1k1", "k2k2", "c1c1",
+        ] {
             assert!(!s.contains(value), "{value} in {s}");
         }
         assert!(s.contains("X-Goog-Signature=***&"));
+        assert_eq!(scrub("expects key=value", &[]), "expects key=value");
     }
 }
