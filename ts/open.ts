@@ -537,8 +537,13 @@ export async function openDatatree(source: string, options: OpenOptions = {}): P
     byPath.set(node.path, dt);
   }
   const root = byPath.get('/');
-  if (!root) throw new Error('native layer returned no root node');
+  if (!root) throw noRoot();
   return root;
+}
+
+/** The native layer always returns the opened group as `/`; without it, rustytree has a bug. */
+function noRoot(): RustytreeError {
+  return new RustytreeError('ERR_INTERNAL', 'the native layer returned no root node; this is a bug in rustytree');
 }
 
 /** xarray refuses a tree whose node disagrees with an ancestor on a dimension's size; so do we. */
@@ -577,7 +582,7 @@ function checkAlignment(path: string, own: Variable[], ancestorDims: Record<stri
 export async function openDataset(source: string, options: OpenOptions = {}): Promise<Dataset> {
   const { tree, info, values } = await openNative(source, options, false);
   const node = info.nodes.find((n) => n.path === '/');
-  if (!node) throw new Error('native layer returned no root node');
+  if (!node) throw noRoot();
   return new Dataset(variablesOf(node, tree, values), coordNamesOf(node), [], node.attrs, tree);
 }
 
