@@ -147,13 +147,13 @@ export class Variable {
         start.push(sel);
         stop.push(sel + 1);
       } else if (Array.isArray(sel) && sel.length === 2) {
-        const [a, b] = sel as unknown[];
+        const [a, b]: unknown[] = sel;
         checkIndex(this.path, dim, a, size, true);
         checkIndex(this.path, dim, b, size, true);
-        if ((b as number) < (a as number)) throw selectionError(this.path, `range [${a}, ${b}) of ${dim} is reversed`);
-        start.push(a as number);
-        stop.push(b as number);
-        shape.push((b as number) - (a as number));
+        if (b < a) throw selectionError(this.path, `range [${a}, ${b}) of ${dim} is reversed`);
+        start.push(a);
+        stop.push(b);
+        shape.push(b - a);
       } else {
         throw selectionError(this.path, `selection of ${dim} must be an index or [start, stop]`);
       }
@@ -225,7 +225,7 @@ function selectionError(path: string, why: string): RustytreeError {
   return new RustytreeError('ERR_INVALID_SELECTION', `variable ${JSON.stringify(path)}: ${why}`);
 }
 
-function checkIndex(path: string, dim: string, i: unknown, size: number, isBound: boolean): void {
+function checkIndex(path: string, dim: string, i: unknown, size: number, isBound: boolean): asserts i is number {
   const max = isBound ? size : size - 1;
   if (typeof i !== 'number' || !Number.isInteger(i) || i < 0 || i > max) {
     throw selectionError(path, `index ${shown(i)} is out of range for dimension ${dim} of size ${size}`);
