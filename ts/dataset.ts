@@ -55,7 +55,7 @@ export interface RequestStats {
  *
  * const tree = await openDatatree('fixtures/stores/nexrad.zarr')
  * const ds = tree.get('/VCP-12/sweep_0')!.dataset
- * console.log(ds.dims)                 // { vcp_time: 2, azimuth: 36, range: 20 }
+ * console.log(ds.dims)                 // [Object: null prototype] { vcp_time: 2, azimuth: 36, range: 20 }
  * console.log([...ds.coords.keys()])   // ['vcp_time', 'azimuth', 'elevation', 'range', 'time']
  * console.log([...ds.dataVars.keys()]) // ['DBZH', 'RHOHV', 'VRADH', 'ZDR']
  * ```
@@ -91,7 +91,7 @@ export class Dataset {
     this.coords = coords;
     this.dataVars = dataVars;
     this.variables = new Map([...coords, ...dataVars]);
-    this.dims = dimensionSizes(own, ancestorDims);
+    this.dims = dimensionSizes(this.variables.values(), ancestorDims);
     this.attrs = attrs;
   }
 
@@ -147,16 +147,16 @@ export class Dataset {
 
 /**
  * A group's dimension sizes: its ancestors' (in a tree, a node sees them too, as xarray's DataTree does;
- * their agreement with the group is checked by the open), then its own variables'. xarray refuses a group
+ * their agreement with the group is checked by the open), then its variables', coordinates first. xarray refuses a group
  * whose variables disagree on a dimension's size ("conflicting sizes for dimension"), and one variable
  * naming a dimension twice (of two sizes it is the same conflict; of one size xarray warns that nothing
  * will work, and a read by name could not tell the axes apart): both are `ERR_INVALID_METADATA` here.
  */
-function dimensionSizes(own: Variable[], ancestorDims: Record<string, number>): Record<string, number> {
+function dimensionSizes(variables: Iterable<Variable>, ancestorDims: Record<string, number>): Record<string, number> {
   const dims = nullRecord<number>();
   for (const [d, n] of Object.entries(ancestorDims)) dims[d] = n;
   const sizedBy = new Map<string, Variable>();
-  for (const v of own) {
+  for (const v of variables) {
     v.dims.forEach((d, i) => {
       if (v.dims.indexOf(d) !== i) {
         throw new RustytreeError(
