@@ -3,20 +3,34 @@
 //! zarr-python writes non-finite attribute values as bare `NaN` / `Infinity` / `-Infinity` tokens, which
 //! strict JSON parsers reject. They are read here as marked strings that the TypeScript layer revives as
 //! numbers; integers beyond 2^53, which `JSON.parse` would round, travel as marked strings revived as
-//! `BigInt`s.
+//! `BigInt`s. A stored string that begins with [`MARK`] is escaped as it is parsed ([`STRING_MARK`] in
+//! front of it), so that no stored string can pass for a mark: the TypeScript layer takes the escape off.
+
+use std::borrow::Cow;
 
 use serde_json::Value;
 
+/// What every mark begins with. A NUL starts no string a writer means as text, so escaping the stored
+/// strings that begin with this costs nothing in practice.
+pub const MARK: &str = "\u{0}rustytree:";
 /// Prefix of a string standing for a non-finite float (`NaN`, `Infinity`, `-Infinity`).
 pub const FLOAT_MARK: &str = "\u{0}rustytree:float:";
 /// Prefix of a string standing for an integer beyond JavaScript's exact range.
 pub const BIGINT_MARK: &str = "\u{0}rustytree:bigint:";
+/// Prefix of a stored string that itself begins with [`MARK`]: the rest is the string as stored.
+pub const STRING_MARK: &str = "\u{0}rustytree:string:";
+/// [`STRING_MARK`] as it is written inside JSON text (the NUL escaped).
+const STRING_MARK_IN_JSON: &str = "\\u0000rustytree:string:";
+/// How a NUL is written inside JSON text: JSON strings cannot hold control characters unescaped, and
+/// the four hex digits of zero have no other spelling.
+const NUL_IN_JSON: &str = "\\u0000";
 
 /// Parses JSON, accepting bare `NaN`, `Infinity` and `-Infinity` outside strings.
 ///
 /// # Errors
 /// The parser's error for anything else that is not JSON.
 pub fn parse_lenient(bytes: &[u8]) -> Result<Value, serde_json::Error> {
+    let bytes: &[u8] = &escape_stored_marks(bytes);
     match serde_json::from_slice(bytes) {
         Ok(v) => Ok(v),
         Err(first) => match mark_nonfinite(bytes) {
@@ -78,7 +92,10 @@ pub fn marked_float(s: &str) -> Option<f64> {
     }
 }
 
-/// Makes a value safe for `JSON.parse`: integers beyond ±2^53 become marked strings.
+/// Makes a value safe for `JSON.parse`: integers beyond ±2^53 become marked strings. Marks made by the
+/// parse (non-finite floats, escaped stored strings) pass as they are; any other string that begins with
+/// [`MARK`] (one that did not come through [`parse_lenient`]) is escaped, so it reaches JavaScript as the
+/// string it is.
 #[must_use]
 pub fn to_js(value: &Value) -> Value {
     const EXACT: u64 = 1 << 53;
@@ -89,12 +106,78 @@ pub fn to_js(value: &Value) -> Value {
         {
             Value::String(format!("{BIGINT_MARK}{n}"))
         }
+        Value::String(s)
+            if s.starts_with(MARK) && marked_float(s).is_none() && !s.starts_with(STRING_MARK) =>
+        {
+            Value::String(format!("{STRING_MARK}{s}"))
+        }
         Value::Array(items) => Value::Array(items.iter().map(to_js).collect()),
         Value::Object(map) => {
             Value::Object(map.iter().map(|(k, v)| (k.clone(), to_js(v))).collect())
         }
         other => other.clone(),
     }
+}
+
+/// Puts [`STRING_MARK`] in front of every string value of the JSON text `bytes` that begins with
+/// [`MARK`] once decoded, before the text is parsed: after the parse such a string could not be told
+/// from a mark. Object keys are left as they are (marks are values only). Text without an escaped NUL,
+/// nearly every document, is returned as it is after one search.
+fn escape_stored_marks(bytes: &[u8]) -> Cow<'_, [u8]> {
+    let has_nul = std::str::from_utf8(bytes).map_or(true, |text| text.contains(NUL_IN_JSON));
+    if !has_nul {
+        return Cow::Borrowed(bytes);
+    }
+    let mut out = Vec::with_capacity(bytes.len() + 64);
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'"' {
+            out.push(bytes[i]);
+            i += 1;
+            continue;
+        }
+        let end = string_end(bytes, i);
+        let literal = &bytes[i..end];
+        if is_value(bytes, end) && decodes_to_mark(literal) {
+            out.push(b'"');
+            out.extend_from_slice(STRING_MARK_IN_JSON.as_bytes());
+            out.extend_from_slice(&literal[1..]);
+        } else {
+            out.extend_from_slice(literal);
+        }
+        i = end;
+    }
+    Cow::Owned(out)
+}
+
+/// The index just past the closing quote of the string literal opening at `start` (the end of the
+/// text for an unterminated one, which the parser then reports).
+fn string_end(bytes: &[u8], start: usize) -> usize {
+    let mut escaped = false;
+    for (offset, &b) in bytes[start + 1..].iter().enumerate() {
+        match (escaped, b) {
+            (true, _) => escaped = false,
+            (false, b'\\') => escaped = true,
+            (false, b'"') => return start + 1 + offset + 1,
+            _ => {}
+        }
+    }
+    bytes.len()
+}
+
+/// Whether the string literal ending at `end` is a value, not an object key (which a `:` follows).
+fn is_value(bytes: &[u8], end: usize) -> bool {
+    bytes[end..]
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_none_or(|&b| b != b':')
+}
+
+/// Whether the JSON string literal `literal` (quotes included) decodes to text beginning with [`MARK`].
+/// Only literals that begin with an escaped NUL can, and only those are decoded.
+fn decodes_to_mark(literal: &[u8]) -> bool {
+    literal[1..].starts_with(NUL_IN_JSON.as_bytes())
+        && serde_json::from_slice::<String>(literal).is_ok_and(|s| s.starts_with(MARK))
 }
 
 #[cfg(test)]
@@ -122,5 +205,71 @@ mod tests {
         assert_eq!(v["x"][0], format!("{BIGINT_MARK}9007199254740993"));
         assert_eq!(v["x"][1], 5);
         assert_eq!(v["y"], format!("{BIGINT_MARK}-9007199254740993"));
+    }
+
+    #[test]
+    fn stored_strings_that_look_like_marks_are_escaped_and_nothing_else() {
+        // Strict text, then text with a bare NaN (the fallback parse): the same stored strings either way.
+        for tail in ["", r#", "n": NaN"#] {
+            let text = format!(
+                r#"{{"f": "\u0000rustytree:float:NaN", "b": ["\u0000rustytree:bigint:123"],
+                   "o": {{"\u0000rustytree:key": "\u0000\u0072ustytree:float:1e3"}}, "s": "\u0000rustytree:string:x",
+                   "plain": "\u0000 not ours", "quote": "a\"\u0000rustytree:x"{tail}}}"#
+            );
+            let v = to_js(&parse_lenient(text.as_bytes()).unwrap());
+            assert_eq!(v["f"], format!("{STRING_MARK}{FLOAT_MARK}NaN"));
+            assert_eq!(v["b"][0], format!("{STRING_MARK}{BIGINT_MARK}123"));
+            let key = format!("{MARK}key");
+            assert_eq!(
+                v["o"][key.as_str()],
+                format!("{STRING_MARK}{FLOAT_MARK}1e3")
+            );
+            assert_eq!(v["s"], format!("{STRING_MARK}{STRING_MARK}x"));
+            assert_eq!(v["plain"], "\u{0} not ours");
+            assert_eq!(v["quote"], "a\"\u{0}rustytree:x");
+            if !tail.is_empty() {
+                assert!(marked_float(v["n"].as_str().unwrap()).unwrap().is_nan());
+            }
+        }
+    }
+
+    #[test]
+    fn text_without_an_escaped_nul_is_not_copied() {
+        assert!(matches!(
+            escape_stored_marks(br#"{"a": "rustytree:float:NaN"}"#),
+            Cow::Borrowed(_)
+        ));
+        // An escaped backslash before `u0000` is no NUL: the string keeps its text.
+        let v = parse_lenient(br#"{"b": "\\u0000rustytree:x"}"#).unwrap();
+        assert_eq!(v["b"], "\\u0000rustytree:x");
+    }
+
+    #[test]
+    fn marks_from_elsewhere_are_escaped_on_the_way_to_javascript() {
+        let v = to_js(&serde_json::json!({
+            "forged": format!("{BIGINT_MARK}oops"),
+            "nan": format!("{FLOAT_MARK}NaN"),
+            "escaped": format!("{STRING_MARK}kept"),
+        }));
+        assert_eq!(v["forged"], format!("{STRING_MARK}{BIGINT_MARK}oops"));
+        assert_eq!(v["nan"], format!("{FLOAT_MARK}NaN"));
+        assert_eq!(v["escaped"], format!("{STRING_MARK}kept"));
+    }
+
+    #[test]
+    fn the_escaping_pass_survives_broken_text() {
+        for text in [
+            &br#""\u0000rustytree:"#[..],
+            br#"{"a": "\u0000rustytree:x"#,
+            br#"{"a": "\u0000rustytree:x\"#,
+            br#""\u0000"#,
+            br#"["\u0000rustytree:a" :"#,
+            b"\"\\u0000rustytree:\xff\"",
+            br#"{"k": "v"} "\u0000rustytree:tail""#,
+        ] {
+            // No panic; what the parser makes of it is its business.
+            let _ = escape_stored_marks(text);
+            let _ = parse_lenient(text);
+        }
     }
 }

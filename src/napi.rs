@@ -21,8 +21,10 @@ use crate::tree::{self, Engine, OpenOptions};
 use crate::typed::TypedData;
 
 mod handover;
+mod scrub;
 
 pub use handover::{JsTypedData, NativeHandoverStats, handover_stats};
+pub use scrub::scrub_message;
 
 /// Version of the native addon, for diagnostics.
 #[napi]

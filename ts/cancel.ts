@@ -5,16 +5,30 @@
  */
 import { RustytreeError, fromNative, invalidArgument } from './errors';
 import * as native from './native';
+import { readInput } from './safe';
 
-/** Runs `call` with a cancel token tied to `signal`; native errors become {@link RustytreeError}s. */
+/**
+ * Whether the caller's `signal` (undefined, or an AbortSignal) has fired. A Proxy of an AbortSignal passes
+ * `instanceof` but throws on every use: that is `ERR_INVALID_ARGUMENT` too.
+ */
+export function signalFired(signal: unknown): boolean {
+  return readInput('signal', () => {
+    // Anything else with an `aborted` field would be read once and never heard from again.
+    if (signal !== undefined && !(signal instanceof AbortSignal)) invalidArgument('signal must be an AbortSignal');
+    return signal?.aborted === true;
+  });
+}
+
+/**
+ * Runs `call` with a cancel token tied to `signal`; native errors become {@link RustytreeError}s. `what`
+ * names the operation in the message of an abort before the start (it is scrubbed as every message is).
+ */
 export async function withSignal<T>(
   signal: AbortSignal | undefined,
   what: string,
   call: (token: native.CancelToken | undefined) => Promise<T>,
 ): Promise<T> {
-  // Anything else with an `aborted` field would be read once and never heard from again.
-  if (signal !== undefined && !(signal instanceof AbortSignal)) invalidArgument('signal must be an AbortSignal');
-  if (signal?.aborted) throw new RustytreeError('ERR_ABORTED', `${what} was aborted before it started`);
+  if (signalFired(signal)) throw new RustytreeError('ERR_ABORTED', `${what} was aborted before it started`);
   if (!signal) {
     try {
       return await call(undefined);
@@ -24,7 +38,7 @@ export async function withSignal<T>(
   }
   const token = new native.CancelToken();
   const onAbort = () => token.cancel();
-  signal.addEventListener('abort', onAbort, { once: true });
+  readInput('signal', () => signal.addEventListener('abort', onAbort, { once: true }));
   try {
     return await call(token);
   } catch (e) {

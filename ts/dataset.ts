@@ -2,8 +2,10 @@
  * Datasets: the variables of one group, split into coordinates and data variables as xarray does.
  * @module
  */
+import { RustytreeError, invalidArgument } from './errors';
 import * as native from './native';
 import { abbreviate, attrText } from './format';
+import { nullRecord } from './safe';
 import { Variable } from './variable';
 
 /**
@@ -53,7 +55,7 @@ export interface RequestStats {
  *
  * const tree = await openDatatree('fixtures/stores/nexrad.zarr')
  * const ds = tree.get('/VCP-12/sweep_0')!.dataset
- * console.log(ds.dims)                 // { vcp_time: 2, azimuth: 36, range: 20 }
+ * console.log(ds.dims)                 // [Object: null prototype] { vcp_time: 2, azimuth: 36, range: 20 }
  * console.log([...ds.coords.keys()])   // ['vcp_time', 'azimuth', 'elevation', 'range', 'time']
  * console.log([...ds.dataVars.keys()]) // ['DBZH', 'RHOHV', 'VRADH', 'ZDR']
  * ```
@@ -65,9 +67,12 @@ export class Dataset {
   readonly coords: ReadonlyMap<string, Variable>;
   /** Data variables. */
   readonly dataVars: ReadonlyMap<string, Variable>;
-  /** Dimension sizes. */
+  /**
+   * Dimension sizes, by name. A record without a prototype: every key is a dimension of the store (one
+   * called `constructor` or `__proto__` included), and nothing is inherited.
+   */
   readonly dims: Record<string, number>;
-  /** Group attributes. */
+  /** Group attributes (a record without a prototype, as {@link Dataset.dims}; nested objects too). */
   readonly attrs: Record<string, unknown>;
 
   /** @internal */
@@ -77,7 +82,7 @@ export class Dataset {
     inherited: Variable[],
     attrs: Record<string, unknown>,
     private readonly handle: native.NativeTree,
-    ancestorDims: Record<string, number> = {},
+    ancestorDims: Record<string, number> = nullRecord(),
   ) {
     const coords = new Map<string, Variable>();
     const dataVars = new Map<string, Variable>();
@@ -86,10 +91,7 @@ export class Dataset {
     this.coords = coords;
     this.dataVars = dataVars;
     this.variables = new Map([...coords, ...dataVars]);
-    // In a tree, a node sees its ancestors' dimensions too, as xarray's DataTree does.
-    const dims: Record<string, number> = { ...ancestorDims };
-    for (const v of this.variables.values()) v.dims.forEach((d, i) => (dims[d] = v.shape[i]));
-    this.dims = dims;
+    this.dims = dimensionSizes(this.variables.values(), ancestorDims);
     this.attrs = attrs;
   }
 
@@ -123,6 +125,7 @@ export class Dataset {
    * ```
    */
   get(name: string): Variable | undefined {
+    if (typeof name !== 'string') invalidArgument('Dataset.get needs a variable name (a string)');
     return this.variables.get(name);
   }
 
@@ -142,6 +145,40 @@ export class Dataset {
   }
 }
 
+/**
+ * A group's dimension sizes: its ancestors' (in a tree, a node sees them too, as xarray's DataTree does;
+ * their agreement with the group is checked by the open), then its variables', coordinates first. xarray refuses a group
+ * whose variables disagree on a dimension's size ("conflicting sizes for dimension"), and one variable
+ * naming a dimension twice (of two sizes it is the same conflict; of one size xarray warns that nothing
+ * will work, and a read by name could not tell the axes apart): both are `ERR_INVALID_METADATA` here.
+ */
+function dimensionSizes(variables: Iterable<Variable>, ancestorDims: Record<string, number>): Record<string, number> {
+  const dims = nullRecord<number>();
+  for (const [d, n] of Object.entries(ancestorDims)) dims[d] = n;
+  const sizedBy = new Map<string, Variable>();
+  for (const v of variables) {
+    v.dims.forEach((d, i) => {
+      if (v.dims.indexOf(d) !== i) {
+        throw new RustytreeError(
+          'ERR_INVALID_METADATA',
+          `array ${JSON.stringify(v.path)} names dimension ${JSON.stringify(d)} more than once (dimension_names ${JSON.stringify(v.dims)})`,
+        );
+      }
+      const first = sizedBy.get(d);
+      const size = first?.shape[first.dims.indexOf(d)];
+      if (first && size !== v.shape[i]) {
+        throw new RustytreeError(
+          'ERR_INVALID_METADATA',
+          `conflicting sizes for dimension ${JSON.stringify(d)}: ${v.shape[i]} in ${JSON.stringify(v.path)} and ${size} in ${JSON.stringify(first.path)}`,
+        );
+      }
+      if (!first) sizedBy.set(d, v);
+      dims[d] = v.shape[i];
+    });
+  }
+  return dims;
+}
+
 /** A 1-D coordinate named after its dimension: an index in xarray's sense. */
 export function isIndex(v: Variable): boolean {
   return v.dims.length === 1 && v.dims[0] === v.name;
@@ -152,7 +189,9 @@ export function summarize(ds: Dataset): string[] {
   const lines: string[] = [];
   const dims = Object.entries(ds.dims).map(([k, n]) => `${k}: ${n}`);
   lines.push(`Dimensions:  (${dims.join(', ')})`);
-  const width = Math.max(0, ...[...ds.variables.keys()].map((k) => k.length));
+  // A loop, not Math.max(...names): a spread of 120,000 arguments overflows the stack.
+  let width = 0;
+  for (const k of ds.variables.keys()) width = Math.max(width, k.length);
   const row = (v: Variable, marker: string) =>
     `  ${marker} ${v.name.padEnd(width)}  (${v.dims.join(', ')}) ${v.dtype}${v.shape.length ? ` ${v.shape.join('×')}` : ''}`;
   if (ds.coords.size) {

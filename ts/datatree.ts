@@ -3,6 +3,7 @@
  * @module
  */
 import { Dataset, RequestStats, summarize } from './dataset';
+import { invalidArgument } from './errors';
 
 /**
  * A node of the tree: a group with its children and its dataset, as xarray's `DataTree`. Trees come from
@@ -87,6 +88,7 @@ export class DataTree {
    * ```
    */
   get(path: string): DataTree | undefined {
+    if (typeof path !== 'string') invalidArgument('DataTree.get needs a group path (a string)');
     let node: DataTree | undefined = path.startsWith('/') ? this.root : this;
     for (const seg of path.split('/')) {
       if (!node) return undefined;
@@ -130,7 +132,9 @@ export class DataTree {
         while (stack.length) {
           const node = stack.pop()!;
           yield node;
-          stack.push(...[...node.children.values()].reverse());
+          // One push per child: a spread of 120,000 arguments overflows the stack.
+          const kids = [...node.children.values()];
+          for (let i = kids.length - 1; i >= 0; i--) stack.push(kids[i]);
         }
       },
     };
@@ -149,16 +153,20 @@ export class DataTree {
    */
   toString(): string {
     const lines = [`<rustytree.DataTree${this.name ? ` '${this.name}'` : ''}>`];
-    const walk = (node: DataTree, prefix: string, isRoot: boolean, last: boolean) => {
+    // Depth-first with an explicit stack (a tree may be thousands of levels deep); `prefix` is the
+    // drawing inherited from the ancestors, `last` whether the node is its parent's last child.
+    const stack: { node: DataTree; prefix: string; last: boolean }[] = [{ node: this, prefix: '', last: true }];
+    while (stack.length) {
+      const { node, prefix, last } = stack.pop()!;
+      const isRoot = node === this;
       const head = isRoot ? '' : `${prefix}${last ? '└── ' : '├── '}`;
       const body = isRoot ? '' : `${prefix}${last ? '    ' : '│   '}`;
       lines.push(`${head}Group: ${node.path}`);
       const kids = [...node.children.values()];
       const bar = kids.length ? '│   ' : '    ';
       for (const l of summarize(node.dataset)) lines.push(`${body}${bar}${l}`);
-      kids.forEach((k, i) => walk(k, body, false, i === kids.length - 1));
-    };
-    walk(this, '', true, true);
+      for (let i = kids.length - 1; i >= 0; i--) stack.push({ node: kids[i], prefix: body, last: i === kids.length - 1 });
+    }
     return lines.join('\n');
   }
 

@@ -3,6 +3,7 @@
  * {@link ErrorCode}; messages name the offending path or key and never hold credentials.
  * @module
  */
+import * as native from './native';
 
 /**
  * The stable error codes, in Node's `ERR_*` style. Match on them, never on messages.
@@ -51,7 +52,8 @@ export type ErrorCode =
 
 /**
  * The error every rustytree call rejects with: a stable {@link ErrorCode} in `code`, a message naming the
- * path or key at fault (never a credential), and the native error as `cause` when there is one.
+ * path or key at fault (never a credential: URL user info and signed query values are replaced by `***`
+ * as the message is made), and the native error as `cause` when there is one.
  * @example
  * ```ts
  * import { openDatatree, RustytreeError } from 'rustytree'
@@ -68,11 +70,11 @@ export class RustytreeError extends Error {
   /**
    * Made by rustytree; exported so that callers can test their error handling with real instances.
    * @param code - the error code
-   * @param message - what went wrong, naming the path or key
+   * @param message - what went wrong, naming the path or key; scrubbed of credentials
    * @param options - `cause`: the underlying error
    */
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(scrubbed(String(message)), options);
     this.name = 'RustytreeError';
     this.code = code;
   }
@@ -113,4 +115,13 @@ export function fromNative(err: unknown): RustytreeError {
 /** Rejects with `ERR_INVALID_ARGUMENT`. */
 export function invalidArgument(message: string): never {
   throw new RustytreeError('ERR_INVALID_ARGUMENT', message);
+}
+
+/**
+ * `text` without credentials, by the native layer's own rules and code (one implementation for every
+ * message): URL user info and signed query values (`X-Amz-Signature`, `sig`, `X-Goog-Signature`, any
+ * `token`, ...) become `***`, and so do credential values from `storageOptions` and the environment.
+ */
+export function scrubbed(text: string, storageOptions?: Record<string, string>): string {
+  return native.scrubMessage(text, storageOptions);
 }

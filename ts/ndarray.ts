@@ -3,6 +3,8 @@
  * zarrita's `Chunk`.
  * @module
  */
+import { invalidArgument } from './errors';
+import { readInput } from './safe';
 
 /**
  * The element buffers rustytree hands out. int64/uint64 and times come as BigInt arrays.
@@ -77,7 +79,7 @@ export const NAT = -(2n ** 63n);
  * Turns datetime64[ns] values into `Date`s (millisecond precision; NaT becomes `null`).
  * @param array - datetime64 values, as a read returns them
  * @returns one `Date` (or `null`) per element, in C order
- * @throws TypeError when `array` does not hold datetime64 values
+ * @throws {@link RustytreeError} `ERR_INVALID_ARGUMENT` when `array` does not hold datetime64 values
  * @example
  * ```ts
  * import { openDatatree, toDates } from 'rustytree'
@@ -88,8 +90,9 @@ export const NAT = -(2n ** 63n);
  * ```
  */
 export function toDates(array: NDArray): (Date | null)[] {
-  if (!array.dtype.startsWith('datetime64') || !(array.data instanceof BigInt64Array)) {
-    throw new TypeError(`toDates needs datetime64 values, got ${array.dtype}`);
+  const { dtype, data } = readInput('toDates: the array', () => ({ dtype: array?.dtype, data: array?.data }));
+  if (typeof dtype !== 'string' || !dtype.startsWith('datetime64') || !(data instanceof BigInt64Array)) {
+    invalidArgument(`toDates needs datetime64 values, got ${typeof dtype === 'string' ? dtype : 'no dtype'}`);
   }
-  return Array.from(array.data, (ns) => (ns === NAT ? null : new Date(Number(ns / 1_000_000n))));
+  return Array.from(data, (ns) => (ns === NAT ? null : new Date(Number(ns / 1_000_000n))));
 }

@@ -5,9 +5,10 @@
 import { withSignal } from './cancel';
 import { DataTree } from './datatree';
 import { Dataset, isIndex } from './dataset';
-import { RustytreeError, invalidArgument } from './errors';
+import { RustytreeError, invalidArgument, scrubbed } from './errors';
 import { NDArray, cStrides } from './ndarray';
 import * as native from './native';
+import { nullRecord, ownList, ownRecord, readInput } from './safe';
 import { ReadOptions, Variable, VariableInfo } from './variable';
 
 /**
@@ -255,39 +256,43 @@ const CACHING_KEYS = new Set(['snapshotNodes', 'chunkRefs', 'transactionChanges'
 
 function nativeVirtualAccess(list: OpenOptions['virtualChunkContainers']): native.NativeVirtualAccess[] | undefined {
   if (list === undefined) return undefined;
-  if (!Array.isArray(list)) invalidArgument('virtualChunkContainers must be an array');
-  return list.map((entry) => {
+  const entries = ownList('virtualChunkContainers', list);
+  if (!entries) invalidArgument('virtualChunkContainers must be an array');
+  return entries.map((entry) => {
     if (typeof entry === 'string') return { prefix: entry };
-    if (entry === null || typeof entry !== 'object' || typeof entry.prefix !== 'string') {
+    const fields = entry !== null && typeof entry === 'object' ? ownRecord('virtualChunkContainers entry', entry) : undefined;
+    if (!fields || typeof fields.prefix !== 'string') {
       invalidArgument('virtualChunkContainers entries are URL prefixes or { prefix, ... } objects');
     }
-    for (const [key, value] of Object.entries(entry)) {
+    for (const [key, value] of Object.entries(fields)) {
       if (!VIRTUAL_ACCESS_KEYS.has(key)) invalidArgument(`virtualChunkContainers: unknown key ${JSON.stringify(key)}`);
       const want = key === 'anonymous' || key === 'allowHttp' ? 'boolean' : 'string';
       if (value !== undefined && typeof value !== want) invalidArgument(`virtualChunkContainers: ${key} must be a ${want}`);
     }
-    return { ...entry };
+    return fields as unknown as native.NativeVirtualAccess;
   });
 }
 
 function nativeCaching(caching: IcechunkCaching | undefined): native.NativeCaching | undefined {
   if (caching === undefined) return undefined;
   if (caching === null || typeof caching !== 'object') invalidArgument('icechunkCaching must be an object');
-  for (const [key, value] of Object.entries(caching)) {
+  const fields = ownRecord('icechunkCaching', caching);
+  for (const [key, value] of Object.entries(fields)) {
     if (!CACHING_KEYS.has(key)) invalidArgument(`icechunkCaching: unknown key ${JSON.stringify(key)}`);
     if (value !== undefined && typeof value !== 'number') invalidArgument(`icechunkCaching.${key} must be a number`);
   }
-  return { ...caching };
+  return fields as native.NativeCaching;
 }
 
 /** Storage option values cross into Rust as strings; Rust checks names and meanings per scheme. */
 function nativeStorageOptions(options: StorageOptions | undefined): Record<string, string> | undefined {
   if (options === undefined) return undefined;
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+  if (options === null || typeof options !== 'object' || readInput('storageOptions', () => Array.isArray(options))) {
     invalidArgument('storageOptions must be an object');
   }
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(options)) {
+  // Null-prototype: a key `__proto__` is a key (Rust rejects it as unknown), not the prototype.
+  const out = nullRecord<string>();
+  for (const [key, value] of Object.entries(ownRecord('storageOptions', options))) {
     if (value === undefined) continue;
     if (typeof value === 'number' && !Number.isFinite(value)) invalidArgument(`storageOptions.${key} must be finite`);
     if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
@@ -299,7 +304,6 @@ function nativeStorageOptions(options: StorageOptions | undefined): Record<strin
 }
 
 function checkOptions(options: OpenOptions): void {
-  if (options === null || typeof options !== 'object') invalidArgument('options must be an object');
   for (const key of Object.keys(options)) {
     if (!KNOWN_OPTIONS.has(key)) invalidArgument(`unknown option ${JSON.stringify(key)}`);
   }
@@ -321,9 +325,16 @@ function checkOptions(options: OpenOptions): void {
   }
 }
 
-async function openNative(source: string, options: OpenOptions, descend: boolean) {
-  if (typeof source !== 'string') invalidArgument('source must be a string');
+/**
+ * The caller's options, read once (see ./safe.ts) and checked, as the native layer takes them, with the
+ * signal and the storage options (for scrubbing the messages made here).
+ */
+function nativeOpenOptions(given: OpenOptions, descend: boolean) {
+  if (given === null || typeof given !== 'object') invalidArgument('options must be an object');
+  const options = ownRecord('options', given) as OpenOptions;
+  if (!descend && options.groupFilter !== undefined) invalidArgument('groupFilter applies to openDatatree only');
   checkOptions(options);
+  const storageOptions = nativeStorageOptions(options.storageOptions);
   const nativeOptions: native.NativeOpenOptions = {
     group: options.group,
     groupFilter: options.groupFilter,
@@ -339,11 +350,18 @@ async function openNative(source: string, options: OpenOptions, descend: boolean
     tag: options.tag,
     snapshotId: options.snapshotId,
     asOf: options.asOf instanceof Date ? options.asOf.toISOString() : options.asOf,
-    storageOptions: nativeStorageOptions(options.storageOptions),
+    storageOptions,
     virtualChunkContainers: nativeVirtualAccess(options.virtualChunkContainers),
     icechunkCaching: nativeCaching(options.icechunkCaching),
   };
-  return withSignal(options.signal, `opening ${source}`, async (token) => {
+  return { nativeOptions, signal: options.signal, storageOptions, inheritCoords: options.inheritCoords ?? true };
+}
+
+async function openNative(source: string, given: OpenOptions, descend: boolean) {
+  if (typeof source !== 'string') invalidArgument('source must be a string');
+  // Date methods on a Proxy of a Date throw too: every use of the options is under the guard.
+  const { nativeOptions, signal, storageOptions, inheritCoords } = readInput('options', () => nativeOpenOptions(given, descend));
+  return withSignal(signal, `opening ${scrubbed(source, storageOptions)}`, async (token) => {
     const tree = await native.openTree(source, nativeOptions, token);
     const info = parseMetadata(tree.metadata());
     const values = new Map<string, NDArray>();
@@ -351,43 +369,121 @@ async function openNative(source: string, options: OpenOptions, descend: boolean
       const shape = [c.data.length];
       values.set(c.path, { data: c.data, shape, stride: cStrides(shape), dtype: '' });
     }
-    return { tree, info, values };
+    return { tree, info, values, inheritCoords };
   });
 }
 
 const MARK = '\u0000rustytree:';
 const FLOAT_MARK = `${MARK}float:`;
 const BIGINT_MARK = `${MARK}bigint:`;
+/** A stored string that began with {@link MARK}, escaped by the native layer: the rest is the string. */
+const STRING_MARK = `${MARK}string:`;
 /** How a mark reads inside JSON text: its NUL escaped. */
 const MARK_IN_JSON = JSON.stringify(MARK).slice(1, -1);
+const FLOATS = new Map([
+  ['NaN', NaN],
+  ['Infinity', Infinity],
+  ['-Infinity', -Infinity],
+]);
 
 /**
- * Parses the native layer's metadata. A reviver makes `JSON.parse` several times slower (about 18 ms
- * instead of 5 for a 1,591-node tree), so it runs only when a marked string is present: a NUL inside a
- * JSON string is always written escaped, so a mark shows in the text as `\u0000rustytree:`.
+ * Parses the native layer's metadata and makes what came from the store safe to hand out: attributes and
+ * encodings become null-prototype records, nested ones too (a store name is a key like any other, even
+ * `constructor` or `__proto__`), and marked strings are revived there. Marks exist only in attributes,
+ * encodings and dimension names, so names and paths are never revived. Without a mark in the text (a NUL
+ * inside a JSON string is always written escaped, so a mark shows as `\u0000rustytree:`) no string is
+ * looked at: a `JSON.parse` reviver would cost several times the parse (about 18 ms instead of 5 for a
+ * 1,591-node tree).
  */
 function parseMetadata(json: string): TreeInfo {
-  return (json.includes(MARK_IN_JSON) ? JSON.parse(json, reviveMarked) : JSON.parse(json)) as TreeInfo;
+  const info = JSON.parse(json) as TreeInfo;
+  const marked = json.includes(MARK_IN_JSON);
+  for (const node of info.nodes) {
+    node.attrs = storeRecord(node.attrs, marked);
+    for (const v of node.variables) {
+      v.attrs = storeRecord(v.attrs, marked);
+      v.encoding = storeRecord(v.encoding, marked);
+      if (marked) v.dims = v.dims.map(unescapeString);
+    }
+  }
+  return info;
 }
 
 /**
- * Turns the native layer's marked strings back into values JSON cannot carry: non-finite floats
- * (zarr-python writes bare `NaN`) and integers beyond 2^53 (as BigInt, exact).
+ * `record` (parsed JSON) in place, without recursion: objects lose their prototype and, when `marked`,
+ * marked strings become the values they stand for.
  */
-function reviveMarked(_key: string, value: unknown): unknown {
-  if (typeof value !== 'string' || value.charCodeAt(0) !== 0) return value;
-  if (value.startsWith(FLOAT_MARK)) return Number(value.slice(FLOAT_MARK.length));
-  if (value.startsWith(BIGINT_MARK)) return BigInt(value.slice(BIGINT_MARK.length));
-  return value;
+function storeRecord(record: Record<string, unknown>, marked: boolean): Record<string, unknown> {
+  Object.setPrototypeOf(record, null);
+  const pending: (Record<string, unknown> | unknown[])[] = [record];
+  const visit = (value: unknown): unknown => {
+    if (typeof value === 'string') return marked ? revive(value) : value;
+    if (value !== null && typeof value === 'object') {
+      if (!Array.isArray(value)) Object.setPrototypeOf(value, null);
+      pending.push(value as Record<string, unknown>);
+    }
+    return value;
+  };
+  while (pending.length) {
+    const holder = pending.pop()!;
+    if (Array.isArray(holder)) {
+      for (let i = 0; i < holder.length; i++) holder[i] = visit(holder[i]);
+    } else {
+      for (const key of Object.keys(holder)) holder[key] = visit(holder[key]);
+    }
+  }
+  return record;
+}
+
+/**
+ * The value a marked string stands for: a non-finite float (zarr-python writes bare `NaN`), an integer
+ * beyond 2^53 (as a BigInt, exact), or an escaped stored string. Any other string is itself.
+ */
+function revive(value: string): unknown {
+  if (value.charCodeAt(0) !== 0 || !value.startsWith(MARK)) return value;
+  if (value.startsWith(STRING_MARK)) return value.slice(STRING_MARK.length);
+  const float = value.startsWith(FLOAT_MARK) ? FLOATS.get(value.slice(FLOAT_MARK.length)) : undefined;
+  if (float !== undefined) return float;
+  const digits = value.startsWith(BIGINT_MARK) ? value.slice(BIGINT_MARK.length) : '';
+  return /^-?\d+$/.test(digits) ? BigInt(digits) : value;
+}
+
+/** A dimension name as stored: names are escaped like any stored string, and are never numbers. */
+function unescapeString(name: string): string {
+  return name.startsWith(STRING_MARK) ? name.slice(STRING_MARK.length) : name;
 }
 
 function variablesOf(node: NodeInfo, tree: native.NativeTree, values: Map<string, NDArray>): Variable[] {
   return node.variables.map((info) => {
+    checkSizes(info);
     const v = new Variable(info, tree);
     const loaded = values.get(info.store_path);
     if (loaded) v.values = { ...loaded, dtype: info.dtype };
     return v;
   });
+}
+
+/**
+ * Sizes must be exact in JavaScript. JSON carries a shape as numbers, which `JSON.parse` rounds beyond 2^53
+ * (9007199254740993 becomes 9007199254740992): past 2^53 - 1 a size cannot be told from its neighbours, so
+ * reads would address elements other than those asked for. Such an array is refused rather than shown with
+ * the wrong size; its shard shape (a BigInt in `encoding`) too.
+ */
+function checkSizes(info: VariableInfo): void {
+  const shards = info.encoding.shards;
+  const lists: [string, unknown[]][] = [
+    ['shape', info.shape],
+    ['chunk shape', info.chunks],
+    ['shard shape', Array.isArray(shards) ? shards : []],
+  ];
+  for (const [what, sizes] of lists) {
+    if (!sizes.every((n) => Number.isSafeInteger(n))) {
+      throw new RustytreeError(
+        'ERR_INVALID_METADATA',
+        `array ${JSON.stringify(info.store_path)}: its ${what} has a size beyond 2^53 - 1, the largest JavaScript holds exactly`,
+      );
+    }
+  }
 }
 
 function coordNamesOf(node: NodeInfo): Set<string> {
@@ -417,8 +513,7 @@ function coordNamesOf(node: NodeInfo): Set<string> {
  * ```
  */
 export async function openDatatree(source: string, options: OpenOptions = {}): Promise<DataTree> {
-  const { tree, info, values } = await openNative(source, options, true);
-  const inherit = options.inheritCoords ?? true;
+  const { tree, info, values, inheritCoords: inherit } = await openNative(source, options, true);
   const byPath = new Map<string, DataTree>();
   // Nodes arrive sorted by path, so parents come before children.
   for (const node of info.nodes) {
@@ -435,22 +530,28 @@ export async function openDatatree(source: string, options: OpenOptions = {}): P
         if (isIndex(v) && !ownNames.has(v.name)) inherited.push(v);
       }
     }
-    const ancestorDims = inherit && parent ? parent.dataset.dims : {};
+    const ancestorDims = inherit && parent ? parent.dataset.dims : nullRecord<number>();
     if (inherit) checkAlignment(node.path, own, ancestorDims);
     dt.dataset = new Dataset(own, coordNamesOf(node), inherited, node.attrs, tree, ancestorDims);
     parent?.addChild(dt);
     byPath.set(node.path, dt);
   }
   const root = byPath.get('/');
-  if (!root) throw new Error('native layer returned no root node');
+  if (!root) throw noRoot();
   return root;
+}
+
+/** The native layer always returns the opened group as `/`; without it, rustytree has a bug. */
+function noRoot(): RustytreeError {
+  return new RustytreeError('ERR_INTERNAL', 'the native layer returned no root node; this is a bug in rustytree');
 }
 
 /** xarray refuses a tree whose node disagrees with an ancestor on a dimension's size; so do we. */
 function checkAlignment(path: string, own: Variable[], ancestorDims: Record<string, number>): void {
   for (const v of own) {
     v.dims.forEach((dim, i) => {
-      const theirs = ancestorDims[dim];
+      // Own keys only (dims are null-prototype records; this says so where it matters).
+      const theirs = Object.hasOwn(ancestorDims, dim) ? ancestorDims[dim] : undefined;
       if (theirs !== undefined && theirs !== v.shape[i]) {
         throw new RustytreeError(
           'ERR_INVALID_METADATA',
@@ -479,12 +580,9 @@ function checkAlignment(path: string, own: Variable[], ancestorDims: Record<stri
  * ```
  */
 export async function openDataset(source: string, options: OpenOptions = {}): Promise<Dataset> {
-  if (options && typeof options === 'object' && options.groupFilter !== undefined) {
-    invalidArgument('groupFilter applies to openDatatree only');
-  }
   const { tree, info, values } = await openNative(source, options, false);
   const node = info.nodes.find((n) => n.path === '/');
-  if (!node) throw new Error('native layer returned no root node');
+  if (!node) throw noRoot();
   return new Dataset(variablesOf(node, tree, values), coordNamesOf(node), [], node.attrs, tree);
 }
 

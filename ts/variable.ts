@@ -3,10 +3,11 @@
  * lazily, except index coordinates, which the open loads.
  * @module
  */
-import { withSignal } from './cancel';
+import { signalFired, withSignal } from './cancel';
 import { RustytreeError, invalidArgument } from './errors';
 import { NDArray, cStrides } from './ndarray';
 import * as native from './native';
+import { ownList, readInput, shown } from './safe';
 
 /**
  * A selection by dimension name: `{ dim: index }` drops the dimension; `{ dim: [start, stop] }` keeps it
@@ -120,16 +121,13 @@ export class Variable {
    * ```
    */
   async read(selection: Selection = {}, options: ReadOptions = {}): Promise<NDArray> {
-    if (selection === null || typeof selection !== 'object' || Array.isArray(selection)) {
-      throw selectionError(this.path, 'a selection is an object mapping dimension names to an index or [start, stop]');
-    }
-    checkReadOptions(options);
-    if (this.values && Object.keys(selection).length === 0 && !options.signal?.aborted) return this.values;
+    const wanted = ownSelection(this.path, selection);
+    const signal = readSignal(options);
+    if (this.values && wanted.size === 0 && !signalFired(signal)) return this.values;
     const start: number[] = [];
     const stop: number[] = [];
     const shape: number[] = [];
-    const own = (key: string) => Object.prototype.hasOwnProperty.call(selection, key);
-    for (const key of Object.keys(selection)) {
+    for (const key of wanted.keys()) {
       if (!this.dims.includes(key)) {
         throw new RustytreeError(
           'ERR_INVALID_SELECTION',
@@ -139,8 +137,7 @@ export class Variable {
     }
     this.dims.forEach((dim, d) => {
       const size = this.shape[d];
-      // Own properties only: a dimension called "constructor" must not pick up Object.prototype's.
-      const sel = own(dim) ? selection[dim] : undefined;
+      const sel = wanted.get(dim);
       if (sel === undefined) {
         start.push(0);
         stop.push(size);
@@ -150,7 +147,7 @@ export class Variable {
         start.push(sel);
         stop.push(sel + 1);
       } else if (Array.isArray(sel) && sel.length === 2) {
-        const [a, b] = sel;
+        const [a, b]: unknown[] = sel;
         checkIndex(this.path, dim, a, size, true);
         checkIndex(this.path, dim, b, size, true);
         if (b < a) throw selectionError(this.path, `range [${a}, ${b}) of ${dim} is reversed`);
@@ -161,7 +158,7 @@ export class Variable {
         throw selectionError(this.path, `selection of ${dim} must be an index or [start, stop]`);
       }
     });
-    return this.readRegion(start, stop, shape, options);
+    return this.readRegion(start, stop, shape, signal);
   }
 
   /**
@@ -184,25 +181,26 @@ export class Variable {
    * ```
    */
   async readChunk(chunkCoords: number[], options: ReadOptions = {}): Promise<NDArray> {
-    checkReadOptions(options);
-    if (!Array.isArray(chunkCoords) || chunkCoords.length !== this.shape.length) {
+    const signal = readSignal(options);
+    const coords = ownList('chunk coordinates', chunkCoords);
+    if (!coords || coords.length !== this.shape.length) {
       throw selectionError(this.path, `chunk coordinates need ${this.shape.length} entries`);
     }
     const start: number[] = [];
     const stop: number[] = [];
-    chunkCoords.forEach((c, d) => {
+    coords.forEach((c, d) => {
       const n = Math.ceil(this.shape[d] / this.chunks[d]);
-      if (!Number.isInteger(c) || c < 0 || c >= n) {
-        throw selectionError(this.path, `chunk coordinate ${c} is outside the chunk grid (0..${n - 1}) of dimension ${d}`);
+      if (typeof c !== 'number' || !Number.isInteger(c) || c < 0 || c >= n) {
+        throw selectionError(this.path, `chunk coordinate ${shown(c)} is outside the chunk grid (0..${n - 1}) of dimension ${d}`);
       }
       start.push(c * this.chunks[d]);
       stop.push(Math.min((c + 1) * this.chunks[d], this.shape[d]));
     });
-    return this.readRegion(start, stop, stop.map((b, d) => b - start[d]), options);
+    return this.readRegion(start, stop, stop.map((b, d) => b - start[d]), signal);
   }
 
-  private async readRegion(start: number[], stop: number[], shape: number[], options: ReadOptions): Promise<NDArray> {
-    const out = await withSignal(options.signal, `reading ${this.path}`, (token) =>
+  private async readRegion(start: number[], stop: number[], shape: number[], signal: AbortSignal | undefined): Promise<NDArray> {
+    const out = await withSignal(signal, `reading ${this.path}`, (token) =>
       this.tree.read(this.path, start, stop, token),
     );
     return { data: out.data, shape, stride: cStrides(shape), dtype: this.dtype };
@@ -227,14 +225,33 @@ function selectionError(path: string, why: string): RustytreeError {
   return new RustytreeError('ERR_INVALID_SELECTION', `variable ${JSON.stringify(path)}: ${why}`);
 }
 
-function checkIndex(path: string, dim: string, i: number, size: number, isBound: boolean): void {
+function checkIndex(path: string, dim: string, i: unknown, size: number, isBound: boolean): asserts i is number {
   const max = isBound ? size : size - 1;
-  if (!Number.isInteger(i) || i < 0 || i > max) {
-    throw selectionError(path, `index ${i} is out of range for dimension ${dim} of size ${size}`);
+  if (typeof i !== 'number' || !Number.isInteger(i) || i < 0 || i > max) {
+    throw selectionError(path, `index ${shown(i)} is out of range for dimension ${dim} of size ${size}`);
   }
 }
 
-/** Read options must be an object (their `signal` is checked by `withSignal`, where it is used). */
-function checkReadOptions(options: ReadOptions): void {
+/**
+ * The caller's selection, read once: own keys only (a dimension called `constructor` must not pick up
+ * Object.prototype's), ranges copied (a Proxy's traps run here, once).
+ */
+function ownSelection(path: string, selection: Selection): Map<string, unknown> {
+  if (selection === null || typeof selection !== 'object' || readInput('the selection', () => Array.isArray(selection))) {
+    throw selectionError(path, 'a selection is an object mapping dimension names to an index or [start, stop]');
+  }
+  return readInput('the selection', () => {
+    const out = new Map<string, unknown>();
+    for (const key of Object.keys(selection)) {
+      const value: unknown = selection[key];
+      out.set(key, Array.isArray(value) ? Array.from(value as unknown[]) : value);
+    }
+    return out;
+  });
+}
+
+/** The `signal` of read options, which must be an object (the signal is checked where it is used). */
+function readSignal(options: ReadOptions): AbortSignal | undefined {
   if (options === null || typeof options !== 'object') invalidArgument('read options must be an object');
+  return readInput('read options', () => options.signal);
 }

@@ -565,6 +565,27 @@ pub fn secret_values(entries: &[(String, String)]) -> Vec<String> {
         .collect()
 }
 
+/// Query parameters whose values are credentials, lowercase: Azure SAS signatures, AWS `SigV4`
+/// (signature, credential scope, session token), GCS V4 signing, any `token=` (`access_token=`, OAuth),
+/// API keys and passwords. A bare `key=` counts only as a query parameter (after `?` or `&`), so that
+/// prose such as "key=value" stays. Signed URLs' other parameters (`se=` expiry, `sv=` version,
+/// `X-Amz-Date=`) are not secret.
+const SIGNED_QUERY_KEYS: &[&str] = &[
+    "sig=",
+    "x-amz-signature=",
+    "x-amz-credential=",
+    "x-amz-security-token=",
+    "x-goog-signature=",
+    "x-goog-credential=",
+    "token=",
+    "apikey=",
+    "api_key=",
+    "?key=",
+    "&key=",
+    "password=",
+    "secret=",
+];
+
 /// Replaces every secret in `message` with `***`, and strips signed-URL query parameters and the user
 /// info of URLs (`https://user:password@host/` becomes `https://***@host/`).
 #[must_use]
@@ -576,14 +597,11 @@ pub fn scrub(message: &str, secrets: &[String]) -> String {
             out = out.replace(secret.as_str(), "***");
         }
     }
-    for marker in [
-        "sig=",
-        "X-Amz-Signature=",
-        "X-Amz-Credential=",
-        "X-Amz-Security-Token=",
-    ] {
+    for marker in SIGNED_QUERY_KEYS {
         let mut searched = 0;
-        while let Some(found) = out[searched..].find(marker) {
+        // Case-insensitive (`x-amz-signature=` is as secret), on an ASCII-lowercased copy whose byte
+        // offsets are those of `out`.
+        while let Some(found) = out.to_ascii_lowercase()[searched..].find(marker) {
             let start = searched + found + marker.len();
             let end = out[start..]
                 .find(|c: char| c == '&' || c.is_whitespace() || c == '"' || c == ')')
@@ -722,5 +740,20 @@ mod tests {
         assert!(!s.contains("abc%2Fdef"));
         assert!(!s.contains("s3cr3t"));
         assert!(s.contains("sig=***&se=2"));
+    }
+
+    #[test]
+    fn scrub_removes_gcs_signatures_tokens_and_any_case() {
+        let s = scrub(
+            "GET https://h/o?X-Goog-Signature=g1g1&X-Goog-Credential=sa%40p&access_token=t0t0&x-amz-signature=a1a1&Sig=s1s1&key=k1k1 failed; https://h/?apiKey=k2k2&client_secret=c1c1",
+            &[],
+        );
+        for value in [
+            "g1g1", "sa%40p", "t0t0", "a1a1", "s1s1", "k1k1", "k2k2", "c1c1",
+        ] {
+            assert!(!s.contains(value), "{value} in {s}");
+        }
+        assert!(s.contains("X-Goog-Signature=***&"));
+        assert_eq!(scrub("expects key=value", &[]), "expects key=value");
     }
 }

@@ -106,7 +106,8 @@ export function expectPositionals(command: string, positionals: string[], names:
  */
 export function openOptionsOf(values: SharedValues, command?: string): OpenOptions {
   const options: OpenOptions = {};
-  const storage: StorageOptions = {};
+  // Null-prototype: `--storage-option __proto__=x` is a key the library rejects, not a prototype.
+  const storage: StorageOptions = Object.create(null);
   for (const entry of values['storage-option'] ?? []) {
     const eq = entry.indexOf('=');
     // The value may be a secret: a malformed entry is reported without echoing it.

@@ -2,7 +2,7 @@
  * Exit codes of the `rustytree` command and the one place errors are turned into a stderr line.
  * @module
  */
-import { ErrorCode, RustytreeError, isRustytreeError } from '../errors';
+import { ErrorCode, RustytreeError, isRustytreeError, scrubbed } from '../errors';
 
 /**
  * One exit code per library error code, so scripts can branch on the failure without parsing stderr.
@@ -41,29 +41,16 @@ export class UsageError extends RustytreeError {
 }
 
 /**
- * Removes credentials a message may carry in a URL: user info (`https://user:pass@host`) and query
- * values (signed URLs, SAS tokens). The library scrubs its own messages; this is a second line of
- * defence for anything that reaches the terminal.
- * @example
- * ```ts
- * scrub('GET https://me:pw@host/x?sig=abc failed') // 'GET https://***@host/x?sig=*** failed'
- * ```
- */
-export function scrub(text: string): string {
-  return text
-    .replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@"']+@/gi, '$1***@')
-    .replace(/([?&][^\s=&#"']+=)[^\s&#"']+/g, (m, key: string) => (m.endsWith('***') ? m : `${key}***`));
-}
-
-/**
  * The exit code and the stderr line for a failure. Coded errors print `rustytree: <code>: <message>`
- * without a stack trace; anything else is a bug in rustytree and keeps its stack.
+ * without a stack trace; anything else is a bug in rustytree and keeps its stack. Both are scrubbed of
+ * credentials by the library's rules (URL user info, signed query values).
  */
 export function describeFailure(err: unknown): { code: number; text: string } {
   if (isRustytreeError(err)) {
     const hint = err instanceof UsageError ? `\n(see: rustytree ${err.command ? `${err.command} ` : ''}--help)` : '';
-    return { code: EXIT_CODES[err.code] ?? 1, text: `rustytree: ${err.code}: ${scrub(err.message)}${hint}` };
+    // Scrubbed as it was made (RustytreeError does it); once more for what a subclass may have changed.
+    return { code: EXIT_CODES[err.code] ?? 1, text: `rustytree: ${err.code}: ${scrubbed(err.message)}${hint}` };
   }
   const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
-  return { code: EXIT_CODES.ERR_INTERNAL, text: `rustytree: ERR_INTERNAL: ${scrub(detail)}` };
+  return { code: EXIT_CODES.ERR_INTERNAL, text: `rustytree: ERR_INTERNAL: ${scrubbed(detail)}` };
 }

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nativeVersion } from '../index';
+import { ownList } from '../safe';
 import { catCommand } from './cat';
 import { Context, Output } from './context';
 import { EXIT_CODES, EXIT_INTERRUPTED, UsageError, describeFailure } from './exit';
@@ -62,6 +63,13 @@ export function versionText(): string {
   return `rustytree ${pkg.version} (native addon ${nativeVersion()})\n`;
 }
 
+/** A copy of `argv`, which must be a list of strings (an embedder's `main` may be given anything). */
+function commandLine(argv: unknown): string[] {
+  const words = ownList('the command line', argv);
+  if (!words || !words.every((w) => typeof w === 'string')) throw new UsageError('the command line must be a list of strings');
+  return words as string[];
+}
+
 /** Streams and signal a run uses; tests and embedders may pass their own. */
 export interface RunIo {
   stdout: NodeJS.WritableStream;
@@ -80,14 +88,21 @@ export interface RunIo {
  * ```
  */
 export async function main(argv: string[], io: RunIo): Promise<number> {
-  const [command, ...rest] = argv;
+  let words: string[];
+  try {
+    words = commandLine(argv);
+  } catch (err) {
+    io.stderr.write(`${describeFailure(err).text}\n`);
+    return EXIT_CODES.ERR_INVALID_ARGUMENT;
+  }
+  const [command, ...rest] = words;
   const out = new Output(io.stdout);
   if (command === undefined) {
     io.stderr.write(MAIN_HELP);
     return EXIT_CODES.ERR_INVALID_ARGUMENT;
   }
   if (command === '--help' || command === '-h' || command === 'help') {
-    const topic = rest[0] && COMMANDS[rest[0]] ? rest[0] : undefined;
+    const topic = rest[0] && Object.hasOwn(COMMANDS, rest[0]) ? rest[0] : undefined;
     if (topic) return main([topic, '--help'], io);
     await out.write(MAIN_HELP);
     await out.flush();
