@@ -10,8 +10,8 @@ import { rejectsWith } from './helpers/reject';
 const nexrad = store('nexrad.zarr');
 const paths = async (options: object) => [...(await openDatatree(nexrad, { loadCoords: false, ...options })).subtree].map((n) => n.path);
 
-test.failing('a groupFilter of 20,001 segments is ERR_INVALID_ARGUMENT, not a stack overflow', (t) => {
-  // DEFECT: full_match recursed once per pattern segment: '**/' x 20,000 + 'x' overflowed the stack (SIGSEGV).
+test('a groupFilter of 20,001 segments is ERR_INVALID_ARGUMENT, not a stack overflow', (t) => {
+  // Fixed defect: full_match recursed once per pattern segment: '**/' x 20,000 + 'x' overflowed the stack (SIGSEGV).
   const r = openInChild(nexrad, { groupFilter: '**/'.repeat(20_000) + 'x' });
   t.is(r.signal, null, r.stderr);
   t.is(r.status, 0, r.stderr);
@@ -19,15 +19,15 @@ test.failing('a groupFilter of 20,001 segments is ERR_INVALID_ARGUMENT, not a st
   t.regex(r.result?.message ?? '', /60001 bytes long; the limit is 4096/);
 });
 
-test.failing('a groupFilter of 5,000 **/ segments is rejected at once, not matched for minutes', (t) => {
-  // DEFECT: every `**` was retried at every depth by a recursive match: more than 20 s on nexrad.zarr.
+test('a groupFilter of 5,000 **/ segments is rejected at once, not matched for minutes', (t) => {
+  // Fixed defect: every `**` was retried at every depth by a recursive match: more than 20 s on nexrad.zarr.
   const r = openInChild(nexrad, { groupFilter: '**/'.repeat(5_000) + 'x' }, 15_000);
   t.is(r.signal, null, 'the child was killed: the match did not finish');
   t.is(r.result?.code, 'ERR_INVALID_ARGUMENT');
 });
 
-test.failing('a groupFilter of 100,000 stars is ERR_INVALID_ARGUMENT, without a panic on stderr', (t) => {
-  // DEFECT: globset compiled the run of stars to a regex over its size limit and panicked: ERR_INTERNAL,
+test('a groupFilter of 100,000 stars is ERR_INVALID_ARGUMENT, without a panic on stderr', (t) => {
+  // Fixed defect: globset compiled the run of stars to a regex over its size limit and panicked: ERR_INTERNAL,
   // and a Rust backtrace on the host's stderr.
   const r = openInChild(nexrad, { groupFilter: '*'.repeat(100_000) });
   t.is(r.status, 0, r.stderr);
@@ -35,8 +35,8 @@ test.failing('a groupFilter of 100,000 stars is ERR_INVALID_ARGUMENT, without a 
   t.false(r.stderr.includes('panicked'), r.stderr);
 });
 
-test.failing('groupFilter patterns over the documented limits are ERR_INVALID_ARGUMENT', async (t) => {
-  // DEFECT: patterns had no bound at all, so the cost of a match had none either.
+test('groupFilter patterns over the documented limits are ERR_INVALID_ARGUMENT', async (t) => {
+  // Fixed defect: patterns had no bound at all, so the cost of a match had none either.
   await rejectsWith(t, openDatatree(nexrad, { groupFilter: 'a'.repeat(4097) }), 'ERR_INVALID_ARGUMENT', 'the limit is 4096');
   await rejectsWith(t, openDatatree(nexrad, { groupFilter: 'a/'.repeat(129) }), 'ERR_INVALID_ARGUMENT', '129 segments; the limit is 128');
 });
@@ -47,8 +47,8 @@ test('patterns at the limits match as their short forms do', async (t) => {
   t.deepEqual(await paths({ groupFilter: '/*/{sweep_0,sweep_2}' }), ['/', '/VCP-12', '/VCP-12/sweep_0', '/VCP-12/sweep_2', '/VCP-212', '/VCP-212/sweep_0']);
 });
 
-test.failing('a consolidated key 10,000 levels deep is ERR_INVALID_METADATA naming it, not a stack overflow', (t) => {
-  // DEFECT: the implicit parents of a consolidated key were created by a recursion per level: a 20 KB
+test('a consolidated key 10,000 levels deep is ERR_INVALID_METADATA naming it, not a stack overflow', (t) => {
+  // Fixed defect: the implicit parents of a consolidated key were created by a recursion per level: a 20 KB
   // zarr.json overflowed the stack (SIGSEGV).
   const deep = consolidatedStore('deep', [Array(10_000).fill('a').join('/')]);
   const r = openInChild(deep, {});
@@ -65,9 +65,9 @@ test('a consolidated key 5,000 levels deep opens with its implicit parents', (t)
   t.deepEqual(r.result, { nodes: 5_001, depth: 5_000 });
 });
 
-test.failing('100,000 sibling groups open, sorted, in one pass', async (t) => {
-  // DEFECT: each group's children were sorted again on every insert: 16k / 32k / 100k siblings opened in
-  // 2.0 s / 7.2 s / more than 30 s. (The timeout only keeps the suite moving before the fix.)
+test('100,000 sibling groups open, sorted, in one pass', async (t) => {
+  // Fixed defect: each group's children were sorted again on every insert: 16k / 32k / 100k siblings opened in
+  // 2.0 s / 7.2 s / more than 30 s. (The timeout keeps a regression from stalling the suite.)
   t.timeout(30_000);
   const names = siblingNames(100_000);
   const wide = consolidatedStore('wide', names);
