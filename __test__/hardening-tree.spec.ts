@@ -1,6 +1,10 @@
 // Issue 15, items 1, 2 and 7: group filters and tree building stay bounded in stack, time and size. The
 // reproductions that used to crash Node run in a child process (helpers/open-in-child.ts).
 import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { openDatatree } from '../index';
 import { consolidatedStore, siblingNames } from './helpers/consolidated';
 import { store } from './helpers/expected';
@@ -63,6 +67,43 @@ test('a consolidated key 5,000 levels deep opens with its implicit parents', (t)
   const r = openInChild(deep, {});
   t.is(r.status, 0, r.stderr);
   t.deepEqual(r.result, { nodes: 5_001, depth: 5_000 });
+});
+
+/**
+ * A chain of up to `depth` groups `a/a/a/...` as directories under a temporary directory, each with its
+ * zarr.json, as deep as the file system lets a shell walk down (`cd a`: the full paths of the deepest can
+ * pass the path length limit), and one more `a` without a document when the walk stopped early.
+ * Returns the store and the number of levels written.
+ */
+function directoryChain(depth: number): { store: string; levels: number } {
+  const store = join(mkdtempSync(join(tmpdir(), 'rustytree-chain-')), 'chain.zarr');
+  const script = `
+    mkdir "$1" && cd "$1" || exit 1
+    doc='{"zarr_format":3,"node_type":"group","attributes":{}}'
+    printf '%s' "$doc" > zarr.json
+    i=0
+    while [ "$i" -lt "$2" ] && mkdir a && cd a 2>/dev/null; do printf '%s' "$doc" > zarr.json; i=$((i + 1)); done
+    echo "$i"`;
+  const r = spawnSync('sh', ['-c', script, 'sh', store, String(depth)], { encoding: 'utf8' });
+  return { store, levels: Number(r.stdout.trim()) };
+}
+
+test('a directory tree 500 levels deep opens by listing', (t) => {
+  const { store: chain, levels } = directoryChain(500);
+  t.is(levels, 500);
+  const r = openInChild(chain, { loadCoords: false });
+  t.is(r.status, 0, r.stderr);
+  t.deepEqual(r.result, { nodes: 501, depth: 500 });
+});
+
+test('a directory tree deeper than file system paths reach is ERR_STORAGE, not a crash', (t) => {
+  const { store: chain, levels } = directoryChain(5_000);
+  t.true(levels > 1_900 && levels < 5_000, `${levels} levels`);
+  const r = openInChild(chain, { loadCoords: false });
+  t.is(r.signal, null, r.stderr);
+  t.is(r.status, 0, r.stderr);
+  t.is(r.result?.code, 'ERR_STORAGE');
+  t.regex(r.result?.message ?? '', /File name too long/);
 });
 
 test('100,000 sibling groups open, sorted, in one pass', async (t) => {
