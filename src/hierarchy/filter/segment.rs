@@ -1,8 +1,8 @@
 //! One `/`-free segment of a `groupFilter` glob: `*`, `?`, `[...]`, `{a,b}` and `\` escapes.
 //!
 //! The syntax and the meaning are those of `globset` 0.4 (with a literal separator and backslash
-//! escapes), which this replaces: `globset` compiled every segment to a regex and panicked on a long
-//! run of `*` (a regex over its size limit) or deeply nested braces. Here a segment compiles to a small
+//! escapes), which this replaces: `globset` compiled every segment to a regex and panicked on any regex
+//! it could not compile (a long run of `*` went over the size limit). Here a segment compiles to a small
 //! automaton, matched over the segment's bytes with every live state at once: time is at most the
 //! segment's length times the pattern's, with no backtracking and no recursion.
 //!
