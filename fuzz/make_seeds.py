@@ -9,6 +9,9 @@ Each seed is framed the way its target reads input (see the target's doc comment
   chunk_decode   [u16 len][zarr.json][bytes of chunk 0], per fixture array (every codec chain we test)
   shard_index    [variant][shard 0/0], per sharded fixture (variant order as in shard_index.rs)
   icechunk_repo  [selector][original bytes of one metadata file], per metadata file of the two repositories
+  group_filter   [u16 len][pattern][path], the documented and tested patterns against every fixture group path
+  consolidated_tree  [flags][keys, one a line, "@" for arrays], per consolidated fixture (plain, filtered,
+                 opened at a group), plus a deep key and many siblings
 Standard library only; file names are content hashes, so rebuilding is idempotent.
 """
 
@@ -148,11 +151,63 @@ def icechunk_repo(out: Path) -> None:
             write(out, "icechunk_repo", bytes([(bit << 7) | i]) + (repo / key).read_bytes())
 
 
+# groupFilter patterns from docs/usage.md and the tests, and the corner cases of the segment syntax.
+GROUP_FILTERS = [
+    "/*/sweep_0", "VCP-2?2/sweep_[1]", "**/sweep_1", "/VCP-12", "sweep_[01]", "/VCP-12/**", "/*/{sweep_0,sweep_2}",
+    "[!V]*", "VCP-[0-9]*", "{a,{b,c}}", "{,a}", "a\\,b", "{a\\,**}", "**/**/x", "***", "[]-a]", "[é]",
+]
+
+
+def consolidated_fixtures():
+    """(store path, {relative key: document}) for every fixture store whose root consolidates its tree."""
+    for path in sorted(FIXTURES.glob("stores/*/zarr.json")):
+        try:
+            doc = json.loads(path.read_bytes())
+        except ValueError:
+            continue
+        metadata = (doc.get("consolidated_metadata") or {}).get("metadata")
+        if isinstance(metadata, dict) and metadata:
+            yield path.parent, metadata
+
+
+def group_paths():
+    for path in sorted(FIXTURES.glob("stores/**/zarr.json")):
+        try:
+            doc = json.loads(path.read_bytes())
+        except ValueError:
+            continue
+        if isinstance(doc, dict) and doc.get("node_type") == "group":
+            store = next(p for p in path.parents if p.parent.name == "stores")
+            rel = path.parent.relative_to(store).as_posix()
+            yield "/" if rel == "." else "/" + rel
+
+
+def group_filter(out: Path) -> None:
+    paths = sorted(set(group_paths()))
+    for pattern in GROUP_FILTERS:
+        for path in paths:
+            write(out, "group_filter", framed(pattern.encode(), path.encode()))
+
+
+def consolidated_tree(out: Path) -> None:
+    for _, metadata in consolidated_fixtures():
+        lines = [("@" if (doc or {}).get("node_type") == "array" else "") + key for key, doc in metadata.items()]
+        body = "\n".join(lines).encode()
+        write(out, "consolidated_tree", bytes([0]) + body)
+        write(out, "consolidated_tree", bytes([1]) + body)
+        write(out, "consolidated_tree", bytes([2]) + b"/*/sweep_0\n" + body)
+        groups = [key for key, doc in metadata.items() if (doc or {}).get("node_type") == "group"]
+        if groups:
+            write(out, "consolidated_tree", bytes([4]) + groups[0].encode() + b"\n" + body)
+    write(out, "consolidated_tree", bytes([0]) + "/".join(["a"] * 200).encode())
+    write(out, "consolidated_tree", bytes([0]) + "\n".join(f"g{i:04}" for i in range(2000)).encode())
+
+
 def main() -> None:
     if len(sys.argv) != 2:
         sys.exit(__doc__)
     out = Path(sys.argv[1])
-    for build in (zarr_json, cf_attrs, chunk_decode, shard_index, icechunk_repo):
+    for build in (zarr_json, cf_attrs, chunk_decode, shard_index, icechunk_repo, group_filter, consolidated_tree):
         build(out)
     for d in sorted(p for p in out.iterdir() if p.is_dir()):
         print(f"{d.name}: {sum(1 for _ in d.iterdir())} seeds")

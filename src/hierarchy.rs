@@ -10,6 +10,7 @@ pub mod listing;
 pub mod node;
 pub mod path;
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -142,7 +143,7 @@ pub async fn walk_from(
         if group != "/" && base == "/" && !nodes.contains_key(group) {
             return Err(RtError::NotFound(format!("no group at {group:?}")));
         }
-        add_listed_nodes(&mut hierarchy, nodes, options);
+        add_listed_nodes(&mut hierarchy, nodes, options)?;
     } else if options.listable {
         listing::walk_listing(store, objects, &mut hierarchy, options).await?;
     } else {
@@ -198,7 +199,7 @@ pub fn from_documents<B: AsRef<[u8]> + Sync>(
     hierarchy
         .groups
         .insert(group.to_owned(), empty_entry(group, attrs));
-    add_listed_nodes(&mut hierarchy, nodes, options);
+    add_listed_nodes(&mut hierarchy, nodes, options)?;
     prune(&mut hierarchy, options.filter.as_ref());
     Ok(hierarchy)
 }
@@ -209,19 +210,21 @@ fn add_listed_nodes(
     hierarchy: &mut Hierarchy,
     nodes: BTreeMap<String, NodeMeta>,
     options: &WalkOptions,
-) {
+) -> Result<()> {
     let group = hierarchy.root.clone();
     for (node_path, node) in nodes {
         if node_path != group && path::is_within(&node_path, &group) {
-            insert_node(hierarchy, &node_path, node, options);
+            insert_node(hierarchy, &node_path, node, options)?;
         }
     }
+    sort_children(hierarchy);
     if !options.descend {
         if let Some(entry) = hierarchy.groups.get_mut(&group) {
             entry.children.clear();
         }
         hierarchy.groups.retain(|p, _| *p == group);
     }
+    Ok(())
 }
 
 fn empty_entry(path: &str, attrs: Map<String, Value>) -> GroupEntry {
@@ -234,36 +237,38 @@ fn empty_entry(path: &str, attrs: Map<String, Value>) -> GroupEntry {
 }
 
 /// Adds one node found by the walk (in consolidated metadata, a snapshot or a listing), creating its
-/// parent chain where it is implicit.
-fn insert_node(h: &mut Hierarchy, path: &str, node: NodeMeta, options: &WalkOptions) {
+/// parent chain where it is implicit. Children are appended unsorted: [`sort_children`] sorts them
+/// once every node is in (sorting on every insert made 100,000 siblings quadratic).
+///
+/// # Errors
+/// `ERR_INVALID_METADATA` for a node deeper than [`path::MAX_DEPTH`].
+fn insert_node(h: &mut Hierarchy, path: &str, node: NodeMeta, options: &WalkOptions) -> Result<()> {
+    check_depth(path)?;
     let Some(parent) = path::parent(path) else {
-        return;
+        return Ok(());
     };
     let depth_ok = options.descend || parent == h.root;
     if !depth_ok {
-        return;
+        return Ok(());
     }
     let rel = path::relative_to(path, &h.root);
     if let NodeMeta::Group(_) = node
         && let Some(f) = &options.filter
         && !f.may_match_at_or_below(&rel)
     {
-        return;
+        return Ok(());
     }
     ensure_group(h, parent);
     match node {
-        NodeMeta::Group(g) => {
-            let entry = h
-                .groups
-                .entry(path.to_owned())
-                .or_insert_with(|| empty_entry(path, Map::new()));
-            entry.attrs = g.attrs;
-            let parent_entry = h.groups.get_mut(parent).expect("parent ensured");
-            if !parent_entry.children.iter().any(|c| c == path) {
+        NodeMeta::Group(g) => match h.groups.entry(path.to_owned()) {
+            // Created as an implicit parent of an earlier node, so already its parent's child.
+            Entry::Occupied(mut existing) => existing.get_mut().attrs = g.attrs,
+            Entry::Vacant(vacant) => {
+                vacant.insert(empty_entry(path, g.attrs));
+                let parent_entry = h.groups.get_mut(parent).expect("parent ensured");
                 parent_entry.children.push(path.to_owned());
-                parent_entry.children.sort();
             }
-        }
+        },
         NodeMeta::Array(a) => {
             h.groups
                 .get_mut(parent)
@@ -272,20 +277,46 @@ fn insert_node(h: &mut Hierarchy, path: &str, node: NodeMeta, options: &WalkOpti
                 .insert(path::name(path).to_owned(), *a);
         }
     }
+    Ok(())
 }
 
+/// Refuses a node deeper than [`path::MAX_DEPTH`] levels.
+///
+/// # Errors
+/// `ERR_INVALID_METADATA`, naming the node (its path shortened).
+fn check_depth(path: &str) -> Result<()> {
+    let depth = path::depth(path);
+    if depth > path::MAX_DEPTH {
+        return Err(RtError::InvalidMetadata(format!(
+            "node {} is {depth} levels deep; the limit is {}",
+            path::shortened(path),
+            path::MAX_DEPTH
+        )));
+    }
+    Ok(())
+}
+
+/// Creates the group at `path` and each missing ancestor, outermost first, each a child of its parent.
+/// A loop, not a recursion: one consolidated key can name a node thousands of levels down.
 fn ensure_group(h: &mut Hierarchy, path: &str) {
-    if h.groups.contains_key(path) {
-        return;
+    let missing: Vec<&str> = std::iter::successors(Some(path), |p| path::parent(p))
+        .take_while(|p| !h.groups.contains_key(*p))
+        .collect();
+    for group in missing.into_iter().rev() {
+        if let Some(parent) = path::parent(group) {
+            let parent_entry = h.groups.get_mut(parent).expect("found or created before");
+            parent_entry.children.push(group.to_owned());
+        }
+        h.groups
+            .insert(group.to_owned(), empty_entry(group, Map::new()));
     }
-    if let Some(parent) = path::parent(path) {
-        ensure_group(h, parent);
-        let p = h.groups.get_mut(parent).expect("parent ensured");
-        p.children.push(path.to_owned());
-        p.children.sort();
+}
+
+/// Sorts every group's children by path, once all nodes are in.
+fn sort_children(h: &mut Hierarchy) {
+    for entry in h.groups.values_mut() {
+        entry.children.sort_unstable();
     }
-    h.groups
-        .insert(path.to_owned(), empty_entry(path, Map::new()));
 }
 
 /// Turns consolidated entries (relative keys) into absolute paths, following nested consolidated blocks.
@@ -389,5 +420,98 @@ async fn missing_store_error(store: &AsyncReadableListableStorage, group: &str) 
         RtError::NotFound("no zarr.json at the root: not a Zarr v3 store".to_owned())
     } else {
         RtError::NotFound(format!("no group at {group:?}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn group_doc() -> Value {
+        json!({"zarr_format": 3, "node_type": "group", "attributes": {"k": 1}})
+    }
+
+    fn options(filter: Option<&str>) -> WalkOptions {
+        WalkOptions {
+            group: "/".into(),
+            filter: filter.map(|f| GroupFilter::new(f).unwrap()),
+            descend: true,
+            max_concurrency: 4,
+            listable: false,
+        }
+    }
+
+    /// The hierarchy consolidated metadata with `keys` (all groups) gives, opened at the root.
+    fn tree_of<'a>(
+        keys: impl IntoIterator<Item = &'a str>,
+        filter: Option<&str>,
+    ) -> Result<Hierarchy> {
+        let entries: Map<String, Value> = keys
+            .into_iter()
+            .map(|k| (k.to_owned(), group_doc()))
+            .collect();
+        let mut h = Hierarchy {
+            root: "/".into(),
+            groups: BTreeMap::new(),
+            consolidated: true,
+        };
+        h.groups.insert("/".into(), empty_entry("/", Map::new()));
+        let options = options(filter);
+        add_listed_nodes(&mut h, flatten_consolidated("/", entries)?, &options)?;
+        prune(&mut h, options.filter.as_ref());
+        Ok(h)
+    }
+
+    #[test]
+    fn implicit_parents_of_a_deep_key_are_built_without_recursion() {
+        let key = vec!["a"; path::MAX_DEPTH].join("/");
+        let h = tree_of([key.as_str()], None).unwrap();
+        assert_eq!(h.groups.len(), path::MAX_DEPTH + 1);
+        let deepest = format!("/{key}");
+        assert_eq!(h.groups[&deepest].attrs["k"], json!(1));
+        assert!(h.groups[&deepest].children.is_empty());
+        let parent = path::parent(&deepest).unwrap();
+        assert_eq!(h.groups[parent].children, [deepest.as_str()]);
+        assert!(
+            h.groups[parent].attrs.is_empty(),
+            "an implicit group has no attributes"
+        );
+        assert_eq!(h.groups["/"].children, ["/a"]);
+    }
+
+    #[test]
+    fn a_key_deeper_than_the_limit_is_invalid_metadata_naming_it() {
+        // Ran out of stack (SIGSEGV) with the recursive creation of implicit parents.
+        let key = vec!["a"; 10_000].join("/");
+        let e = tree_of([key.as_str()], None).unwrap_err();
+        assert_eq!(e.code(), "ERR_INVALID_METADATA");
+        assert!(
+            e.message()
+                .ends_with("... (20000 bytes) is 10000 levels deep; the limit is 8192"),
+            "{e}"
+        );
+        assert!(e.message().starts_with("node \"/a/a/a/a"), "{e}");
+    }
+
+    #[test]
+    fn many_siblings_are_sorted_once_and_listed_once() {
+        let mut names: Vec<String> = (0..100_000)
+            .map(|i| format!("g{:05}", (i * 7_919) % 100_000))
+            .collect();
+        // An implicit parent named before and after its own entry: listed once, with its attributes.
+        names.push("p/child".into());
+        names.push("p".into());
+        let h = tree_of(names.iter().map(String::as_str), None).unwrap();
+        let children = &h.groups["/"].children;
+        assert_eq!(children.len(), 100_001);
+        assert!(children.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(children[0], "/g00000");
+        assert_eq!(children[100_000], "/p");
+        assert_eq!(h.groups["/p"].children, ["/p/child"]);
+        assert_eq!(h.groups["/p"].attrs["k"], json!(1));
+        let filtered = tree_of(names.iter().map(String::as_str), Some("/g0000?")).unwrap();
+        assert_eq!(filtered.groups["/"].children.len(), 10);
+        assert_eq!(filtered.groups.len(), 11);
     }
 }

@@ -136,6 +136,8 @@ pub fn read_target(
         shape: meta.shape.clone(),
         storage_chunks: meta.shards.clone().unwrap_or_else(|| meta.chunks.clone()),
         sharded: meta.shards.is_some(),
+        direct: rustytree::read::direct::supports(&meta.codecs, meta.dtype)
+            .filter(|_| meta.shards.is_none()),
         plan: Arc::new(plan),
     }
 }

@@ -39,7 +39,7 @@ fuzz_target!(|data: &[u8]| {
             let store = common::zarrs_store(common::memory(&[]));
             let options = common::walk_everything();
             let root = Some(Some(Bytes::copy_from_slice(data)));
-            match common::runtime().block_on(walk_from(&store, &options, root)) {
+            match common::runtime().block_on(walk_from(&store, None, &options, root)) {
                 Ok(h) => {
                     assert!(h.groups.contains_key("/"));
                     for (path, g) in &h.groups {

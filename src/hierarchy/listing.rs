@@ -30,7 +30,9 @@ use futures::{FutureExt, StreamExt};
 use object_store::ObjectStore;
 use zarrs::storage::{AsyncReadableListableStorage, StorePrefix};
 
-use super::{Hierarchy, NodeMeta, WalkOptions, fetch_node, insert_node, path};
+use super::{
+    Hierarchy, NodeMeta, WalkOptions, check_depth, fetch_node, insert_node, path, sort_children,
+};
 use crate::error::{Result, RtError};
 
 /// Keys a recursive listing may return and still count as complete: one page of S3's and GCS's
@@ -97,7 +99,8 @@ struct Walk<'a> {
 ///
 /// # Errors
 /// `ERR_STORAGE` (or the code of the store's answer) when a listing or document request fails;
-/// `ERR_INVALID_METADATA` / `ERR_UNSUPPORTED_DTYPE` for bad documents.
+/// `ERR_INVALID_METADATA` / `ERR_UNSUPPORTED_DTYPE` for bad documents, and for a node deeper than
+/// [`path::MAX_DEPTH`].
 pub async fn walk_listing(
     store: &AsyncReadableListableStorage,
     objects: Option<&Arc<dyn ObjectStore>>,
@@ -131,6 +134,9 @@ pub async fn walk_listing(
             }
             Found::Subtree { group, nodes } => walk.add_subtree(group, nodes),
             Found::Node(node_path, Some(node)) => {
+                // Before going a level further down: a directory tree can be deeper than any
+                // hierarchy is allowed to be.
+                check_depth(&node_path)?;
                 if matches!(node, NodeMeta::Group(_)) && walk.descends_into(&node_path) {
                     walk.list_or_park(node_path.clone());
                 }
@@ -139,8 +145,7 @@ pub async fn walk_listing(
             Found::Node(_, None) => {}
         }
     }
-    assemble(h, walk.found, options);
-    Ok(())
+    assemble(h, walk.found, options)
 }
 
 impl Walk<'_> {
@@ -349,14 +354,20 @@ fn node_of_key(key: &str) -> Option<String> {
 /// Adds the found nodes to `h`, parents first. A node is kept only below a kept group: a document under
 /// an array, under a directory that is not a node, or under a group the filter rules out is dropped, as
 /// the level-by-level walk would never have reached it.
-fn assemble(h: &mut Hierarchy, found: BTreeMap<String, NodeMeta>, options: &WalkOptions) {
+fn assemble(
+    h: &mut Hierarchy,
+    found: BTreeMap<String, NodeMeta>,
+    options: &WalkOptions,
+) -> Result<()> {
     let mut ordered: Vec<(String, NodeMeta)> = found.into_iter().collect();
-    ordered.sort_by_key(|(p, _)| p.matches('/').count());
+    ordered.sort_by_key(|(p, _)| path::depth(p));
     for (node_path, node) in ordered {
         if path::parent(&node_path).is_some_and(|parent| h.groups.contains_key(parent)) {
-            insert_node(h, &node_path, node, options);
+            insert_node(h, &node_path, node, options)?;
         }
     }
+    sort_children(h);
+    Ok(())
 }
 
 #[cfg(test)]

@@ -2,6 +2,15 @@
 
 use crate::error::{Result, RtError};
 
+/// The deepest a node may lie below the store's root, in levels (`ERR_INVALID_METADATA` beyond). No
+/// store on a file system (4,096-byte paths) or in object storage (1,024-byte keys) can be half as
+/// deep; the bound keeps what one consolidated key can imply in check: its implicit parents' paths
+/// grow with the square of its depth (64 MiB at this depth with one-letter names).
+pub const MAX_DEPTH: usize = 8192;
+
+/// How many characters of a long path an error message shows.
+const SHOWN_PATH_CHARS: usize = 80;
+
 /// Normalises a group path: `"a//b/"`, `"/a/b"` and `"a/b"` all become `"/a/b"`; `""` and `"/"` are the root.
 ///
 /// # Errors
@@ -49,6 +58,27 @@ pub fn parent(path: &str) -> Option<&str> {
         Some(0) => Some("/"),
         Some(i) => Some(&path[..i]),
         None => None,
+    }
+}
+
+/// How many levels below the root a normalised path lies (0 for the root).
+#[must_use]
+pub fn depth(path: &str) -> usize {
+    if path == "/" {
+        0
+    } else {
+        path.bytes().filter(|&b| b == b'/').count()
+    }
+}
+
+/// `path` quoted for a message, its start only when it is long.
+#[must_use]
+pub fn shortened(path: &str) -> String {
+    if path.chars().count() <= SHOWN_PATH_CHARS {
+        format!("{path:?}")
+    } else {
+        let start: String = path.chars().take(SHOWN_PATH_CHARS).collect();
+        format!("{start:?}... ({} bytes)", path.len())
     }
 }
 
@@ -117,5 +147,18 @@ mod tests {
         assert_eq!(relative_to("/a/b", "/a/b"), "/");
         assert!(is_within("/a/b", "/a"));
         assert!(!is_within("/ab", "/a"));
+        assert_eq!(depth("/"), 0);
+        assert_eq!(depth("/a"), 1);
+        assert_eq!(depth("/a/bc/d"), 3);
+    }
+
+    #[test]
+    fn long_paths_are_shortened_in_messages() {
+        assert_eq!(shortened("/a/b"), "\"/a/b\"");
+        let long = "/x".repeat(1000);
+        let shown = shortened(&long);
+        assert!(shown.starts_with("\"/x/x"), "{shown}");
+        assert!(shown.ends_with("... (2000 bytes)"), "{shown}");
+        assert!(shown.len() < 120, "{shown}");
     }
 }
