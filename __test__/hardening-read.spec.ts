@@ -50,7 +50,7 @@ function array(shape: number[], chunkShape: number[], dataType: string, fill: un
 
 // --- Item 4: sizes past V8's limits -------------------------------------------------------------------
 
-test.failing('a never-written vlen-utf8 array longer than a JS array can be is ERR_INVALID_SELECTION, not a V8 crash', (t) => {
+test('a never-written vlen-utf8 array longer than a JS array can be is ERR_INVALID_SELECTION, not a V8 crash', (t) => {
   // DEFECT: the size check assumed 8 bytes per element and no V8 limit: 150,000,000 strings passed it and
   // the hand-over to JS died with V8's fatal "invalid size error" (SIGTRAP).
   const path = makeStore({ 's/zarr.json': array([150_000_000], [150_000_000], 'string', '', [{ name: 'vlen-utf8', configuration: {} }]) });
@@ -111,7 +111,7 @@ async function expectDecodeErrors(t: any, path: string) {
   await rejectsWith(t, v.read({ d0: [0, 1], d1: [0, 3] }), 'ERR_DECODE', '/a');
 }
 
-test.failing('a shard index entry pointing into the index itself is ERR_DECODE for every selection', async (t) => {
+test('a shard index entry pointing into the index itself is ERR_DECODE for every selection', async (t) => {
   // DEFECT: a whole read rejected with ERR_DECODE, but readChunk([0, 0]) and selections returned the index's
   // own bytes as values (6.3e-322): the partial path never checked the entries against the shard.
   const data = innerChunks();
@@ -119,21 +119,21 @@ test.failing('a shard index entry pointing into the index itself is ERR_DECODE f
   await expectDecodeErrors(t, makeStore({ 'a/zarr.json': shardedArray('end'), 'a/c/0/0': Buffer.concat([data, index(entries)]) }));
 });
 
-test.failing('a shard holding only its index is ERR_DECODE for every selection', async (t) => {
+test('a shard holding only its index is ERR_DECODE for every selection', async (t) => {
   // DEFECT: as above, a shard of 64 bytes (the index alone, its entries pointing into itself) read in part
   // returned the index's bytes as values.
   const entries: [bigint, bigint][] = [[0n, 32n], [32n, 32n], [0n, 32n], [32n, 32n]];
   await expectDecodeErrors(t, makeStore({ 'a/zarr.json': shardedArray('end'), 'a/c/0/0': index(entries) }));
 });
 
-test.failing('an entry overlapping an index at the start of the shard is ERR_DECODE for every selection', async (t) => {
+test('an entry overlapping an index at the start of the shard is ERR_DECODE for every selection', async (t) => {
   // DEFECT: the index at the start of the shard: entry 0 pointing at the index bytes read them as values.
   const data = innerChunks();
   const entries: [bigint, bigint][] = [[0n, 32n], [96n, 32n], [128n, 32n], [160n, 32n]];
   await expectDecodeErrors(t, makeStore({ 'a/zarr.json': shardedArray('start'), 'a/c/0/0': Buffer.concat([index(entries), data]) }));
 });
 
-test.failing('an inner chunk of the wrong length in a bytes-only shard is ERR_DECODE for every selection', async (t) => {
+test('an inner chunk of the wrong length in a bytes-only shard is ERR_DECODE for every selection', async (t) => {
   // DEFECT: an inner chunk of 24 bytes where 2 x 2 float64 need 32: the partial path read what it needed
   // from the bytes it was pointed at, past the chunk's end, without checking the chunk's length.
   const data = innerChunks();
@@ -159,24 +159,19 @@ test('intact shards still read whole and in part, both index locations', async (
 
 // --- Item 14: panics where a code fits ----------------------------------------------------------------
 
-test.failing('a chunk shape of 2^63 - 1 is ERR_INVALID_METADATA', async (t) => {
+test('a chunk shape of 2^63 - 1 is ERR_INVALID_METADATA', async (t) => {
   // DEFECT: a chunk_shape of [2^63 - 1, 2^63 - 1] panicked (an overflowing element count): ERR_INTERNAL.
   const doc = JSON.stringify(array([10, 10], [1, 1], 'float64', 0, [bytesCodec])).replace(
     '"chunk_shape":[1,1]',
     '"chunk_shape":[9223372036854775807,9223372036854775807]',
   );
   const path = makeStore({ 'a/zarr.json': doc });
-  const opened = await openDatatree(path, { loadCoords: false }).then(
-    async (tree) => {
-      await rejectsWith(t, tree.dataset.get('a')!.read(), 'ERR_INVALID_METADATA', '/a');
-      await rejectsWith(t, tree.dataset.get('a')!.readChunk([0, 0]), 'ERR_INVALID_METADATA', '/a');
-    },
-    (e) => rejectsWith(t, Promise.reject(e), 'ERR_INVALID_METADATA', '/a'),
-  );
-  t.is(opened, undefined);
+  // The array cannot be described: the open fails, as for any other invalid array metadata.
+  const err = await rejectsWith(t, openDatatree(path, { loadCoords: false }), 'ERR_INVALID_METADATA', '"/a"');
+  t.true(err.message.includes('9223372036854775807'), err.message);
 });
 
-test.failing('a vlen-utf8 chunk whose length prefix overruns it is ERR_DECODE (F3)', async (t) => {
+test('a vlen-utf8 chunk whose length prefix overruns it is ERR_DECODE (F3)', async (t) => {
   // DEFECT: zarrs' vlen-utf8 decoder sliced past the chunk's end and panicked: ERR_INTERNAL.
   const chunk = Buffer.concat([u32(2), u32(1), Buffer.from('a'), u32(1000), Buffer.from('b')]);
   const path = makeStore({ 's/zarr.json': array([2], [2], 'string', '', [{ name: 'vlen-utf8', configuration: {} }]), 's/c/0': chunk });
@@ -191,7 +186,7 @@ function u32(n: number): Buffer {
   return b;
 }
 
-test.failing('a shard index entry whose offset + length overflows is ERR_DECODE (F4)', async (t) => {
+test('a shard index entry whose offset + length overflows is ERR_DECODE (F4)', async (t) => {
   // DEFECT: the whole-shard decode in zarrs added offset and length unchecked and panicked: ERR_INTERNAL.
   const entries: [bigint, bigint][] = [[2n ** 64n - 8n, 32n], [32n, 32n], [64n, 32n], [96n, 32n]];
   const path = makeStore({ 'a/zarr.json': shardedArray('end'), 'a/c/0/0': Buffer.concat([innerChunks(), index(entries)]) });
@@ -200,7 +195,7 @@ test.failing('a shard index entry whose offset + length overflows is ERR_DECODE 
   await rejectsWith(t, v.readChunk([0, 0]), 'ERR_DECODE', '/a');
 });
 
-test.failing('a contained panic prints nothing to stderr and keeps its message for ERR_INTERNAL', (t) => {
+test('a contained panic prints nothing to stderr and keeps its message for ERR_INTERNAL', (t) => {
   // DEFECT: a panic inside a native task was contained (ERR_INTERNAL), but Rust's default panic hook
   // printed "thread '...' panicked at ..." (and a backtrace note) to the host's stderr.
   const script = `const native = require('./native.js');
