@@ -9,6 +9,8 @@ Each seed is framed the way its target reads input (see the target's doc comment
   chunk_decode   [u16 len][zarr.json][bytes of chunk 0], per fixture array (every codec chain we test)
   shard_index    [variant][shard 0/0], per sharded fixture (variant order as in shard_index.rs)
   icechunk_repo  [selector][original bytes of one metadata file], per metadata file of the two repositories
+  selection_plan [rank][shape, chunk, start, stop per dimension], per fixture array: the whole array,
+                 its first element, and a box straddling chunk boundaries
 Standard library only; file names are content hashes, so rebuilding is idempotent.
 """
 
@@ -148,11 +150,37 @@ def icechunk_repo(out: Path) -> None:
             write(out, "icechunk_repo", bytes([(bit << 7) | i]) + (repo / key).read_bytes())
 
 
+def plan_number(n: int) -> bytes:
+    """A number as selection_plan.rs reads it: one byte below 0xF0, else 0xF0 and a u64."""
+    return bytes([n]) if n < 0xF0 else b"\xf0" + struct.pack("<Q", n)
+
+
+def selection_plan(out: Path) -> None:
+    for _path, _raw, doc in array_documents():
+        shape = doc.get("shape")
+        chunks = (doc.get("chunk_grid") or {}).get("configuration", {}).get("chunk_shape")
+        if not (isinstance(shape, list) and isinstance(chunks, list) and len(shape) == len(chunks) <= 4):
+            continue
+        if not all(isinstance(n, int) and n >= 0 for n in shape + chunks):
+            continue
+        boxes = [
+            ([0] * len(shape), shape),
+            ([0] * len(shape), [min(1, n) for n in shape]),
+            ([min(c // 2, n) for c, n in zip(chunks, shape)], [min(c + c // 2 + 1, n) for c, n in zip(chunks, shape)]),
+        ]
+        for start, stop in boxes:
+            data = plan_number(len(shape)) + b"".join(
+                plan_number(n) + plan_number(c) + plan_number(a) + plan_number(b)
+                for n, c, a, b in zip(shape, chunks, start, stop)
+            )
+            write(out, "selection_plan", data)
+
+
 def main() -> None:
     if len(sys.argv) != 2:
         sys.exit(__doc__)
     out = Path(sys.argv[1])
-    for build in (zarr_json, cf_attrs, chunk_decode, shard_index, icechunk_repo):
+    for build in (zarr_json, cf_attrs, chunk_decode, shard_index, icechunk_repo, selection_plan):
         build(out)
     for d in sorted(p for p in out.iterdir() if p.is_dir()):
         print(f"{d.name}: {sum(1 for _ in d.iterdir())} seeds")
