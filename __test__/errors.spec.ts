@@ -123,8 +123,10 @@ test('a tiny read of a huge missing chunk fills only the selection', async (t) =
   const v = tree.dataset.get('a')!;
   const got = await v.read({ x: [5, 7] });
   t.deepEqual(Array.from(got.data as Int32Array), [7, 7]);
-  // The whole array would not fit in memory: a clear error, not an abort.
-  await rejectsWith(t, v.read(), 'ERR_INVALID_SELECTION', 'memory');
+  // The whole array would not fit in memory, nor in one typed array: a clear error naming its size and
+  // the limit, not an abort.
+  const err = await rejectsWith(t, v.read(), 'ERR_INVALID_SELECTION', '17592186044416 bytes');
+  t.true(err.message.includes('4294967296'), err.message);
 });
 
 test('an index coordinate that cannot be loaded leaves the open standing, with a warning', async (t) => {

@@ -12,6 +12,8 @@ Each seed is framed the way its target reads input (see the target's doc comment
   group_filter   [u16 len][pattern][path], the documented and tested patterns against every fixture group path
   consolidated_tree  [flags][keys, one a line, "@" for arrays], per consolidated fixture (plain, filtered,
                  opened at a group), plus a deep key and many siblings
+  selection_plan [rank][shape, chunk, start, stop per dimension], per fixture array: the whole array,
+                 its first element, and a box straddling chunk boundaries
 Standard library only; file names are content hashes, so rebuilding is idempotent.
 """
 
@@ -201,13 +203,39 @@ def consolidated_tree(out: Path) -> None:
             write(out, "consolidated_tree", bytes([4]) + groups[0].encode() + b"\n" + body)
     write(out, "consolidated_tree", bytes([0]) + "/".join(["a"] * 200).encode())
     write(out, "consolidated_tree", bytes([0]) + "\n".join(f"g{i:04}" for i in range(2000)).encode())
+def plan_number(n: int) -> bytes:
+    """A number as selection_plan.rs reads it: one byte below 0xF0, else 0xF0 and a u64."""
+    return bytes([n]) if n < 0xF0 else b"\xf0" + struct.pack("<Q", n)
+
+
+def selection_plan(out: Path) -> None:
+    for _path, _raw, doc in array_documents():
+        shape = doc.get("shape")
+        chunks = (doc.get("chunk_grid") or {}).get("configuration", {}).get("chunk_shape")
+        if not (isinstance(shape, list) and isinstance(chunks, list) and len(shape) == len(chunks) <= 4):
+            continue
+        if not all(isinstance(n, int) and n >= 0 for n in shape + chunks):
+            continue
+        boxes = [
+            ([0] * len(shape), shape),
+            ([0] * len(shape), [min(1, n) for n in shape]),
+            ([min(c // 2, n) for c, n in zip(chunks, shape)], [min(c + c // 2 + 1, n) for c, n in zip(chunks, shape)]),
+        ]
+        for start, stop in boxes:
+            data = plan_number(len(shape)) + b"".join(
+                plan_number(n) + plan_number(c) + plan_number(a) + plan_number(b)
+                for n, c, a, b in zip(shape, chunks, start, stop)
+            )
+            write(out, "selection_plan", data)
 
 
 def main() -> None:
     if len(sys.argv) != 2:
         sys.exit(__doc__)
     out = Path(sys.argv[1])
-    for build in (zarr_json, cf_attrs, chunk_decode, shard_index, icechunk_repo, group_filter, consolidated_tree):
+    for build in (
+        zarr_json, cf_attrs, chunk_decode, shard_index, icechunk_repo, group_filter, consolidated_tree, selection_plan
+    ):
         build(out)
     for d in sorted(p for p in out.iterdir() if p.is_dir()):
         print(f"{d.name}: {sum(1 for _ in d.iterdir())} seeds")

@@ -21,7 +21,7 @@ set -euo pipefail
 CARGO_FUZZ_VERSION=0.13.2
 budget="${1:-120}"
 shift || true
-all_targets=(zarr_json cf_attrs chunk_decode shard_index icechunk_repo group_filter consolidated_tree)
+all_targets=(zarr_json cf_attrs chunk_decode shard_index icechunk_repo group_filter consolidated_tree selection_plan)
 targets=("${@:-${all_targets[@]}}")
 if [[ $# -eq 0 ]]; then targets=("${all_targets[@]}"); fi
 

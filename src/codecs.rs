@@ -9,6 +9,7 @@
 //! - `numcodecs.crc32`: a little-endian CRC-32 of the data, then the data (numcodecs' `location="start"`).
 
 pub mod delta;
+pub mod vlen;
 
 use std::borrow::Cow;
 use std::io::Cursor;

@@ -126,6 +126,18 @@ impl Dtype {
         }
     }
 
+    /// Bytes per element of the buffer a read of this type produces ([`crate::typed::TypedData`]):
+    /// `float16` widened to `float32`, times as `i64` nanoseconds, strings a `String` handle each (their
+    /// characters come on top).
+    #[must_use]
+    pub fn buffer_item_bytes(self) -> u64 {
+        match self {
+            Self::Float16 => 4,
+            Self::String | Self::FixedUtf32 => crate::typed::js_limits::STRING_HANDLE_BYTES,
+            other => other.item_size() as u64,
+        }
+    }
+
     /// Whether the type is a signed or unsigned integer.
     #[must_use]
     pub fn is_integer(self) -> bool {

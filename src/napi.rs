@@ -34,7 +34,64 @@ pub fn native_version() -> String {
 }
 
 fn to_napi(err: &RtError) -> napi::Error {
-    napi::Error::new(Status::GenericFailure, err.to_reason())
+    let reason = match err {
+        // A contained panic: what the panic said (kept by the hook below), for the bug report.
+        RtError::Internal(message) if message.contains("panicked") => match take_panic_note() {
+            Some(note) => RtError::Internal(format!("{message} ({note})")).to_reason(),
+            None => err.to_reason(),
+        },
+        _ => err.to_reason(),
+    };
+    napi::Error::new(Status::GenericFailure, reason)
+}
+
+/// The message and place of the latest contained panic, waiting for its `ERR_INTERNAL` error.
+static PANIC_NOTE: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// The longest panic note kept (a panic message can quote a whole buffer).
+const MAX_PANIC_NOTE_CHARS: usize = 500;
+
+/// Replaces Rust's default panic hook when Node loads the addon: a library must not write to its host's
+/// stderr, and every panic in here is contained (a guarded task's, or a chunk task's) and reported as
+/// `ERR_INTERNAL`. The hook prints nothing; it keeps the panic's message and location, scrubbed of
+/// credentials, for that error's message. Not installed in `cargo test`, where the default hook shows
+/// the failed assertions.
+///
+/// # Errors
+/// None: napi's signature for a module-load hook.
+#[napi(module_exports)]
+pub fn install_panic_hook(_exports: napi::bindgen_prelude::Object) -> napi::Result<()> {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            let message = info
+                .payload()
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| info.payload().downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".to_owned());
+            let place = info
+                .location()
+                .map(|l| format!(" at {}:{}", l.file(), l.line()))
+                .unwrap_or_default();
+            let note: String = crate::source::options::scrub(&format!("{message}{place}"), &[])
+                .chars()
+                .take(MAX_PANIC_NOTE_CHARS)
+                .collect();
+            *PANIC_NOTE
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(note);
+        }));
+    });
+    Ok(())
+}
+
+/// The note the panic hook kept of the latest panic, once.
+fn take_panic_note() -> Option<String> {
+    PANIC_NOTE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take()
 }
 
 /// Runs `work` on its own tokio task, so a panic becomes `ERR_INTERNAL` instead of taking Node down,

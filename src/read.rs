@@ -6,18 +6,23 @@
 //! inner chunks they need), and returns the fill value for chunks that were never written.
 
 pub mod direct;
+pub mod shard;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
-use zarrs::array::{Array, ArrayBytes, ArrayError, ArraySubset, CodecError, CodecOptions};
+use zarrs::array::{
+    Array, ArrayBytes, ArrayError, ArraySubset, CodecError, CodecOptions, FromArrayBytes,
+};
 use zarrs::storage::AsyncReadableStorageTraits;
+use zarrs_codec::ArrayToBytesCodecTraits;
 
 use crate::cf::VariablePlan;
 use crate::dtype::Dtype;
 use crate::error::{Result, RtError};
-use crate::typed::{BlockTarget, TypedData, copy_block};
+use crate::typed::{BlockTarget, TypedData, copy_block, js_limits};
 use crate::with_typed;
 
 /// One read fans out to at most this many chunk tasks.
@@ -62,7 +67,11 @@ pub async fn read_region(
     stop: &[u64],
     limit: &Arc<Semaphore>,
 ) -> Result<TypedData> {
-    let (out_shape, total, chunk_count) = size_region(target, start, stop)?;
+    let SelectionPlan {
+        out_shape,
+        total,
+        chunk_count,
+    } = size_region(target, start, stop)?;
     let n = usize::try_from(total).unwrap_or(usize::MAX);
     // With more than one chunk, whole chunks that `direct` decodes land straight in the output when they
     // are one contiguous run of it (chunked along leading dimensions only): no buffer per chunk and no
@@ -295,7 +304,8 @@ fn item_of<T>(_: &[T]) -> usize {
 /// Where a piece of shape `shape` at `offset` lies in a C-ordered output of shape `out_shape`, as (first
 /// element, element count), when it is one contiguous run of it: every dimension after its first one
 /// longer than 1 spans the whole output.
-fn contiguous_run(out_shape: &[u64], shape: &[u64], offset: &[u64]) -> Option<(usize, usize)> {
+#[must_use]
+pub fn contiguous_run(out_shape: &[u64], shape: &[u64], offset: &[u64]) -> Option<(usize, usize)> {
     let lead = shape.iter().position(|&s| s != 1).unwrap_or(shape.len());
     if (lead + 1..shape.len()).any(|d| shape[d] != out_shape[d]) {
         return None;
@@ -315,35 +325,111 @@ fn is_whole(ranges: &[std::ops::Range<u64>], chunk_shape: &[u64]) -> bool {
         .all(|(r, &c)| r.start == 0 && r.end == c)
 }
 
-/// Checks a selection and sizes it: the output's shape, its element count and how many chunks it spans.
-fn size_region(target: &ReadTarget, start: &[u64], stop: &[u64]) -> Result<(Vec<u64>, u64, u64)> {
-    check_region(target, start, stop)?;
-    if let Err(e) = &target.array {
-        return Err(e.clone());
+/// A selection checked against its array and sized: the output's shape, its element count and how many
+/// stored chunks it spans.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SelectionPlan {
+    /// `stop - start` per dimension.
+    pub out_shape: Vec<u64>,
+    /// Elements in the selection.
+    pub total: u64,
+    /// Stored chunks (shards) the selection overlaps, each one task of the read.
+    pub chunk_count: u64,
+}
+
+/// Checks the selection `[start, stop)` of the array at `path` of `shape`, stored in chunks of
+/// `chunk_shape`, and sizes it. [`chunks_overlapping`] then gives its pieces.
+///
+/// # Errors
+/// `ERR_INVALID_SELECTION` for a selection outside the array, of more elements than a `u64` counts or
+/// spanning more than `MAX_CHUNKS_PER_READ` chunks; `ERR_INVALID_METADATA` for a chunk shape of
+/// another rank than the array's, or with a zero.
+pub fn plan_selection(
+    path: &str,
+    shape: &[u64],
+    chunk_shape: &[u64],
+    start: &[u64],
+    stop: &[u64],
+) -> Result<SelectionPlan> {
+    check_region(path, shape, start, stop)?;
+    if chunk_shape.len() != shape.len() || chunk_shape.contains(&0) {
+        return Err(RtError::InvalidMetadata(format!(
+            "array {path:?}: chunk shape {chunk_shape:?} does not fit an array of shape {shape:?}"
+        )));
     }
     let out_shape: Vec<u64> = start.iter().zip(stop).map(|(a, b)| b - a).collect();
     let total = out_shape
         .iter()
         .try_fold(1u64, |acc, &n| acc.checked_mul(n))
         .ok_or_else(|| {
-            RtError::InvalidSelection(format!(
-                "array {:?}: the selection is too large",
-                target.path
-            ))
+            RtError::InvalidSelection(format!("array {path:?}: the selection is too large"))
         })?;
     let chunk_count = start
         .iter()
         .zip(stop)
-        .zip(&target.storage_chunks)
+        .zip(chunk_shape)
         .map(|((&a, &b), &c)| if b > a { (b - 1) / c - a / c + 1 } else { 0 })
         .try_fold(1u64, u64::checked_mul)
         .unwrap_or(u64::MAX);
+    if chunk_count > MAX_CHUNKS_PER_READ {
+        return Err(RtError::InvalidSelection(format!(
+            "array {path:?}: the selection spans {chunk_count} chunks (at most {MAX_CHUNKS_PER_READ} per read); read it in parts"
+        )));
+    }
+    Ok(SelectionPlan {
+        out_shape,
+        total,
+        chunk_count,
+    })
+}
+
+/// Checks that one chunk of `chunk_shape` (a stored chunk, or a shard's inner chunk) of `dtype` can be
+/// counted: its elements, and their bytes, fit in a `u64`. zarrs multiplies them unchecked (a chunk shape
+/// of `[2^63 - 1, 2^63 - 1]` panicked inside it).
+///
+/// # Errors
+/// `ERR_INVALID_METADATA` naming the array and the chunk shape.
+pub fn check_chunk_shape(path: &str, chunk_shape: &[u64], dtype: Dtype) -> Result<()> {
+    let bytes = chunk_shape
+        .iter()
+        .try_fold(1u64, |acc, &n| acc.checked_mul(n))
+        .and_then(|n| n.checked_mul(dtype.buffer_item_bytes().max(1)));
+    match bytes {
+        Some(_) => Ok(()),
+        None => Err(RtError::InvalidMetadata(format!(
+            "array {path:?}: chunk shape {chunk_shape:?} holds more elements than can be counted"
+        ))),
+    }
+}
+
+/// Checks a selection of `target` and sizes it ([`plan_selection`]), then refuses what JavaScript or
+/// memory cannot hold.
+fn size_region(target: &ReadTarget, start: &[u64], stop: &[u64]) -> Result<SelectionPlan> {
+    let plan = plan_selection(
+        &target.path,
+        &target.shape,
+        &target.storage_chunks,
+        start,
+        stop,
+    )?;
+    if let Err(e) = &target.array {
+        return Err(e.clone());
+    }
+    let total = plan.total;
+    // What JavaScript cannot hold is refused before anything is fetched: past V8's limits the hand-over
+    // is not an exception but a fatal error.
+    if let Some(why) = js_refusal(target, total) {
+        return Err(RtError::InvalidSelection(format!(
+            "array {:?}: {why}",
+            target.path
+        )));
+    }
     // Decoding allocates before anything comes back; check the size first so an impossible read is an
     // error, not an allocation failure that aborts the process or pages that exhaust the machine. An
     // allocator may grant far more address space than there is memory (mimalloc reserved 35 TB), so
     // the bound is the machine's physical memory (or a container's limit), and the reservation only
     // where that is unknown.
-    let bytes = total.saturating_mul(8);
+    let bytes = total.saturating_mul(memory_per_element(target));
     let fits = match physical_memory() {
         Some(physical) => bytes <= physical,
         None => Vec::<u8>::new()
@@ -352,17 +438,47 @@ fn size_region(target: &ReadTarget, start: &[u64], stop: &[u64]) -> Result<(Vec<
     };
     if !fits {
         return Err(RtError::InvalidSelection(format!(
-            "array {:?}: a selection of {total} elements does not fit in memory",
+            "array {:?}: a selection of {total} elements ({bytes} bytes in memory) does not fit in memory",
             target.path
         )));
     }
-    if chunk_count > MAX_CHUNKS_PER_READ {
-        return Err(RtError::InvalidSelection(format!(
-            "array {:?}: the selection spans {chunk_count} chunks (at most {MAX_CHUNKS_PER_READ} per read); read it in parts",
-            target.path
-        )));
+    Ok(plan)
+}
+
+/// Bytes of memory one element of a read of `target` takes at its peak: the stored values as read, and the
+/// CF-decoded ones beside them while the plan converts (at most 8 bytes each).
+fn memory_per_element(target: &ReadTarget) -> u64 {
+    let stored = target.dtype.buffer_item_bytes();
+    if target.plan.is_identity() {
+        stored
+    } else {
+        stored + 8
     }
-    Ok((out_shape, total, chunk_count))
+}
+
+/// Why a read of `total` elements of `target` cannot reach JavaScript (see [`js_limits`]), if it cannot.
+/// Strings are counted as empty here (their characters are known only once decoded, and are checked
+/// again at the hand-over); numbers at the size of the decoded type.
+fn js_refusal(target: &ReadTarget, total: u64) -> Option<String> {
+    match target.dtype {
+        Dtype::String | Dtype::FixedUtf32 => {
+            js_limits::strings_refused(total, total.saturating_mul(js_limits::STRING_SLOT_BYTES))
+        }
+        _ => js_limits::numbers_refused(total, decoded_item_bytes(target)),
+    }
+}
+
+/// Bytes per element of the typed array a read of `target` hands to JavaScript.
+fn decoded_item_bytes(target: &ReadTarget) -> u64 {
+    if target.plan.is_identity() {
+        return target.dtype.buffer_item_bytes();
+    }
+    match target.plan.dtype.as_str() {
+        "bool" | "int8" | "uint8" => 1,
+        "int16" | "uint16" => 2,
+        "int32" | "uint32" | "float16" | "float32" => 4,
+        _ => 8,
+    }
 }
 
 /// The memory this process may use in bytes, where the platform says: the machine's physical memory, or
@@ -417,31 +533,33 @@ fn finish(mut out: TypedData, n: usize, written: usize) -> Result<TypedData> {
     Ok(out)
 }
 
-fn check_region(target: &ReadTarget, start: &[u64], stop: &[u64]) -> Result<()> {
-    let n = target.shape.len();
+fn check_region(path: &str, shape: &[u64], start: &[u64], stop: &[u64]) -> Result<()> {
+    let n = shape.len();
     if start.len() != n || stop.len() != n {
         return Err(RtError::InvalidSelection(format!(
-            "array {:?} has {n} dimensions, the selection has {}",
-            target.path,
-            start.len()
+            "array {path:?} has {n} dimensions, the selection has {}",
+            start.len().max(stop.len())
         )));
     }
     for d in 0..n {
-        if start[d] > stop[d] || stop[d] > target.shape[d] {
+        if start[d] > stop[d] || stop[d] > shape[d] {
             return Err(RtError::InvalidSelection(format!(
-                "array {:?}: range {}..{} is outside dimension {d} of size {}",
-                target.path, start[d], stop[d], target.shape[d]
+                "array {path:?}: range {}..{} is outside dimension {d} of size {}",
+                start[d], stop[d], shape[d]
             )));
         }
     }
     Ok(())
 }
 
-type ChunkPiece = (Vec<u64>, Vec<std::ops::Range<u64>>, Vec<u64>);
+/// One stored chunk's part of a selection: its grid indices, the overlap in chunk coordinates and where
+/// that overlap lands in the output.
+pub type ChunkPiece = (Vec<u64>, Vec<std::ops::Range<u64>>, Vec<u64>);
 
-/// Every stored chunk overlapping `[start, stop)`: its grid indices, the overlap in chunk coordinates and
-/// where that overlap lands in the output.
-fn chunks_overlapping(chunk_shape: &[u64], start: &[u64], stop: &[u64]) -> Vec<ChunkPiece> {
+/// Every stored chunk overlapping `[start, stop)` (a selection [`plan_selection`] accepted, with the same
+/// `chunk_shape`), as [`ChunkPiece`]s: they tile the output exactly, each element in one piece.
+#[must_use]
+pub fn chunks_overlapping(chunk_shape: &[u64], start: &[u64], stop: &[u64]) -> Vec<ChunkPiece> {
     let n = chunk_shape.len();
     if start.iter().zip(stop).any(|(a, b)| a >= b) && n > 0 {
         return Vec::new();
@@ -484,7 +602,7 @@ async fn fetch_piece(
     ranges: &[std::ops::Range<u64>],
 ) -> Result<TypedData> {
     let whole = is_whole(ranges, &target.storage_chunks);
-    let chunk_elements: u64 = target.storage_chunks.iter().product();
+    let chunk_elements = chunk_elements(target);
     let huge = is_huge(target);
     let direct = if let Some(compressor) = direct_compressor(target) {
         fetch_direct(target, compressor, indices, chunk_elements).await?
@@ -515,8 +633,16 @@ async fn fetch_piece(
 /// A huge chunk is not materialised to cut a small piece out of it: zarrs' partial path fills a missing
 /// chunk's piece alone and reads uncompressed chunks by byte range.
 fn is_huge(target: &ReadTarget) -> bool {
-    let chunk_elements: u64 = target.storage_chunks.iter().product();
-    chunk_elements.saturating_mul(target.dtype.item_size().max(8) as u64) > HUGE_CHUNK_BYTES
+    chunk_elements(target).saturating_mul(target.dtype.item_size().max(8) as u64) > HUGE_CHUNK_BYTES
+}
+
+/// Elements in one stored chunk (saturating: a corrupt chunk shape must not overflow here).
+fn chunk_elements(target: &ReadTarget) -> u64 {
+    target
+        .storage_chunks
+        .iter()
+        .try_fold(1u64, |acc, &n| acc.checked_mul(n))
+        .unwrap_or(u64::MAX)
 }
 
 /// The compressor [`direct`] decodes this array's whole chunks with, if any.
@@ -591,14 +717,10 @@ async fn fetch_chunk_subset(
     indices: &[u64],
     subset: &ArraySubset,
 ) -> Result<TypedData> {
-    let options = CodecOptions::default();
     let a = target.array.as_ref().map_err(Clone::clone)?;
-    let err = |e: ArrayError| chunk_error(&target.path, indices, &e);
     macro_rules! get {
         ($t:ty) => {
-            a.async_retrieve_chunk_subset_opt::<Vec<$t>>(indices, subset, &options)
-                .await
-                .map_err(err)?
+            retrieve::<Vec<$t>>(target, a, indices, subset).await?
         };
     }
     Ok(match target.dtype {
@@ -628,10 +750,7 @@ async fn fetch_chunk_subset(
             )));
         }
         Dtype::DateTime64 { ns_per_unit } | Dtype::TimeDelta64 { ns_per_unit } => {
-            let bytes = a
-                .async_retrieve_chunk_subset_opt::<ArrayBytes<'static>>(indices, subset, &options)
-                .await
-                .map_err(err)?;
+            let bytes = retrieve::<ArrayBytes<'static>>(target, a, indices, subset).await?;
             let fixed = bytes
                 .into_fixed()
                 .map_err(|e| RtError::Decode(format!("array {:?}: {e}", target.path)))?;
@@ -654,6 +773,142 @@ async fn fetch_chunk_subset(
             TypedData::I64(values)
         }
     })
+}
+
+/// A subset of one chunk, decoded by zarrs as `T`, after the checks zarrs does not make on untrusted
+/// bytes: a shard's index is checked first ([`shard`]), a `vlen-utf8` chunk's lengths too
+/// ([`crate::codecs::vlen`]).
+async fn retrieve<T: FromArrayBytes>(
+    target: &ReadTarget,
+    a: &ZArray,
+    indices: &[u64],
+    subset: &ArraySubset,
+) -> Result<T> {
+    let err = |e: ArrayError| chunk_error(&target.path, indices, &e);
+    let options = CodecOptions::default();
+    let shape = a.chunk_shape(indices).map_err(err)?;
+    let shape_u64: Vec<u64> = shape.iter().map(|n| n.get()).collect();
+    let whole = subset.start().iter().all(|&o| o == 0) && subset.shape() == shape_u64.as_slice();
+    let chain = a.codecs();
+    let checked = if target.sharded {
+        shard::ShardLayout::of(&chain, &shape_u64, a.data_type(), a.fill_value())
+            .map(Checked::Shard)
+    } else {
+        crate::codecs::vlen::is_vlen_utf8(&chain).then_some(Checked::Vlen)
+    };
+    let Some(checked) = checked else {
+        return a
+            .async_retrieve_chunk_subset_opt::<T>(indices, subset, &options)
+            .await
+            .map_err(err);
+    };
+    if let (Checked::Shard(layout), false) = (&checked, whole) {
+        return retrieve_shard_part(target, a, indices, subset, layout, &shape).await;
+    }
+    let Some(encoded) = fetch_encoded(target, indices).await? else {
+        return fill_value(target, a, indices, subset);
+    };
+    let codec = |e: CodecError| err(ArrayError::CodecError(e));
+    let decoded = match &checked {
+        Checked::Shard(layout) => {
+            layout
+                .check_shard(&encoded)
+                .map_err(|why| decode_error(target, indices, &why))?;
+            chain
+                .decode(
+                    Cow::Borrowed(&encoded[..]),
+                    &shape,
+                    a.data_type(),
+                    a.fill_value(),
+                    &options,
+                )
+                .map_err(codec)?
+                .into_owned()
+        }
+        Checked::Vlen => crate::codecs::vlen::decode_checked(
+            &chain,
+            &encoded,
+            &shape,
+            a.data_type(),
+            a.fill_value(),
+        )
+        .map_err(|why| decode_error(target, indices, &why))?,
+    };
+    let decoded = if whole {
+        decoded
+    } else {
+        decoded
+            .extract_array_subset(subset, &shape_u64, a.data_type())
+            .map_err(codec)?
+            .into_owned()
+    };
+    decoded
+        .validate(subset.num_elements(), a.data_type())
+        .map_err(codec)?;
+    T::from_array_bytes(decoded, subset.shape(), a.data_type()).map_err(err)
+}
+
+/// The fill value for `subset` of a chunk that was never written.
+fn fill_value<T: FromArrayBytes>(
+    target: &ReadTarget,
+    a: &ZArray,
+    indices: &[u64],
+    subset: &ArraySubset,
+) -> Result<T> {
+    let fill = ArrayBytes::new_fill_value(a.data_type(), subset.num_elements(), a.fill_value())
+        .map_err(|e| decode_error(target, indices, &e.to_string()))?;
+    T::from_array_bytes(fill, subset.shape(), a.data_type())
+        .map_err(|e| chunk_error(&target.path, indices, &e))
+}
+
+/// What [`retrieve`] checks before zarrs decodes.
+enum Checked {
+    Shard(shard::ShardLayout),
+    Vlen,
+}
+
+/// Part of a shard: its index and its size fetched together, the index checked, then zarrs' partial
+/// decoder over the store with the index already in hand ([`shard::KnownIndex`]).
+async fn retrieve_shard_part<T: FromArrayBytes>(
+    target: &ReadTarget,
+    a: &ZArray,
+    indices: &[u64],
+    subset: &ArraySubset,
+    layout: &shard::ShardLayout,
+    shape: &[std::num::NonZeroU64],
+) -> Result<T> {
+    let err = |e: ArrayError| chunk_error(&target.path, indices, &e);
+    let options = CodecOptions::default();
+    let storage = a.storage();
+    let key = a.chunk_key(indices);
+    let request = layout.index_request();
+    let (index, size) = tokio::join!(storage.get_partial(&key, request), storage.size_key(&key));
+    let (index, size) = (
+        index.map_err(|e| err(ArrayError::StorageError(e)))?,
+        size.map_err(|e| err(ArrayError::StorageError(e)))?,
+    );
+    let (Some(index), Some(size)) = (index, size) else {
+        // Never written.
+        return fill_value(target, a, indices, subset);
+    };
+    layout
+        .check_index(&index, size)
+        .map_err(|why| decode_error(target, indices, &why))?;
+    let input = shard::KnownIndex::new(storage, key, request, index);
+    let codec = |e: CodecError| err(ArrayError::CodecError(e));
+    let bytes = a
+        .codecs()
+        .async_partial_decoder(input, shape, a.data_type(), a.fill_value(), &options)
+        .await
+        .map_err(codec)?
+        .partial_decode(subset, &options)
+        .await
+        .map_err(codec)?
+        .into_owned();
+    bytes
+        .validate(subset.num_elements(), a.data_type())
+        .map_err(codec)?;
+    T::from_array_bytes(bytes, subset.shape(), a.data_type()).map_err(err)
 }
 
 fn chunk_error(path: &str, indices: &[u64], e: &ArrayError) -> RtError {
@@ -817,6 +1072,59 @@ mod tests {
         assert_eq!(contiguous_run(&[2, 3, 10], &[2, 1, 10], &[0, 1, 0]), None);
         // A 0-d output is one element.
         assert_eq!(contiguous_run(&[], &[], &[]), Some((0, 1)));
+    }
+
+    #[test]
+    fn selections_are_planned_or_refused_with_codes() {
+        let plan = plan_selection("/a", &[10, 8], &[4, 4], &[1, 0], &[9, 8]).unwrap();
+        assert_eq!(plan.out_shape, vec![8, 8]);
+        assert_eq!((plan.total, plan.chunk_count), (64, 6));
+        let empty = plan_selection("/a", &[10, 8], &[4, 4], &[3, 3], &[3, 8]).unwrap();
+        assert_eq!((empty.total, empty.chunk_count), (0, 0));
+        let code = |r: Result<SelectionPlan>| r.unwrap_err().code();
+        assert_eq!(
+            code(plan_selection("/a", &[10], &[4], &[0], &[11])),
+            "ERR_INVALID_SELECTION"
+        );
+        assert_eq!(
+            code(plan_selection("/a", &[10], &[4], &[5], &[4])),
+            "ERR_INVALID_SELECTION"
+        );
+        assert_eq!(
+            code(plan_selection("/a", &[10], &[4], &[0, 0], &[1, 1])),
+            "ERR_INVALID_SELECTION"
+        );
+        assert_eq!(
+            code(plan_selection("/a", &[10], &[0], &[0], &[1])),
+            "ERR_INVALID_METADATA"
+        );
+        assert_eq!(
+            code(plan_selection("/a", &[10], &[4, 4], &[0], &[1])),
+            "ERR_INVALID_METADATA"
+        );
+        let huge = [u64::MAX, u64::MAX];
+        assert_eq!(
+            code(plan_selection("/a", &huge, &[1, 1], &[0, 0], &huge)),
+            "ERR_INVALID_SELECTION"
+        );
+        let many = plan_selection("/a", &[1 << 23], &[1], &[0], &[1 << 23]).unwrap_err();
+        assert!(
+            many.message().contains("8388608 chunks"),
+            "{}",
+            many.message()
+        );
+    }
+
+    #[test]
+    fn chunk_shapes_must_be_countable() {
+        assert!(check_chunk_shape("/a", &[1 << 20, 1 << 20], Dtype::Float64).is_ok());
+        let max = (1u64 << 63) - 1;
+        let err = check_chunk_shape("/a", &[max, max], Dtype::Float64).unwrap_err();
+        assert_eq!(err.code(), "ERR_INVALID_METADATA");
+        assert!(err.message().contains("\"/a\""), "{}", err.message());
+        // Elements that fit but whose bytes do not.
+        assert!(check_chunk_shape("/a", &[1 << 62], Dtype::Float64).is_err());
+        assert!(check_chunk_shape("/a", &[1 << 62], Dtype::UInt8).is_ok());
     }
 
     #[test]

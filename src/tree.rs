@@ -532,6 +532,9 @@ fn describe_array(
                 )
             }
         };
+    for chunks in std::iter::once(&meta.chunks).chain(&meta.shards) {
+        crate::read::check_chunk_shape(&array_path, chunks, meta.dtype)?;
+    }
     let built = build_array(source, &array_path, std::mem::take(&mut meta.document));
     let cf_warning = cf_problem
         .as_ref()

@@ -98,6 +98,108 @@ impl TypedData {
     }
 }
 
+/// What a selection may cost once it reaches JavaScript, and how much memory it takes before it does.
+///
+/// The limits are V8's, for every Node.js from 18 to 22 (64-bit), where going past them is not an
+/// exception but a fatal error that ends the process: they are checked before a read decodes anything
+/// ([`crate::read`]) and again before a buffer is handed over (`napi::handover`).
+pub mod js_limits {
+    /// The longest JavaScript array handed over (napi's `napi_create_array_with_length` makes one
+    /// `FixedArray` of that length; one element more and V8 aborts with "Fatal JavaScript invalid size
+    /// error"). V8's `FixedArray::kMaxLength` is `(1 GiB - 24) / 8` = 134,217,725 in V8 10-12 (Node 18
+    /// to 22, 64-bit, with or without pointer compression), but V8 13 caps every fixed array at
+    /// `kMaxFixedArrayCapacity` = 2^26 (Node 24); the smaller holds everywhere.
+    pub const MAX_JS_ARRAY_LENGTH: u64 = 1 << 26;
+
+    /// The largest typed array (in bytes) handed to JavaScript: `buffer.constants.MAX_LENGTH` of Node 18
+    /// to 21 on 64-bit (2^32, V8's `TypedArray::kMaxLength` there), the most conservative of the
+    /// versions supported; Node 22 allows more. Past V8's own limit, creating the array is fatal.
+    pub const MAX_TYPED_ARRAY_BYTES: u64 = 1 << 32;
+
+    /// What the strings of one selection may cost on V8's heap (estimated by [`string_heap_bytes`]):
+    /// V8's heap limit defaults to 2-4 GiB on 64-bit, and exhausting it is fatal ("JavaScript heap out of
+    /// memory"), so one read may take at most a quarter of the largest default.
+    pub const MAX_JS_STRING_HEAP_BYTES: u64 = 1 << 30;
+
+    /// V8's heap cost of one element of an array (a tagged pointer), all an empty string costs.
+    pub const STRING_SLOT_BYTES: u64 = 8;
+
+    /// Rust memory per element of a string buffer (`String`'s handle; the characters come on top).
+    pub const STRING_HANDLE_BYTES: u64 = std::mem::size_of::<String>() as u64;
+
+    /// V8's heap cost of a string array: an 8-byte slot per element plus, for each non-empty string, a
+    /// sequential string object (a 16-byte header and its characters, two bytes each outside Latin-1,
+    /// rounded up to 8). The empty string is one shared object.
+    #[must_use]
+    pub fn string_heap_bytes<'a>(strings: impl IntoIterator<Item = &'a str>) -> u64 {
+        strings.into_iter().fold(0u64, |total, s| {
+            let chars = if s.is_empty() {
+                0
+            } else {
+                let width = if s.chars().all(|c| u32::from(c) < 256) {
+                    1
+                } else {
+                    2
+                };
+                (16 + width * s.chars().count() as u64).next_multiple_of(8)
+            };
+            total.saturating_add(STRING_SLOT_BYTES + chars)
+        })
+    }
+
+    /// Why `len` strings costing `heap_bytes` on V8's heap cannot be handed to JavaScript, if they cannot.
+    #[must_use]
+    pub fn strings_refused(len: u64, heap_bytes: u64) -> Option<String> {
+        if len > MAX_JS_ARRAY_LENGTH {
+            Some(format!(
+                "{len} strings exceed the longest array JavaScript can hold ({MAX_JS_ARRAY_LENGTH} elements); read it in parts"
+            ))
+        } else if heap_bytes > MAX_JS_STRING_HEAP_BYTES {
+            Some(format!(
+                "{len} strings would take about {heap_bytes} bytes of the JavaScript heap, more than the {MAX_JS_STRING_HEAP_BYTES} one read may take; read it in parts"
+            ))
+        } else {
+            None
+        }
+    }
+
+    /// Why `len` numbers of `item_bytes` each cannot be handed to JavaScript as one typed array, if they
+    /// cannot.
+    #[must_use]
+    pub fn numbers_refused(len: u64, item_bytes: u64) -> Option<String> {
+        let bytes = len.saturating_mul(item_bytes);
+        (bytes > MAX_TYPED_ARRAY_BYTES).then(|| {
+            format!(
+                "{len} elements of {item_bytes} bytes ({bytes} bytes) exceed the largest typed array JavaScript can hold ({MAX_TYPED_ARRAY_BYTES} bytes); read it in parts"
+            )
+        })
+    }
+}
+
+impl TypedData {
+    /// Bytes per element as this buffer holds them in Rust (a `String` handle for strings).
+    #[must_use]
+    pub fn item_bytes(&self) -> u64 {
+        fn size<T>(_: &[T]) -> u64 {
+            std::mem::size_of::<T>() as u64
+        }
+        with_typed!(self, v => size(v))
+    }
+
+    /// Why this buffer cannot be handed to JavaScript (see [`js_limits`]), if it cannot.
+    #[must_use]
+    pub fn refused_by_js(&self) -> Option<String> {
+        let len = self.len() as u64;
+        match self {
+            Self::Str(v) => js_limits::strings_refused(
+                len,
+                js_limits::string_heap_bytes(v.iter().map(String::as_str)),
+            ),
+            _ => js_limits::numbers_refused(len, self.item_bytes()),
+        }
+    }
+}
+
 /// C-order strides (in elements) of a shape.
 #[must_use]
 pub fn c_strides(shape: &[u64]) -> Vec<u64> {
@@ -232,6 +334,52 @@ impl TypedData {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn js_limits_refuse_what_v8_cannot_hold() {
+        use js_limits::{
+            MAX_JS_ARRAY_LENGTH, MAX_JS_STRING_HEAP_BYTES, MAX_TYPED_ARRAY_BYTES, numbers_refused,
+            string_heap_bytes, strings_refused,
+        };
+        // Strings: the array length, then the heap.
+        assert_eq!(
+            strings_refused(MAX_JS_ARRAY_LENGTH, MAX_JS_ARRAY_LENGTH * 8),
+            None
+        );
+        let long = strings_refused(150_000_000, 0).unwrap();
+        assert!(
+            long.contains("150000000 strings") && long.contains("67108864"),
+            "{long}"
+        );
+        let heavy = strings_refused(10, MAX_JS_STRING_HEAP_BYTES + 1).unwrap();
+        assert!(
+            heavy.contains(&MAX_JS_STRING_HEAP_BYTES.to_string()),
+            "{heavy}"
+        );
+        // Numbers: bytes, so the element limit depends on the type.
+        assert_eq!(numbers_refused(MAX_TYPED_ARRAY_BYTES / 8, 8), None);
+        let big = numbers_refused(MAX_TYPED_ARRAY_BYTES / 8 + 1, 8).unwrap();
+        assert!(
+            big.contains("4294967304 bytes") && big.contains("4294967296"),
+            "{big}"
+        );
+        assert_eq!(numbers_refused(MAX_TYPED_ARRAY_BYTES, 1), None);
+        assert!(numbers_refused(u64::MAX, 8).is_some(), "saturates");
+        // V8's heap: an 8-byte slot each, a shared empty string, 16 + characters rounded up to 8,
+        // two bytes per character outside Latin-1.
+        assert_eq!(string_heap_bytes(["", ""]), 16);
+        assert_eq!(string_heap_bytes(["abc"]), 8 + 24);
+        assert_eq!(string_heap_bytes(["é".repeat(9).as_str()]), 8 + 32);
+        assert_eq!(
+            string_heap_bytes(["\u{3b1}\u{3b2}\u{3b3}\u{3b4}\u{3b5}"]),
+            8 + 32
+        );
+        // Buffers: their own check.
+        assert_eq!(TypedData::F64(vec![0.0; 4]).refused_by_js(), None);
+        assert_eq!(TypedData::Str(vec![String::new(); 4]).refused_by_js(), None);
+        assert_eq!(TypedData::U16(Vec::new()).item_bytes(), 2);
+        assert_eq!(TypedData::Str(Vec::new()).item_bytes(), 24);
+    }
 
     #[test]
     fn copies_a_block_into_place() {

@@ -111,53 +111,53 @@ async fn an_intact_shard_reads_back() {
 }
 
 /// Finding F1 (`chunk_decode`): a shard index entry that points past the end of the shard. Read
-/// whole, zarrs checks the entry against the shard it holds: `ERR_DECODE`. Read in part, the inner
-/// chunk is asked of the store as a byte range and the store's refusal comes back as `ERR_STORAGE`,
-/// though the data, not the storage, is at fault. Both are coded errors naming the array and chunk;
-/// inner chunks whose entries are sound still read.
+/// whole, the shard is at hand; read in part, the reader asks the store for the shard's size beside its
+/// index. Either way the entry is checked against the shard before zarrs sees it, so both are
+/// `ERR_DECODE` (the data, not the storage, is at fault; a partial read was `ERR_STORAGE` before), naming
+/// the array and chunk; inner chunks whose entries are sound no longer read either, since the shard's
+/// index is corrupt.
 #[tokio::test]
 async fn a_shard_index_entry_past_the_end_is_a_coded_error() {
     let t = sharded((1 << 50, 16)).await;
     let limit = Arc::new(Semaphore::new(4));
     let whole = read_region(&t, &[0, 0], &[4, 4], &limit).await.unwrap_err();
-    assert_eq!(whole.code(), "ERR_DECODE", "{}", whole.message());
     let part = read_region(&t, &[0, 0], &[1, 1], &limit).await.unwrap_err();
-    assert_eq!(part.code(), "ERR_STORAGE", "{}", part.message());
-    for err in [&whole, &part] {
+    let other = read_region(&t, &[2, 2], &[4, 4], &limit).await.unwrap_err();
+    for err in [&whole, &part, &other] {
+        assert_eq!(err.code(), "ERR_DECODE", "{}", err.message());
         assert!(
             err.message().contains("\"/a\", chunk [0, 0]"),
             "{}",
             err.message()
         );
+        assert!(
+            err.message().contains("ends past the 128-byte shard"),
+            "{}",
+            err.message()
+        );
     }
-    // Inner chunk (1, 1) alone: its own entry is sound.
-    let piece = read_region(&t, &[2, 2], &[4, 4], &limit).await.unwrap();
-    assert_eq!(piece, TypedData::I32(vec![30, 31, 32, 33]));
 }
 
 /// Findings F4 (`shard_index`) and F5 (`chunk_decode`): a shard index entry whose offset + length
-/// exceeds `u64::MAX`. The whole-shard decode in zarrs 0.23.14 adds them unchecked (F4), and so does
+/// exceeds `u64::MAX`. The whole-shard decode in zarrs 0.23.14 adds them unchecked and panics (F4), and
 /// `source::object::get_range` did when part of the shard was read by byte range (F5, fixed: it
-/// saturates). The chunk task contains zarrs' panic, so both reads are coded errors naming the array,
-/// never a crash; the sound entries still read.
+/// saturates). The reader now checks every entry before zarrs sees the index, so both reads are
+/// `ERR_DECODE` naming the array (F4 was `ERR_INTERNAL`).
 #[tokio::test]
 async fn a_shard_index_entry_that_overflows_is_a_coded_error() {
     let t = sharded((u64::MAX - 8, 16)).await;
     let limit = Arc::new(Semaphore::new(4));
-    let codes = ["ERR_INTERNAL", "ERR_DECODE", "ERR_STORAGE"];
     let whole = read_region(&t, &[0, 0], &[4, 4], &limit).await.unwrap_err();
-    assert_coded(&whole, &codes, "/a");
-    // Our byte-range code saturates now (the fix of F5): the store refuses the range.
     let part = read_region(&t, &[0, 0], &[1, 1], &limit).await.unwrap_err();
-    assert_coded(&part, &["ERR_STORAGE"], "/a");
-    let piece = read_region(&t, &[0, 2], &[2, 4], &limit).await.unwrap();
-    assert_eq!(piece, TypedData::I32(vec![10, 11, 12, 13]));
+    for err in [&whole, &part] {
+        assert_coded(err, &["ERR_DECODE"], "/a");
+        assert!(err.message().contains("overflows"), "{}", err.message());
+    }
 }
 
 /// Finding F3 (`chunk_decode`): zarrs 0.23.14's `vlen-utf8` decoder slices past the end of a chunk whose
-/// length prefixes overrun it, and panics. The panic stays inside the chunk's task, so the read rejects
-/// with a coded error and the process lives on: `ERR_INTERNAL` while the panic is there, `ERR_DECODE`
-/// once zarrs (or the reader) checks the lengths.
+/// length prefixes overrun it, and panics (`ERR_INTERNAL`). The reader now checks the lengths first
+/// (`codecs::vlen`): `ERR_DECODE`, whole or in part.
 #[tokio::test]
 async fn a_vlen_utf8_chunk_with_an_overlong_string_is_a_coded_error() {
     let doc = r#"{
@@ -185,6 +185,15 @@ async fn a_vlen_utf8_chunk_with_an_overlong_string_is_a_coded_error() {
         TypedData::Str(vec!["a".into(), "b".into()])
     );
     let t = target(doc, "/s", "s/c/0", bad).await;
-    let err = read_region(&t, &[0], &[2], &limit).await.unwrap_err();
-    assert_coded(&err, &["ERR_INTERNAL", "ERR_DECODE"], "/s");
+    for (start, stop) in [(0, 2), (1, 2)] {
+        let err = read_region(&t, &[start], &[stop], &limit)
+            .await
+            .unwrap_err();
+        assert_coded(&err, &["ERR_DECODE"], "/s");
+        assert!(
+            err.message().contains("string 1 claims 1000 bytes"),
+            "{}",
+            err.message()
+        );
+    }
 }

@@ -68,6 +68,14 @@ impl TypeName for JsTypedData {
 impl ToNapiValue for JsTypedData {
     unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
         use sys::TypedarrayType as T;
+        // Past V8's limits creating the array is a fatal error, not an exception: refuse it here, whatever
+        // produced the buffer (reads check before decoding, with the array's path in the message).
+        if let Some(why) = val.0.refused_by_js() {
+            return Err(Error::new(
+                Status::GenericFailure,
+                format!("[ERR_INVALID_SELECTION] {why}"),
+            ));
+        }
         // SAFETY: `env` is the live environment napi handed to this conversion.
         unsafe {
             match val.0 {
