@@ -439,9 +439,11 @@ async fn open_session(
         .map(|node| node.map(|n| (n.path.to_string(), n.user_data)))
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| ic_error("reading the snapshot", &e))?;
+    // The authorised containers' credentials again, for the virtual S3 chunks the adapter fetches itself.
+    let authorised = authorisations(session.config(), &reader.virtual_access)?;
     let store = Store::from_session(Arc::new(tokio::sync::RwLock::new(session))).await;
     Ok(OpenedRepository {
-        store: adapter::into_storage(store),
+        store: adapter::into_storage(store, authorised),
         documents,
         snapshot_id,
         spec_version,
