@@ -22,8 +22,11 @@
 //!   [`UNSIZED_BODY_LIMIT`].
 
 use std::collections::VecDeque;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::pin::Pin;
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
@@ -62,9 +65,31 @@ impl HttpConnector for GuardedConnector {
     }
 }
 
+/// Spreads connections over a host's addresses (`object_store`'s `randomize_addresses`, on by default,
+/// whose resolver is private): each lookup starts at the next address of the answer.
+struct RotatingResolver;
+
+impl reqwest::dns::Resolve for RotatingResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let mut addresses: Vec<SocketAddr> =
+                tokio::task::spawn_blocking(move || (host.as_str(), 0).to_socket_addrs())
+                    .await??
+                    .collect();
+            if !addresses.is_empty() {
+                let first = NEXT.fetch_add(1, Ordering::Relaxed) % addresses.len();
+                addresses.rotate_left(first);
+            }
+            let addresses: reqwest::dns::Addrs = Box::new(addresses.into_iter());
+            Ok(addresses)
+        })
+    }
+}
+
 /// `options` as `object_store` applies them to its own reqwest client, plus the redirect and `Referer`
-/// rules. `randomize_addresses` is not applied: `object_store`'s shuffling resolver is private, so the
-/// system resolver's order is used.
+/// rules.
 fn reqwest_client(options: &ClientOptions) -> Result<reqwest::Client, String> {
     let value = |key: ClientConfigKey| options.get_config_value(&key);
     let flag = |key: ClientConfigKey| {
@@ -149,6 +174,9 @@ fn reqwest_client(options: &ClientOptions) -> Result<reqwest::Client, String> {
     }
     if flag(ClientConfigKey::Http2Only) {
         builder = builder.http2_prior_knowledge();
+    }
+    if flag(ClientConfigKey::RandomizeAddresses) {
+        builder = builder.dns_resolver(Arc::new(RotatingResolver));
     }
     builder.build().map_err(|e| e.to_string())
 }
@@ -389,6 +417,15 @@ mod tests {
         );
         assert_eq!(at("/moved/b/k"), None);
         assert_eq!(at("http://127.0.0.1:9000/other"), None);
+    }
+
+    #[tokio::test]
+    async fn the_resolver_answers_with_the_hosts_addresses() {
+        use reqwest::dns::Resolve;
+        let name = reqwest::dns::Name::from_str("localhost").unwrap();
+        let addresses: Vec<SocketAddr> = RotatingResolver.resolve(name).await.unwrap().collect();
+        assert!(!addresses.is_empty());
+        assert!(addresses.iter().all(|a| a.ip().is_loopback()));
     }
 
     #[test]
