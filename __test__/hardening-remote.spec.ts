@@ -123,6 +123,15 @@ test('a 2^62-byte Content-Length on a listing or an error answer is a coded erro
   t.true(['ERR_STORAGE', 'ERR_PERMISSION_DENIED'].includes(refused.result?.code), JSON.stringify(refused.result));
 });
 
+test('a virtual chunk container answering with a 2^62-byte Content-Length is a coded error', async (t) => {
+  const server = await liar((req, res) => announceHuge(res, Buffer.alloc(4000, 0x3c), 403));
+  const container = { prefix: 's3://rustytree-virtual/', endpoint: server.url, allowHttp: true, region: 'us-east-1', anonymous: true };
+  const tree = await openDatatree(join(FIXTURES, 'icechunk', 'virtual.icechunk'), { virtualChunkContainers: [container] });
+  const err = await t.throwsAsync(tree.dataset.get('temp')!.read());
+  t.true(isRustytreeError(err, 'ERR_STORAGE', 'ERR_PERMISSION_DENIED'), `${(err as any)?.code} ${err?.message}`);
+  t.true(server.requests.some((r) => r.url.startsWith('/rustytree-virtual/')), 'the chunk was asked of the container');
+});
+
 /** The values of every data variable of every node, for comparing two opens of one store. */
 async function valuesOf(tree: DataTree): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
