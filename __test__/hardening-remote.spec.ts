@@ -8,6 +8,8 @@
 //   and the call rejects with ERR_STORAGE naming the refused origin; same-origin redirects still work.
 import test, { type ExecutionContext } from 'ava';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { isRustytreeError, openDatatree, type DataTree, type OpenOptions, type StorageOptions } from '../index';
 import { serveBucket, type BucketServer } from '../benchmark/s3-server';
@@ -57,16 +59,16 @@ function remote(scheme: 'http' | 's3' | 'gs' | 'az', endpoint: string, path: str
 
 const SCHEMES = ['http', 's3', 'gs', 'az'] as const;
 
-/** Opens `source` in a child process; its exit status and the error it got (code and message). */
-async function openInChild(source: string, options: OpenOptions): Promise<{ status: number | null; signal: string | null; result: any; stderr: string }> {
-  const script = `
-const { openDatatree } = require(${JSON.stringify(join(ROOT, 'index.js'))});
-const [source, options] = JSON.parse(process.argv[1]);
-openDatatree(source, options).then(
-  () => console.log(JSON.stringify({ resolved: true })),
-  (e) => console.log(JSON.stringify({ code: e.code, message: e.message })),
-);`;
-  const child = spawn(process.execPath, ['-e', script, JSON.stringify([source, options])], { cwd: ROOT });
+interface ChildRun {
+  status: number | null;
+  signal: string | null;
+  result: any;
+  stderr: string;
+}
+
+/** Runs node with `args` in a child process: its exit status and the JSON object its last line printed. */
+async function runChild(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<ChildRun> {
+  const child = spawn(process.execPath, args, { cwd: ROOT, env });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (b) => (stdout += b));
@@ -87,7 +89,19 @@ openDatatree(source, options).then(
   return { status, signal, result, stderr };
 }
 
-function survives(t: ExecutionContext, label: string, run: Awaited<ReturnType<typeof openInChild>>): void {
+/** Opens `source` in a child process; its exit status and the error it got (code and message). */
+async function openInChild(source: string, options: OpenOptions): Promise<ChildRun> {
+  const script = `
+const { openDatatree } = require(${JSON.stringify(join(ROOT, 'index.js'))});
+const [source, options] = JSON.parse(process.argv[1]);
+openDatatree(source, options).then(
+  () => console.log(JSON.stringify({ resolved: true })),
+  (e) => console.log(JSON.stringify({ code: e.code, message: e.message })),
+);`;
+  return runChild(['-e', script, JSON.stringify([source, options])]);
+}
+
+function survives(t: ExecutionContext, label: string, run: ChildRun): void {
   t.is(run.signal, null, `${label}: the process died of ${run.signal}: ${run.stderr.slice(0, 300)}`);
   t.is(run.status, 0, `${label}: exit ${run.status}: ${run.stderr.slice(0, 300)}`);
   t.is(run.result?.code, 'ERR_STORAGE', `${label}: ${JSON.stringify(run.result)}`);
@@ -249,4 +263,120 @@ test('a redirect within the same origin is still followed', async (t) => {
   const tree = await openDatatree(`${server.url}/stores/cf.zarr`);
   t.deepEqual(await valuesOf(tree), await valuesOf(await openDatatree(store('cf.zarr'))));
   t.true(server.requests.some((r) => r.url.startsWith('/moved/')));
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Virtual chunk containers on HTTP, GCS and Azure (fixtures/icechunk/virtual_remote.icechunk). Their hosts are
+// `.invalid` names that never resolve: the read runs in a child process whose HTTP_PROXY is a liar server of
+// ours, which sees every request (absolute URL, headers) and plays the container.
+
+const REMOTE_REPO = join(FIXTURES, 'icechunk', 'virtual_remote.icechunk');
+const DATA = readFileSync(join(FIXTURES, 'icechunk', 'virtual-data', 'data.bin'));
+const OTHER_HOST = 'rustytree-virtual-other.invalid';
+/** The HTTP container's stored headers (scripts/make_icechunk_fixtures.py). */
+const HTTP_HEADER_SECRETS = ['fixture-virtual-http-bearer-Wq81', 'fixture-virtual-http-api-key-Jd47'];
+const CONTAINERS = {
+  http: { prefix: 'http://rustytree-virtual-http.invalid/', array: 'http_values', host: 'rustytree-virtual-http.invalid' },
+  gs: { prefix: 'gs://rustytree-virtual/', array: 'gcs_values', host: 'rustytree-virtual-gcs.invalid' },
+  az: { prefix: 'az://rustytree-virtual/', array: 'az_values', host: 'rustytree-virtual-az.invalid' },
+} as const;
+type Kind = keyof typeof CONTAINERS;
+
+/** Reads `kind`'s array of the repository in a child process whose proxy is `proxy`. */
+async function readVirtualInChild(kind: Kind, proxy: LiarServer): Promise<ChildRun> {
+  const { prefix, array } = CONTAINERS[kind];
+  const script = `
+const { openDatatree } = require(${JSON.stringify(join(ROOT, 'index.js'))});
+const [source, prefix, array] = JSON.parse(process.argv[1]);
+openDatatree(source, { virtualChunkContainers: [prefix] })
+  .then((tree) => tree.dataset.get(array).read())
+  .then(
+    (values) => console.log(JSON.stringify({ values: Array.from(values.data) })),
+    (e) => console.log(JSON.stringify({ code: e.code, message: e.message })),
+  );`;
+  const env = { ...process.env, HTTP_PROXY: proxy.url, http_proxy: proxy.url, NO_PROXY: '', no_proxy: '' };
+  return runChild(['-e', script, JSON.stringify([REMOTE_REPO, prefix, array])], env);
+}
+
+/** The host a proxied request was for. */
+const hostOf = (r: Recorded) => new URL(r.url).host;
+
+/** Answers a ranged GET of data.bin as a store would, with the ETag and time the references expect. */
+function serveData(req: IncomingMessage, res: ServerResponse): void {
+  const match = /bytes=(\d+)-(\d+)/.exec(req.headers.range ?? '');
+  if (!decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).endsWith('/data.bin') || !match) return void res.writeHead(404).end();
+  const [start, end] = [Number(match[1]), Number(match[2])];
+  res
+    .writeHead(206, {
+      'Content-Length': end - start + 1,
+      'Content-Range': `bytes ${start}-${end}/${DATA.length}`,
+      ETag: '"fixture-etag-7f3a"',
+      'Last-Modified': new Date('2025-06-01T00:00:00Z').toUTCString(),
+    })
+    .end(DATA.subarray(start, end + 1));
+}
+
+const PRESSURE = [1000.5, 990.25, 985, 970.75];
+
+test('virtual chunks in HTTP and GCS containers read the right values, with the reference as precondition', async (t) => {
+  for (const kind of ['http', 'gs'] as const) {
+    const proxy = await liar((req, res) => serveData(req, res));
+    const run = await readVirtualInChild(kind, proxy);
+    t.is(run.signal, null, run.stderr.slice(0, 300));
+    t.deepEqual(run.result, { values: PRESSURE }, `${kind}: ${JSON.stringify(run.result)}`);
+    const asked = proxy.requests.filter((r) => hostOf(r) === CONTAINERS[kind].host);
+    t.is(asked.length, 2, `${kind}: one request per chunk`);
+    if (kind === 'http') {
+      t.true(asked.every((r) => r.headers['if-match']?.includes('fixture-etag-7f3a')), JSON.stringify(asked.map((r) => r.headers)));
+      t.true(asked.every((r) => r.headers['x-api-key'] === HTTP_HEADER_SECRETS[1]), 'the stored headers go to the container');
+    } else {
+      t.true(asked.every((r) => r.headers['if-unmodified-since'] === new Date('2026-01-01T00:00:00Z').toUTCString()), JSON.stringify(asked.map((r) => r.headers)));
+      t.true(asked.every((r) => decodeURIComponent(r.url).includes('/rustytree-virtual/data/data.bin')), JSON.stringify(asked.map((r) => r.url)));
+    }
+  }
+});
+
+// DEFECT: icechunk's own client for HTTP and GCS virtual chunk containers followed a redirect to another
+// origin, carrying the HTTP container's stored headers (an API key) and a Referer to it.
+test.failing('a virtual chunk container on HTTP or GCS redirected to another origin sends it nothing', async (t) => {
+  for (const kind of ['http', 'gs'] as const) {
+    const proxy = await liar((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      if (url.host === OTHER_HOST) res.writeHead(404).end();
+      else res.writeHead(307, { Location: `http://${OTHER_HOST}${url.pathname}?sig=redirect-sig-Rt55` }).end();
+    });
+    const run = await readVirtualInChild(kind, proxy);
+    const followed = proxy.requests.filter((r) => hostOf(r) === OTHER_HOST);
+    const carried = followed.flatMap((r) => Object.keys(r.headers).filter((h) => ['authorization', 'referer', 'x-api-key'].includes(h) || HTTP_HEADER_SECRETS.includes(String(r.headers[h]))));
+    t.deepEqual(carried, [], `${kind}: headers the other origin received`);
+    t.is(followed.length, 0, `${kind}: requests followed to the other origin`);
+    t.is(run.signal, null, run.stderr.slice(0, 300));
+    t.is(run.result?.code, 'ERR_STORAGE', `${kind}: ${JSON.stringify(run.result)}`);
+    t.true(String(run.result?.message).includes(`redirect to another origin (http://${OTHER_HOST})`), `${kind}: ${run.result?.message}`);
+    for (const secret of [...HTTP_HEADER_SECRETS, 'redirect-sig-Rt55']) t.false(String(run.result?.message).includes(secret));
+  }
+});
+
+// DEFECT: icechunk's own client collected a virtual chunk container's error answer into a buffer reserved
+// from its Content-Length: 2^62 aborted the process.
+test.failing('a virtual chunk container on HTTP or GCS announcing a 2^62-byte answer is a coded error in a child process', async (t) => {
+  for (const kind of ['http', 'gs'] as const) {
+    const proxy = await liar((req, res) => announceHuge(res, Buffer.alloc(4000, 0x3c), 403));
+    const run = await readVirtualInChild(kind, proxy);
+    t.is(run.signal, null, `${kind}: the process died of ${run.signal}: ${run.stderr.slice(0, 300)}`);
+    t.is(run.status, 0, `${kind}: ${run.stderr.slice(0, 300)}`);
+    t.true(['ERR_STORAGE', 'ERR_PERMISSION_DENIED'].includes(run.result?.code), `${kind}: ${JSON.stringify(run.result)}`);
+    t.true(proxy.requests.some((r) => hostOf(r) === CONTAINERS[kind].host), `${kind}: the chunk was asked of the container`);
+  }
+});
+
+// icechunk reads Azure virtual chunk containers only with Azure credentials, which virtualChunkContainers
+// does not take: the read is refused before any request, and stays so.
+test('a virtual chunk container on Azure is refused without a request', async (t) => {
+  const proxy = await liar((req, res) => res.writeHead(307, { Location: `http://${OTHER_HOST}/x` }).end());
+  const run = await readVirtualInChild('az', proxy);
+  t.is(run.signal, null, run.stderr.slice(0, 300));
+  t.is(run.result?.code, 'ERR_PERMISSION_DENIED', JSON.stringify(run.result));
+  t.true(String(run.result?.message).includes('az://rustytree-virtual/'), run.result?.message);
+  t.deepEqual(proxy.requests, []);
 });
