@@ -2,109 +2,75 @@
 //! run through the same zarrs pipeline as plain Zarr. Chunk keys map one to one (`a/b/c/0/1`); byte
 //! ranges pass through, so sharded arrays still read only the inner chunks they need.
 //!
-//! Virtual chunks in the S3 containers the user authorised are fetched here, through a client built
-//! like the sources' own ([`crate::source::transport`]: redirects kept on the origin, bodies bounded):
-//! icechunk's own client for them followed a redirect to another origin with the session token and a
-//! `Referer`. Other virtual chunks (local files, other schemes, containers not authorised) go to
-//! icechunk as before.
+//! Virtual chunks in the remote containers the user authorised are fetched by
+//! [`super::remote_virtual`], through the sources' own client; local-file virtual chunks and those of
+//! containers not authorised go to icechunk, which reads or refuses them.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
-use ::icechunk::config::{Credentials, S3Credentials};
-use ::icechunk::format::manifest::{Checksum, ChunkPayload, VirtualChunkRef};
+use ::icechunk::Store;
+use ::icechunk::format::manifest::ChunkPayload;
 use ::icechunk::format::{ByteRange as IcRange, ChunkIndices, Path as NodePath};
 use ::icechunk::store::{ListDirItem, StoreError, StoreErrorKind};
-use ::icechunk::{ObjectStoreConfig, Store};
 use futures::{StreamExt, TryStreamExt, stream};
-use object_store::{GetOptions, ObjectStore};
 use zarrs::storage::byte_range::{ByteRange, ByteRangeIterator};
 use zarrs::storage::{
     AsyncListableStorageTraits, AsyncMaybeBytesIterator, AsyncReadableStorageTraits, MaybeBytes,
     StorageError, StoreKey, StoreKeys, StoreKeysPrefixes, StorePrefix,
 };
 
+use super::remote_virtual::{RemoteChunk, RemoteVirtualChunks};
+
 /// A read-only zarrs store over one icechunk session.
 #[derive(Clone)]
 pub struct IcechunkStore {
     store: Store,
-    virtual_s3: Arc<VirtualS3>,
+    remote: Arc<RemoteVirtualChunks>,
 }
 
 impl IcechunkStore {
-    /// Wraps an icechunk store (built from a read-only session); `authorised` maps the URL prefixes of
-    /// the virtual chunk containers the user authorised to their credentials.
+    /// Wraps an icechunk store (built from a read-only session); `remote` fetches the virtual chunks of
+    /// the authorised remote containers.
     #[must_use]
-    pub fn new(store: Store, authorised: Vec<(String, Option<Credentials>)>) -> Self {
+    pub fn new(store: Store, remote: RemoteVirtualChunks) -> Self {
         Self {
             store,
-            virtual_s3: Arc::new(VirtualS3 {
-                authorised,
-                clients: Mutex::default(),
-            }),
+            remote: Arc::new(remote),
         }
     }
 
-    /// The virtual chunk behind `key` when it lies in an authorised S3 container, with that container's
-    /// settings and credentials.
-    async fn virtual_s3_chunk(&self, key: &StoreKey) -> Option<(VirtualChunkRef, S3Container)> {
-        if self.virtual_s3.authorised.is_empty() {
+    /// The virtual chunk behind `key` when it lies in an authorised remote container.
+    async fn remote_chunk(&self, key: &StoreKey) -> Option<RemoteChunk> {
+        if self.remote.is_empty() {
             return None;
         }
         let (path, coords) = chunk_key(key.as_str())?;
         let session = self.store.session();
         let session = session.read().await;
-        let Ok(Some(ChunkPayload::Virtual(chunk))) = session.get_chunk_ref(&path, &coords).await
+        let Ok(Some(ChunkPayload::Virtual(reference))) =
+            session.get_chunk_ref(&path, &coords).await
         else {
             return None;
         };
-        let url = expand_location(&chunk, session.config().virtual_chunk_containers())?;
-        let container = session
-            .config()
-            .virtual_chunk_containers()
-            .find(|c| url.starts_with(c.url_prefix()))?;
-        let (ObjectStoreConfig::S3(options)
-        | ObjectStoreConfig::S3Compatible(options)
-        | ObjectStoreConfig::Tigris(options)) = &container.store
-        else {
-            return None;
-        };
-        let credentials = self
-            .virtual_s3
-            .authorised
-            .iter()
-            .find(|(prefix, _)| {
-                prefix.trim_end_matches('/') == container.url_prefix().trim_end_matches('/')
-            })
-            .map(|(_, credentials)| credentials.clone())?;
-        Some((
-            chunk,
-            S3Container {
-                url,
-                options: options.clone(),
-                credentials,
-            },
-        ))
+        self.remote
+            .route(reference, session.config().virtual_chunk_containers())
     }
 
-    /// `range` of a virtual chunk (its whole length for `None`), through [`VirtualS3`].
-    async fn fetch_virtual(
+    /// `range` of a remote virtual chunk (its whole length for `None`).
+    async fn fetch_remote(
         &self,
-        chunk: &VirtualChunkRef,
-        container: &S3Container,
+        chunk: &RemoteChunk,
         range: Option<ByteRange>,
     ) -> Result<bytes::Bytes, StorageError> {
-        let (start, end) = match range {
-            None => (0, chunk.length),
+        let length = chunk.reference.length;
+        let range = match range {
+            None => 0..length,
             Some(r) => {
-                let start = r.start(chunk.length).min(chunk.length);
-                (start, r.end(chunk.length).clamp(start, chunk.length))
+                let start = r.start(length).min(length);
+                start..r.end(length).clamp(start, length)
             }
         };
-        let range = chunk.offset.saturating_add(start)..chunk.offset.saturating_add(end);
-        self.virtual_s3
-            .fetch(container, chunk.checksum.as_ref(), range)
-            .await
+        self.remote.fetch(chunk, range).await
     }
 }
 
@@ -122,133 +88,6 @@ fn chunk_key(key: &str) -> Option<(NodePath, ChunkIndices)> {
         .collect::<Option<Vec<_>>>()?;
     let path = NodePath::try_from(format!("/{path}").as_str()).ok()?;
     Some((path, ChunkIndices(coords)))
-}
-
-/// A chunk's location as a URL: `vcc://name/key` names its container.
-fn expand_location<'a>(
-    chunk: &VirtualChunkRef,
-    mut containers: impl Iterator<Item = &'a ::icechunk::virtual_chunks::VirtualChunkContainer>,
-) -> Option<String> {
-    match chunk.location.parse_vcc() {
-        Some((name, key)) => containers
-            .find(|c| c.name() == Some(name))
-            .map(|c| format!("{}{key}", c.url_prefix())),
-        None => Some(chunk.location.url().to_owned()),
-    }
-}
-
-/// Where a virtual chunk lives: its URL and its container's settings and credentials.
-struct S3Container {
-    url: String,
-    options: ::icechunk::config::S3Options,
-    credentials: Option<Credentials>,
-}
-
-/// Virtual chunk reads from S3 containers, one client per bucket and settings.
-struct VirtualS3 {
-    authorised: Vec<(String, Option<Credentials>)>,
-    clients: Mutex<HashMap<String, Arc<dyn ObjectStore>>>,
-}
-
-impl VirtualS3 {
-    async fn fetch(
-        &self,
-        container: &S3Container,
-        checksum: Option<&Checksum>,
-        range: std::ops::Range<u64>,
-    ) -> Result<bytes::Bytes, StorageError> {
-        let failed = |what: &dyn std::fmt::Display| {
-            StorageError::Other(format!("virtual chunk {}: {what}", container.url))
-        };
-        let (bucket, key) = container
-            .url
-            .strip_prefix("s3://")
-            .and_then(|rest| rest.split_once('/'))
-            .ok_or_else(|| failed(&"not an s3:// URL with a bucket and a key"))?;
-        let client = self.client(bucket, container).map_err(|e| failed(&e))?;
-        let mut options = GetOptions {
-            range: Some(range.into()),
-            ..GetOptions::default()
-        };
-        match checksum {
-            Some(Checksum::LastModified(seconds)) => {
-                options.if_unmodified_since =
-                    chrono::DateTime::from_timestamp(i64::from(seconds.0), 0);
-            }
-            Some(Checksum::ETag(etag)) => {
-                options.if_match = Some(etag.0.trim_matches('"').to_owned());
-            }
-            None => {}
-        }
-        let location = object_store::path::Path::parse(key).map_err(|e| failed(&e))?;
-        match client.get_opts(&location, options).await {
-            Ok(result) => crate::source::body::collect(result)
-                .await
-                .map_err(|e| failed(&e)),
-            Err(object_store::Error::Precondition { .. }) => Err(failed(
-                &"the object was modified after the repository referenced it",
-            )),
-            Err(e) if crate::source::object::is_refusal(&e) => Err(StorageError::Other(format!(
-                "{}virtual chunk {}: {e}",
-                crate::error::PERMISSION_DENIED_TAG,
-                container.url
-            ))),
-            Err(e) => Err(failed(&e)),
-        }
-    }
-
-    fn client(
-        &self,
-        bucket: &str,
-        container: &S3Container,
-    ) -> object_store::Result<Arc<dyn ObjectStore>> {
-        let options = &container.options;
-        let cache_key = format!(
-            "{bucket}\n{:?}\n{:?}\n{}\n{}",
-            options.endpoint_url, options.region, options.anonymous, options.allow_http
-        );
-        let mut clients = self.clients.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(client) = clients.get(&cache_key) {
-            return Ok(Arc::clone(client));
-        }
-        // As icechunk builds its S3 client: static keys, unsigned requests, or the environment's.
-        let mut builder = match &container.credentials {
-            Some(Credentials::S3(S3Credentials::Static(keys))) => {
-                let builder = object_store::aws::AmazonS3Builder::new()
-                    .with_access_key_id(&keys.access_key_id)
-                    .with_secret_access_key(&keys.secret_access_key);
-                match &keys.session_token {
-                    Some(token) => builder.with_token(token),
-                    None => builder,
-                }
-            }
-            Some(Credentials::S3(S3Credentials::Anonymous)) => {
-                object_store::aws::AmazonS3Builder::new().with_skip_signature(true)
-            }
-            _ => object_store::aws::AmazonS3Builder::from_env(),
-        };
-        if let Some(region) = &options.region {
-            builder = builder.with_region(region);
-        }
-        if let Some(endpoint) = &options.endpoint_url {
-            builder = builder.with_endpoint(endpoint);
-        }
-        if options.anonymous {
-            builder = builder.with_skip_signature(true);
-        }
-        let client: Arc<dyn ObjectStore> = Arc::new(
-            builder
-                .with_allow_http(options.allow_http)
-                .with_bucket_name(bucket)
-                .with_http_connector(crate::source::transport::GuardedConnector)
-                .build()?,
-        );
-        if clients.len() >= 64 {
-            clients.clear();
-        }
-        clients.insert(cache_key, Arc::clone(&client));
-        Ok(client)
-    }
 }
 
 fn is_not_found(e: &StoreError) -> bool {
@@ -276,8 +115,8 @@ fn to_icechunk(range: ByteRange) -> IcRange {
 #[async_trait::async_trait]
 impl AsyncReadableStorageTraits for IcechunkStore {
     async fn get(&self, key: &StoreKey) -> Result<MaybeBytes, StorageError> {
-        if let Some((chunk, container)) = self.virtual_s3_chunk(key).await {
-            return self.fetch_virtual(&chunk, &container, None).await.map(Some);
+        if let Some(chunk) = self.remote_chunk(key).await {
+            return self.fetch_remote(&chunk, None).await.map(Some);
         }
         match self.store.get(key.as_str(), &IcRange::ALL).await {
             Ok(bytes) => Ok(Some(bytes)),
@@ -291,12 +130,12 @@ impl AsyncReadableStorageTraits for IcechunkStore {
         key: &StoreKey,
         byte_ranges: ByteRangeIterator<'a>,
     ) -> Result<AsyncMaybeBytesIterator<'a>, StorageError> {
-        if let Some((chunk, container)) = self.virtual_s3_chunk(key).await {
+        if let Some(chunk) = self.remote_chunk(key).await {
             let ranges: Vec<ByteRange> = byte_ranges.collect();
             let parts = futures::future::try_join_all(
                 ranges
                     .into_iter()
-                    .map(|r| self.fetch_virtual(&chunk, &container, Some(r))),
+                    .map(|r| self.fetch_remote(&chunk, Some(r))),
             )
             .await?;
             return Ok(Some(stream::iter(parts.into_iter().map(Ok)).boxed()));
@@ -398,14 +237,11 @@ impl AsyncListableStorageTraits for IcechunkStore {
     }
 }
 
-/// Keeps the icechunk store alive for as long as zarrs holds the adapter; `authorised` as in
+/// Keeps the icechunk store alive for as long as zarrs holds the adapter; `remote` as in
 /// [`IcechunkStore::new`].
 #[must_use]
-pub fn into_storage(
-    store: Store,
-    authorised: impl IntoIterator<Item = (String, Option<Credentials>)>,
-) -> Arc<IcechunkStore> {
-    Arc::new(IcechunkStore::new(store, authorised.into_iter().collect()))
+pub fn into_storage(store: Store, remote: RemoteVirtualChunks) -> Arc<IcechunkStore> {
+    Arc::new(IcechunkStore::new(store, remote))
 }
 
 #[cfg(test)]

@@ -123,6 +123,10 @@ fn reqwest_client(options: &ClientOptions) -> Result<reqwest::Client, String> {
         .no_deflate()
         .https_only(!flag(ClientConfigKey::AllowHttp))
         .danger_accept_invalid_certs(flag(ClientConfigKey::AllowInvalidCertificates));
+    // Headers for every request (an HTTP virtual chunk container's stored ones).
+    if let Some(headers) = options.get_default_headers() {
+        builder = builder.default_headers(headers.clone());
+    }
     let mut certificates = Vec::new();
     if let Some(url) = value(ClientConfigKey::ProxyUrl) {
         let mut proxy = reqwest::Proxy::all(url).map_err(|e| format!("proxy_url: {e}"))?;
