@@ -282,24 +282,30 @@ const CONTAINERS = {
 } as const;
 type Kind = keyof typeof CONTAINERS;
 
-/** Reads `kind`'s array of the repository in a child process whose proxy is `proxy`. */
-async function readVirtualInChild(kind: Kind, proxy: LiarServer): Promise<ChildRun> {
-  const { prefix, array } = CONTAINERS[kind];
+/**
+ * Reads `kind`'s array of the repository in a child process whose proxy is `proxy`; `s3` reads virtual.icechunk's
+ * S3 container with `proxy` as its endpoint.
+ */
+async function readVirtualInChild(kind: Kind | 's3', proxy: LiarServer): Promise<ChildRun> {
+  const [source, container, array] =
+    kind === 's3'
+      ? [join(FIXTURES, 'icechunk', 'virtual.icechunk'), { prefix: 's3://rustytree-virtual/', endpoint: proxy.url, allowHttp: true, region: 'us-east-1', anonymous: true }, 'temp']
+      : [REMOTE_REPO, CONTAINERS[kind].prefix, CONTAINERS[kind].array];
   const script = `
 const { openDatatree } = require(${JSON.stringify(join(ROOT, 'index.js'))});
-const [source, prefix, array] = JSON.parse(process.argv[1]);
-openDatatree(source, { virtualChunkContainers: [prefix] })
+const [source, container, array] = JSON.parse(process.argv[1]);
+openDatatree(source, { virtualChunkContainers: [container] })
   .then((tree) => tree.dataset.get(array).read())
   .then(
     (values) => console.log(JSON.stringify({ values: Array.from(values.data) })),
     (e) => console.log(JSON.stringify({ code: e.code, message: e.message })),
   );`;
   const env = { ...process.env, HTTP_PROXY: proxy.url, http_proxy: proxy.url, NO_PROXY: '', no_proxy: '' };
-  return runChild(['-e', script, JSON.stringify([REMOTE_REPO, prefix, array])], env);
+  return runChild(['-e', script, JSON.stringify([source, container, array])], env);
 }
 
 /** The host a proxied request was for. */
-const hostOf = (r: Recorded) => new URL(r.url).host;
+const hostOf = (r: Recorded) => new URL(r.url, `http://${r.headers.host}`).host;
 
 /** Answers a ranged GET of data.bin as a store would, with the ETag and time the references expect. */
 function serveData(req: IncomingMessage, res: ServerResponse): void {
@@ -359,14 +365,15 @@ test('a virtual chunk container on HTTP or GCS redirected to another origin send
 
 // DEFECT: icechunk's own client collected a virtual chunk container's error answer into a buffer reserved
 // from its Content-Length: 2^62 aborted the process.
-test('a virtual chunk container on HTTP or GCS announcing a 2^62-byte answer is a coded error in a child process', async (t) => {
-  for (const kind of ['http', 'gs'] as const) {
+test('a virtual chunk container on S3, HTTP or GCS announcing a 2^62-byte answer is a coded error in a child process', async (t) => {
+  for (const kind of ['s3', 'http', 'gs'] as const) {
     const proxy = await liar((req, res) => announceHuge(res, Buffer.alloc(4000, 0x3c), 403));
     const run = await readVirtualInChild(kind, proxy);
     t.is(run.signal, null, `${kind}: the process died of ${run.signal}: ${run.stderr.slice(0, 300)}`);
     t.is(run.status, 0, `${kind}: ${run.stderr.slice(0, 300)}`);
     t.true(['ERR_STORAGE', 'ERR_PERMISSION_DENIED'].includes(run.result?.code), `${kind}: ${JSON.stringify(run.result)}`);
-    t.true(proxy.requests.some((r) => hostOf(r) === CONTAINERS[kind].host), `${kind}: the chunk was asked of the container`);
+    const host = kind === 's3' ? new URL(proxy.url).host : CONTAINERS[kind].host;
+    t.true(proxy.requests.some((r) => hostOf(r) === host), `${kind}: the chunk was asked of the container`);
   }
 });
 
