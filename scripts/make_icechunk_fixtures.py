@@ -13,6 +13,8 @@ Outputs (regenerated from scratch on every run; nothing else under fixtures/ is 
   fixtures/icechunk/small.icechunk                   one int32 array: inline, native and missing chunks
   fixtures/icechunk/empty.icechunk                   freshly created repository, no commits
   fixtures/icechunk/not_a_repo.icechunk              junk (a directory that is not a repository)
+  fixtures/icechunk/virtual_remote.icechunk          virtual references into HTTP, GCS and Azure containers
+                                                     (regenerate alone: make_icechunk_fixtures.py virtual_remote)
   fixtures/icechunk/<repo>.versions.json             same as for radar, for the other repositories
   fixtures/expected/icechunk_radar.<label>.json      label: main, dev, tag-v1, snapshot-<id of commit 1>
   fixtures/expected/icechunk_radar_v1.main.json
@@ -27,6 +29,7 @@ icechunk_radar.snapshot-<id>.json (whose "icechunk" key holds the id) change.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
 import os
 import shutil
@@ -267,6 +270,48 @@ def make_virtual() -> None:
     s.commit("virtual references")
 
 
+# Hosts of virtual_remote.icechunk's containers: names that never resolve (.invalid), so only a test that
+# puts a proxy of its own in front (HTTP_PROXY) reaches them, and nothing else ever does.
+VIRTUAL_REMOTE_HOSTS = {"http": "rustytree-virtual-http.invalid", "gcs": "rustytree-virtual-gcs.invalid",
+                        "az": "rustytree-virtual-az.invalid"}
+# The HTTP container's stored headers: credentials a redirect to another origin must not carry.
+VIRTUAL_HTTP_HEADERS = {"authorization": "Bearer fixture-virtual-http-bearer-Wq81",
+                        "x-api-key": "fixture-virtual-http-api-key-Jd47"}
+
+
+def make_virtual_remote() -> None:
+    """Virtual references into one container of each remote kind but S3 (virtual.icechunk has S3 and a local
+    file): `http_values` into an HTTP container with stored credential headers (references checked by ETag),
+    `gcs_values` into a GCS container (checked by last-modified time), `az_values` into an Azure container.
+    Every reference points into a copy of virtual-data/data.bin at offset 16 + 8 * i, 8 bytes (two floats)."""
+    path = ICE / "virtual_remote.icechunk"
+    if path.exists():
+        shutil.rmtree(path)
+    h = VIRTUAL_REMOTE_HOSTS
+    cfg = ic.RepositoryConfig.default()
+    cfg.set_virtual_chunk_container(ic.VirtualChunkContainer(
+        f"http://{h['http']}/", ic.http_store(headers=VIRTUAL_HTTP_HEADERS)))
+    cfg.set_virtual_chunk_container(ic.VirtualChunkContainer(
+        "gs://rustytree-virtual/", ic.gcs_store({"google_base_url": f"http://{h['gcs']}", "allow_http": "true"})))
+    cfg.set_virtual_chunk_container(ic.VirtualChunkContainer(
+        "az://rustytree-virtual/", ic.storage.azure_store(account="rtacct", config={
+            "azure_storage_endpoint": f"http://{h['az']}/rtacct", "azure_allow_http": "true"})))
+    repo = ic.Repository.create(ic.local_filesystem_storage(str(path)), config=cfg)
+    s = repo.writable_session("main")
+    g = zarr.open_group(s.store, mode="w", zarr_format=3, attributes={"title": "remote virtual chunks"})
+    refs = {
+        "http_values": (f"http://{h['http']}/data/data.bin", "fixture-etag-7f3a"),
+        "gcs_values": ("gs://rustytree-virtual/data/data.bin", datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)),
+        "az_values": ("az://rustytree-virtual/data/data.bin", None),
+    }
+    for name, (location, checksum) in refs.items():
+        g.create_array(name, shape=(4,), dtype=np.float32, chunks=(2,), fill_value=np.nan,
+                       dimension_names=["x"], compressors=None)
+        for i in range(2):
+            s.store.set_virtual_ref(f"{name}/c/{i}", location, offset=16 + 8 * i, length=8, checksum=checksum)
+    s.commit("remote virtual references")
+
+
 def make_empty() -> None:
     create_repo(ICE / "empty.icechunk", SMALL_INLINE_THRESHOLD)
 
@@ -430,6 +475,9 @@ def main() -> None:
         # Only the virtual-chunk repository: the others (and their ids) stay as they are.
         make_virtual()
         return
+    if sys.argv[1:] == ["virtual_remote"]:
+        make_virtual_remote()
+        return
     if ICE.exists():
         shutil.rmtree(ICE)
     ICE.mkdir(parents=True)
@@ -442,6 +490,7 @@ def main() -> None:
     make_empty()
     make_not_a_repo()
     make_virtual()
+    make_virtual_remote()
     for repo_name, versions in repos.items():
         for label, v in versions.items():
             v.update(write_expected(repo_name, label, v["ref"], v["snapshot_id"]))

@@ -8,6 +8,7 @@
 
 pub mod adapter;
 pub mod object;
+pub mod remote_virtual;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -395,8 +396,14 @@ async fn open_session(
             authorisations(&config, &reader.virtual_access)?,
             settings.clone(),
         ));
-        let session =
-            Session::create_readonly_session(config, settings, storage, am, resolver, snapshot);
+        let session = Session::create_readonly_session(
+            config,
+            settings.clone(),
+            storage,
+            am,
+            resolver,
+            snapshot,
+        );
         (session, 2)
     } else {
         let repo = Repository::open(storage)
@@ -439,9 +446,14 @@ async fn open_session(
         .map(|node| node.map(|n| (n.path.to_string(), n.user_data)))
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| ic_error("reading the snapshot", &e))?;
+    // The authorised containers' credentials and the settings icechunk's resolver has, for the remote
+    // virtual chunks fetched through our client.
+    let authorised = authorisations(session.config(), &reader.virtual_access)?;
+    let remote =
+        remote_virtual::RemoteVirtualChunks::new(authorised.into_iter().collect(), settings);
     let store = Store::from_session(Arc::new(tokio::sync::RwLock::new(session))).await;
     Ok(OpenedRepository {
-        store: adapter::into_storage(store),
+        store: adapter::into_storage(store, remote),
         documents,
         snapshot_id,
         spec_version,

@@ -483,7 +483,7 @@ fn decoded_item_bytes(target: &ReadTarget) -> u64 {
 
 /// The memory this process may use in bytes, where the platform says: the machine's physical memory, or
 /// a container's (cgroup) memory limit when lower.
-fn physical_memory() -> Option<u64> {
+pub(crate) fn physical_memory() -> Option<u64> {
     #[cfg(unix)]
     {
         // SAFETY: sysconf only reads system configuration.

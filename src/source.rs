@@ -6,11 +6,13 @@
 //! [`instrument::InstrumentedStore`] (request counts, read-only). icechunk repositories are opened by
 //! [`crate::icechunk`] over the same wrapped store.
 
+pub mod body;
 pub mod instrument;
 pub mod local;
 pub mod object;
 pub mod options;
 pub mod remote;
+pub mod transport;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

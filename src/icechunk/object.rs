@@ -169,7 +169,8 @@ impl Storage for ObjectStoreStorage {
             .await
             .map_err(store_error)?;
         let version = version_of(&result.meta);
-        let stream: ByteStream = Box::pin(result.into_stream().map_err(store_error));
+        let stream: ByteStream =
+            Box::pin(crate::source::body::checked_stream(result).map_err(store_error));
         Ok((stream, version))
     }
 
@@ -266,7 +267,9 @@ impl Storage for ObjectStoreStorage {
         match self.store.get_opts(&path(key)?, options).await {
             Ok(result) => {
                 let new_version = version_of(&result.meta);
-                let bytes = result.bytes().await.map_err(store_error)?;
+                let bytes = crate::source::body::collect(result)
+                    .await
+                    .map_err(store_error)?;
                 Ok(GetModifiedResult::Modified {
                     data: Box::pin(std::io::Cursor::new(bytes)),
                     new_version,

@@ -8,12 +8,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
-use futures::StreamExt;
 use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{
-    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
-    PutMultipartOptions, PutOptions, PutPayload, PutResult, Result,
+    CopyOptions, GetOptions, GetResult, GetResultPayload, ListResult, MultipartUpload, ObjectMeta,
+    ObjectStore, PutMultipartOptions, PutOptions, PutPayload, PutResult, Result,
 };
 
 /// Request counters shared by one opened source.
@@ -160,6 +160,28 @@ impl fmt::Display for InstrumentedStore {
     }
 }
 
+impl InstrumentedStore {
+    /// Counts the bytes of a body as they arrive: the announced range may lie (an answer announcing 2^62
+    /// bytes and sending a few), and a body read only in part counts only what was read. A local file's
+    /// range is what will be read.
+    fn count_bytes(&self, payload: GetResultPayload, range: &Range<u64>) -> GetResultPayload {
+        match payload {
+            GetResultPayload::Stream(stream) => {
+                let stats = Arc::clone(&self.stats);
+                GetResultPayload::Stream(
+                    stream
+                        .inspect_ok(move |bytes| stats.add_bytes(bytes.len() as u64))
+                        .boxed(),
+                )
+            }
+            file @ GetResultPayload::File(..) => {
+                self.stats.add_bytes(range.end.saturating_sub(range.start));
+                file
+            }
+        }
+    }
+}
+
 fn read_only(operation: &str) -> object_store::Error {
     object_store::Error::NotSupported {
         source: format!("rustytree is read-only: {operation} refused").into(),
@@ -190,11 +212,9 @@ impl ObjectStore for InstrumentedStore {
             &self.stats.gets
         };
         let _guard = self.stats.start(counter);
-        let result = self.inner.get_opts(location, options).await?;
+        let mut result = self.inner.get_opts(location, options).await?;
         if !head {
-            self.stats
-                .bytes
-                .fetch_add(result.range.end - result.range.start, Ordering::Relaxed);
+            result.payload = self.count_bytes(result.payload, &result.range);
         }
         Ok(result)
     }
@@ -255,7 +275,10 @@ mod tests {
             .unwrap();
         let stats = Arc::new(RequestStats::default());
         let store = InstrumentedStore::new(Arc::new(mem), Arc::clone(&stats));
-        store.get(&Path::from("a/zarr.json")).await.unwrap();
+        // Bytes count as the body is read.
+        let body = store.get(&Path::from("a/zarr.json")).await.unwrap();
+        assert_eq!(stats.snapshot().bytes, 0);
+        body.bytes().await.unwrap();
         store.head(&Path::from("a/zarr.json")).await.unwrap();
         store
             .list_with_delimiter(Some(&Path::from("a")))

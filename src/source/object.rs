@@ -189,8 +189,7 @@ impl ObjectStoreAdapter {
             ..GetOptions::default()
         };
         match self.store.get_opts(location, options).await {
-            Ok(result) => result
-                .bytes()
+            Ok(result) => super::body::collect(result)
                 .await
                 .map(Some)
                 .map_err(|e| storage_error(&e)),

@@ -20,6 +20,7 @@ use object_store::prefix::PrefixStore;
 use object_store::{ClientConfigKey, ClientOptions};
 
 use super::options::{Scheme, StorageOptions};
+use super::transport::GuardedConnector;
 use crate::error::{Result, RtError};
 
 /// A remote source: which service, the bucket (container) and the prefix of the hierarchy in it.
@@ -199,6 +200,7 @@ fn build_client(
                 .with_url(location.url.as_str())
                 // The user wrote an http:// URL: that is consent to plain HTTP.
                 .with_client_options(ClientOptions::new().with_allow_http(true))
+                .with_http_connector(GuardedConnector)
                 .with_retry(retry);
             for (k, v) in options.config() {
                 let key = ClientConfigKey::from_str(k).map_err(|e| bad_option(&e))?;
@@ -209,6 +211,7 @@ fn build_client(
         Scheme::S3 => {
             let mut builder = AmazonS3Builder::from_env()
                 .with_bucket_name(&location.bucket)
+                .with_http_connector(GuardedConnector)
                 .with_retry(retry);
             if !options.anonymous {
                 builder = apply_aws_profile(builder, options);
@@ -222,6 +225,7 @@ fn build_client(
         Scheme::Gcs => {
             let mut builder = GoogleCloudStorageBuilder::from_env()
                 .with_bucket_name(&location.bucket)
+                .with_http_connector(GuardedConnector)
                 .with_retry(retry);
             for (k, v) in options.config() {
                 let key = GoogleConfigKey::from_str(k).map_err(|e| bad_option(&e))?;
@@ -230,7 +234,9 @@ fn build_client(
             Ok(Arc::new(builder.build().map_err(|e| cannot_build(&e))?))
         }
         Scheme::Azure => {
-            let mut builder = MicrosoftAzureBuilder::from_env().with_retry(retry);
+            let mut builder = MicrosoftAzureBuilder::from_env()
+                .with_http_connector(GuardedConnector)
+                .with_retry(retry);
             // abfs://container@account.dfs.core.windows.net carries the account in the host.
             if let Some(account) = location
                 .url
