@@ -12,11 +12,16 @@ pub const FLOAT_MARK: &str = "\u{0}rustytree:float:";
 /// Prefix of a string standing for an integer beyond JavaScript's exact range.
 pub const BIGINT_MARK: &str = "\u{0}rustytree:bigint:";
 
-/// Parses JSON, accepting bare `NaN`, `Infinity` and `-Infinity` outside strings.
+/// The UTF-8 byte order mark, which some editors and Windows tools write before a document.
+const BYTE_ORDER_MARK: &[u8] = b"\xef\xbb\xbf";
+
+/// Parses JSON, accepting bare `NaN`, `Infinity` and `-Infinity` outside strings, and skipping a UTF-8
+/// byte order mark before the document (Python's reader accepts one).
 ///
 /// # Errors
 /// The parser's error for anything else that is not JSON.
 pub fn parse_lenient(bytes: &[u8]) -> Result<Value, serde_json::Error> {
+    let bytes = bytes.strip_prefix(BYTE_ORDER_MARK).unwrap_or(bytes);
     match serde_json::from_slice(bytes) {
         Ok(v) => Ok(v),
         Err(first) => match mark_nonfinite(bytes) {
