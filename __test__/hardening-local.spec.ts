@@ -273,7 +273,7 @@ test('a metadata document over the limit is ERR_INVALID_METADATA naming the docu
 // DEFECT: a zarr.json within the size limit whose parse needs more memory than the process may have (40 MB
 // of `1,` is 20 million JSON values, several GB as a serde_json tree) aborts the process under a memory
 // limit instead of failing the open.
-test.serial.failing('a zarr.json whose parse would not fit in memory is ERR_INVALID_METADATA, not an abort', (t) => {
+test.serial('a zarr.json whose parse would not fit in memory is ERR_INVALID_METADATA, not an abort', (t) => {
   const root = join(work, 'ones.zarr');
   mkdirSync(root, { recursive: true });
   writeFileSync(join(root, 'zarr.json'), `{"zarr_format": 3, "node_type": "group", "attributes": {"ones": [${Array(20_000_000).fill('1').join(',')}]}}`);
@@ -286,5 +286,5 @@ test.serial.failing('a zarr.json whose parse would not fit in memory is ERR_INVA
   const { status, signal, result, stderr } = child(script, { memoryLimit: 4 * ONE_GIB });
   t.is(status, 0, `signal ${signal}: ${stderr.slice(0, 400)}`);
   t.is(result?.code, 'ERR_INVALID_METADATA', JSON.stringify(result));
-  t.true(String(result?.message).includes('20000000 JSON values'), JSON.stringify(result));
+  t.regex(String(result?.message), /"\/" holds about 200000\d\d JSON values; parsing it needs about \d+ bytes/);
 });

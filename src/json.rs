@@ -31,6 +31,33 @@ pub fn parse_lenient(bytes: &[u8]) -> Result<Value, serde_json::Error> {
     }
 }
 
+/// About how many values the JSON document `bytes` holds: one per `,`, `[` and `{` outside strings (a
+/// separator or a container start), plus one. A single pass with no allocation, to size a parse before
+/// it starts.
+#[must_use]
+pub fn count_values(bytes: &[u8]) -> usize {
+    let mut count = 1;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in bytes {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+        } else {
+            match b {
+                b'"' => in_string = true,
+                b',' | b'[' | b'{' => count += 1,
+                _ => {}
+            }
+        }
+    }
+    count
+}
+
 /// Rewrites bare non-finite tokens into marked strings; `None` when there are none.
 fn mark_nonfinite(bytes: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(bytes.len() + 64);
@@ -117,6 +144,13 @@ mod tests {
         );
         assert_eq!(v["c"], "NaN and Infinity");
         assert!(parse_lenient(b"{\"a\": nope}").is_err());
+    }
+
+    #[test]
+    fn values_are_counted_outside_strings() {
+        assert_eq!(count_values(b"1"), 1);
+        assert_eq!(count_values(b"[1, 2, 3]"), 4);
+        assert_eq!(count_values(br#"{"a": [1, 2], "b,[{": "x\",y"}"#), 5);
     }
 
     #[test]

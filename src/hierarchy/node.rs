@@ -54,11 +54,15 @@ pub enum NodeMeta {
 /// metadata of a few hundred thousand arrays. Sources read at most one byte more of a metadata document.
 pub const MAX_DOCUMENT_BYTES: usize = 256 << 20;
 
+/// Documents above this size are checked for the memory their parse needs before it starts.
+const PROBED_ABOVE: usize = 1 << 20;
+
 /// Parses the bytes of a `zarr.json`.
 ///
 /// # Errors
-/// `ERR_INVALID_METADATA` for malformed JSON or metadata, or a document over [`MAX_DOCUMENT_BYTES`];
-/// `ERR_UNSUPPORTED_FORMAT` for Zarr v2 documents; `ERR_UNSUPPORTED_DTYPE` for unknown data types.
+/// `ERR_INVALID_METADATA` for malformed JSON or metadata, a document over [`MAX_DOCUMENT_BYTES`] or one
+/// whose parse would not fit in memory; `ERR_UNSUPPORTED_FORMAT` for Zarr v2 documents;
+/// `ERR_UNSUPPORTED_DTYPE` for unknown data types.
 pub fn parse_bytes(bytes: &[u8], path: &str) -> Result<NodeMeta> {
     if bytes.len() > MAX_DOCUMENT_BYTES {
         return Err(RtError::InvalidMetadata(format!(
@@ -66,10 +70,31 @@ pub fn parse_bytes(bytes: &[u8], path: &str) -> Result<NodeMeta> {
              documents"
         )));
     }
+    if bytes.len() > PROBED_ABOVE {
+        check_parse_fits(bytes, path)?;
+    }
     let value: Value = crate::json::parse_lenient(bytes).map_err(|e| {
         RtError::InvalidMetadata(format!("zarr.json of {path:?} is not valid JSON: {e}"))
     })?;
     parse_value(value, path)
+}
+
+/// Fails when the parsed form of `bytes` would not fit in memory. A parsed value takes far more than its
+/// text (a number written as `1,` becomes an 80-byte `Value`, and lists grow by doubling), and an
+/// allocation that fails during the parse aborts the process; so the memory a parse needs at most (two
+/// `Value`s a value, plus the text again for strings) is allocated, untouched, and freed before it starts.
+fn check_parse_fits(bytes: &[u8], path: &str) -> Result<()> {
+    let values = crate::json::count_values(bytes);
+    let needed = values
+        .saturating_mul(2 * std::mem::size_of::<Value>())
+        .saturating_add(bytes.len());
+    let mut probe: Vec<u8> = Vec::new();
+    probe.try_reserve_exact(needed).map_err(|_| {
+        RtError::InvalidMetadata(format!(
+            "zarr.json of {path:?} holds about {values} JSON values; parsing it needs about {needed} \
+             bytes, which do not fit in memory"
+        ))
+    })
 }
 
 /// Parses an already-decoded `zarr.json` document, taking it apart rather than copying it: consolidated
