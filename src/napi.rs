@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, LazyLock};
 
-use napi::bindgen_prelude::{JsValue, PromiseRaw, ToNapiValue, within_runtime_if_available};
+use napi::bindgen_prelude::{
+    JsValue, PromiseRaw, ToNapiValue, create_custom_tokio_runtime, within_runtime_if_available,
+};
 use napi::{Env, Status};
 use napi_derive::napi;
 use tokio::sync::Semaphore;
@@ -34,6 +36,22 @@ pub fn native_version() -> String {
 
 fn to_napi(err: &RtError) -> napi::Error {
     napi::Error::new(Status::GenericFailure, err.to_reason())
+}
+
+/// Gives napi a runtime with one worker more than the machine has cores. Local file work runs inline on
+/// at most all workers but one (see `source::local`), so this keeps one inline slot a core, as many as
+/// napi's default runtime (a worker a core) had, and one worker free for everything else while files
+/// stall. Should the runtime not build, napi makes its default one.
+#[napi_derive::module_init]
+fn install_runtime() {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    if let Ok(runtime) = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cores + 1)
+        .enable_all()
+        .build()
+    {
+        create_custom_tokio_runtime(runtime);
+    }
 }
 
 /// How long an aborted operation's promise waits for the operation's task to be dropped before it

@@ -15,7 +15,8 @@
 //! A read that never returns (a hung NFS or FUSE mount) is never recorded as slow, so two rules keep it
 //! from taking the runtime: at most all but one of the runtime's workers run file work at once, over
 //! every store in the process (the rest goes to the pool, see [`WorkerSlot`]), and a file that is not a
-//! regular one (a FIFO, whose `open()` waits for a writer; a device) is never opened on a worker.
+//! regular one (a FIFO, whose `open()` waits for a writer; a device) is never read on a worker (see
+//! [`open_regular`]).
 //!
 //! Directory listings follow symbolic links to directories, as zarr-python does, except a link that leads
 //! back into a directory the walk came through (a loop), which is skipped.
@@ -35,7 +36,9 @@ use zarrs::storage::{
 };
 
 use super::instrument::{RequestKind, RequestStats};
+use crate::dtype::Dtype;
 use crate::hierarchy::node::MAX_DOCUMENT_BYTES;
+use crate::typed::TypedData;
 
 /// The local directory store.
 #[derive(Debug)]
@@ -201,33 +204,48 @@ impl LocalStore {
 }
 
 /// Reads `ranges` of the file at `path` (`None` when it does not exist); a range open at the end stops
-/// after `at_most` bytes. On a worker, declines a file that is not a regular one before opening it.
+/// after `at_most` bytes. On a worker, declines a file that is not a regular one before reading it.
 fn read_ranges(
     path: &Path,
     ranges: &[ByteRange],
     at_most: u64,
     place: Place,
 ) -> Attempt<Option<Vec<Bytes>>> {
-    if place == Place::Worker {
-        match std::fs::metadata(path) {
-            Ok(m) if !m.is_file() => return Err(Declined),
-            Err(e) if e.kind() != ErrorKind::NotFound => return Ok(Err(e)),
-            _ => {}
-        }
-    }
-    Ok(read_ranges_now(path, ranges, at_most))
+    let opened = match place {
+        Place::Worker => open_regular(path).ok_or(Declined)?,
+        Place::Pool => File::open(path),
+    };
+    let file = match opened {
+        Ok(f) => f,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Ok(None)),
+        Err(e) => return Ok(Err(e)),
+    };
+    Ok(read_from(file, ranges, at_most).map(Some))
 }
 
-fn read_ranges_now(
-    path: &Path,
-    ranges: &[ByteRange],
-    at_most: u64,
-) -> std::io::Result<Option<Vec<Bytes>>> {
-    let mut file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e),
-    };
+/// Opens `path` without waiting, `None` when it is not a regular file. On Unix the open itself cannot
+/// block (`O_NONBLOCK`, which regular files ignore), and the file's type is checked on the open file, so
+/// this costs no more system calls than a plain open.
+fn open_regular(path: &Path) -> Option<std::io::Result<File>> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    #[cfg(not(unix))]
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        return None;
+    }
+    match options.open(path) {
+        Ok(file) => match file.metadata() {
+            Ok(m) if !m.is_file() => None,
+            Ok(_) => Some(Ok(file)),
+            Err(e) => Some(Err(e)),
+        },
+        Err(e) => Some(Err(e)),
+    }
+}
+
+fn read_from(mut file: File, ranges: &[ByteRange], at_most: u64) -> std::io::Result<Vec<Bytes>> {
     let size = file.metadata()?.len();
     let mut out = Vec::with_capacity(ranges.len());
     for range in ranges {
@@ -247,31 +265,24 @@ fn read_ranges_now(
         file.seek(SeekFrom::Start(start))?;
         out.push(Bytes::from(read_exactly(&mut file, end - start)?));
     }
-    Ok(Some(out))
+    Ok(out)
 }
 
 /// Reads the next `len` bytes of `file` into a buffer allocated fallibly: a size the file claims (a
 /// sparse file, a corrupt one) that does not fit in memory is an error, not an abort, and a file that is
-/// shorter than it claimed is an error once its end is reached, not a buffer of zeros.
+/// shorter than it claimed is an error (`UnexpectedEof`), not a buffer padded with zeros.
 fn read_exactly(file: &mut File, len: u64) -> std::io::Result<Vec<u8>> {
-    let too_big = || {
-        std::io::Error::new(
+    let buffer = usize::try_from(len)
+        .ok()
+        .and_then(|n| crate::read::direct::zeroed(Dtype::UInt8, n));
+    let Some(TypedData::U8(mut buf)) = buffer else {
+        return Err(std::io::Error::new(
             ErrorKind::OutOfMemory,
             format!("a read of {len} bytes does not fit in memory"),
-        )
+        ));
     };
-    let mut buf = Vec::new();
-    buf.try_reserve_exact(usize::try_from(len).map_err(|_| too_big())?)
-        .map_err(|_| too_big())?;
-    file.take(len).read_to_end(&mut buf)?;
-    if buf.len() as u64 == len {
-        Ok(buf)
-    } else {
-        Err(std::io::Error::new(
-            ErrorKind::UnexpectedEof,
-            format!("the file ended after {} of {len} bytes", buf.len()),
-        ))
-    }
+    file.read_exact(&mut buf)?;
+    Ok(buf)
 }
 
 /// How much of the object at `key` a whole read takes at most: one byte past the metadata limit for a
