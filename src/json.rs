@@ -25,11 +25,16 @@ const STRING_MARK_IN_JSON: &str = "\\u0000rustytree:string:";
 /// the four hex digits of zero have no other spelling.
 const NUL_IN_JSON: &str = "\\u0000";
 
-/// Parses JSON, accepting bare `NaN`, `Infinity` and `-Infinity` outside strings.
+/// The UTF-8 byte order mark, which some editors and Windows tools write before a document.
+const BYTE_ORDER_MARK: &[u8] = b"\xef\xbb\xbf";
+
+/// Parses JSON, accepting bare `NaN`, `Infinity` and `-Infinity` outside strings, and skipping a UTF-8
+/// byte order mark before the document (Python's reader accepts one).
 ///
 /// # Errors
 /// The parser's error for anything else that is not JSON.
 pub fn parse_lenient(bytes: &[u8]) -> Result<Value, serde_json::Error> {
+    let bytes = bytes.strip_prefix(BYTE_ORDER_MARK).unwrap_or(bytes);
     let bytes: &[u8] = &escape_stored_marks(bytes);
     match serde_json::from_slice(bytes) {
         Ok(v) => Ok(v),
@@ -38,6 +43,33 @@ pub fn parse_lenient(bytes: &[u8]) -> Result<Value, serde_json::Error> {
             None => Err(first),
         },
     }
+}
+
+/// About how many values the JSON document `bytes` holds: one per `,`, `[` and `{` outside strings (a
+/// separator or a container start), plus one. A single pass with no allocation, to size a parse before
+/// it starts.
+#[must_use]
+pub fn count_values(bytes: &[u8]) -> usize {
+    let mut count = 1;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in bytes {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+        } else {
+            match b {
+                b'"' => in_string = true,
+                b',' | b'[' | b'{' => count += 1,
+                _ => {}
+            }
+        }
+    }
+    count
 }
 
 /// Rewrites bare non-finite tokens into marked strings; `None` when there are none.
@@ -195,6 +227,13 @@ mod tests {
         );
         assert_eq!(v["c"], "NaN and Infinity");
         assert!(parse_lenient(b"{\"a\": nope}").is_err());
+    }
+
+    #[test]
+    fn values_are_counted_outside_strings() {
+        assert_eq!(count_values(b"1"), 1);
+        assert_eq!(count_values(b"[1, 2, 3]"), 4);
+        assert_eq!(count_values(br#"{"a": [1, 2], "b,[{": "x\",y"}"#), 5);
     }
 
     #[test]

@@ -5,12 +5,15 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
-use napi::bindgen_prelude::PromiseRaw;
+use napi::bindgen_prelude::{
+    JsValue, PromiseRaw, ToNapiValue, create_custom_tokio_runtime, within_runtime_if_available,
+};
 use napi::{Env, Status};
 use napi_derive::napi;
 use tokio::sync::Semaphore;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::cf::DecodeOptions;
@@ -94,24 +97,85 @@ fn take_panic_note() -> Option<String> {
         .take()
 }
 
-/// Runs `work` on its own tokio task, so a panic becomes `ERR_INTERNAL` instead of taking Node down,
-/// and drops it (cancelling every request it has in flight) when `cancel` fires.
-async fn guarded<T: Send + 'static>(
+/// Gives napi a runtime with one worker more than the machine has cores. Local file work runs inline on
+/// at most all workers but one (see `source::local`), so this keeps one inline slot a core, as many as
+/// napi's default runtime (a worker a core) had, and one worker free for everything else while files
+/// stall. Should the runtime not build, napi makes its default one.
+#[napi_derive::module_init]
+fn install_runtime() {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    if let Ok(runtime) = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cores + 1)
+        .enable_all()
+        .build()
+    {
+        create_custom_tokio_runtime(runtime);
+    }
+}
+
+/// How long an aborted operation's promise waits for the operation's task to be dropped before it
+/// rejects anyway. A task that yields is gone well within this (its requests with it, so nothing is
+/// left in flight when the promise rejects); one busy in CPU work or a blocking system call is dropped
+/// when it next yields, after the rejection.
+const DROP_GRACE: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// The runtime that settles the promises of operations that can be aborted: one thread that only races
+/// each operation against its cancel token. An abort then rejects at once even while every worker of
+/// napi's runtime is busy (a codec on a huge chunk, a file system that stopped answering).
+static SETTLER: LazyLock<std::io::Result<tokio::runtime::Runtime>> = LazyLock::new(|| {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("rustytree-settle")
+        .enable_time()
+        .build()
+});
+
+/// Runs `work` on its own task of napi's runtime, so a panic becomes `ERR_INTERNAL` instead of taking
+/// Node down, and returns its promise. With a `cancel` token the promise is settled from [`SETTLER`],
+/// racing the work against the token.
+fn spawn_guarded<T: ToNapiValue + Send + 'static>(
+    env: &Env,
     what: String,
     cancel: Option<CancellationToken>,
     work: impl Future<Output = crate::error::Result<T>> + Send + 'static,
+) -> napi::Result<PromiseRaw<'_, T>> {
+    let Some(token) = cancel else {
+        return env.spawn_future(async move { guarded(&what, None, tokio::spawn(work)).await });
+    };
+    let settler = SETTLER.as_ref().map_err(|e| {
+        to_napi(&RtError::Internal(format!(
+            "starting rustytree's settling thread: {e}"
+        )))
+    })?;
+    let (deferred, promise) = env.create_deferred()?;
+    let handle = within_runtime_if_available(|| tokio::spawn(work));
+    settler.spawn(async move {
+        match guarded(&what, Some(token), handle).await {
+            Ok(value) => deferred.resolve(move |_| Ok(value)),
+            Err(e) => deferred.reject(e),
+        }
+    });
+    Ok(PromiseRaw::new(env.raw(), promise.raw()))
+}
+
+/// Joins the task `handle` (a panic becomes `ERR_INTERNAL`), and aborts it when `cancel` fires, which
+/// drops it and with it every request it has in flight.
+async fn guarded<T>(
+    what: &str,
+    cancel: Option<CancellationToken>,
+    mut handle: JoinHandle<crate::error::Result<T>>,
 ) -> napi::Result<T> {
-    let mut handle = tokio::spawn(work);
     let joined = match cancel {
         Some(token) => tokio::select! {
-            r = &mut handle => r,
+            // An abort that fired before the work was seen to finish wins.
+            biased;
             () = token.cancelled() => {
                 handle.abort();
-                // Wait for the task to be dropped, so its requests are gone before the promise rejects
-                // (tasks it spawned are aborted by their JoinSets as it drops).
-                let _ = handle.await;
+                // Tasks it spawned are aborted by their JoinSets as it drops.
+                let _ = tokio::time::timeout(DROP_GRACE, handle).await;
                 return Err(to_napi(&RtError::Aborted(format!("{what} was aborted"))));
             }
+            r = &mut handle => r,
         },
         None => handle.await,
     };
@@ -484,7 +548,7 @@ impl NativeTree {
         let secrets = Arc::clone(&self.secrets);
         let token = cancel.map(|c| c.token.clone());
         let what = format!("reading {path:?}");
-        env.spawn_future(guarded(what, token, async move {
+        spawn_guarded(env, what, token, async move {
             let target = targets
                 .get(&path)
                 .ok_or_else(|| RtError::NotFound(format!("no variable at {path:?}")))?;
@@ -504,7 +568,7 @@ impl NativeTree {
                 path,
                 data: JsTypedData(data),
             })
-        }))
+        })
     }
 }
 
@@ -515,12 +579,12 @@ impl NativeTree {
 /// Always rejects with `[ERR_INTERNAL]`.
 #[napi(js_name = "_testPanic", ts_return_type = "Promise<number>")]
 pub fn test_panic(env: &Env) -> napi::Result<PromiseRaw<'_, u8>> {
-    env.spawn_future(guarded("the panic test".to_owned(), None, async {
+    spawn_guarded(env, "the panic test".to_owned(), None, async {
         let v: Vec<u8> = Vec::new();
         // Index out of bounds, computed so the compiler cannot see it coming.
         let i = v.len() + 1;
         Ok(v[i])
-    }))
+    })
 }
 
 /// Opens the hierarchy at `source` and returns its metadata and index coordinates.
@@ -540,21 +604,17 @@ pub fn open_tree<'env>(
 ) -> napi::Result<PromiseRaw<'env, NativeTree>> {
     let options = OpenOptions::try_from(options.unwrap_or_default());
     let token = cancel.map(|c| c.token.clone());
-    env.spawn_future(guarded(
-        "opening the source".to_owned(),
-        token,
-        async move {
-            let opened = tree::open(&source, &options?).await?;
-            let metadata = serde_json::to_string(&opened.info)
-                .map_err(|e| RtError::Internal(format!("serialising metadata: {e}")))?;
-            Ok(NativeTree {
-                metadata,
-                coords: std::sync::Mutex::new(opened.coords),
-                targets: Arc::new(opened.targets),
-                limit: opened.limit,
-                stats: opened.stats,
-                secrets: Arc::new(opened.secrets),
-            })
-        },
-    ))
+    spawn_guarded(env, "opening the source".to_owned(), token, async move {
+        let opened = tree::open(&source, &options?).await?;
+        let metadata = serde_json::to_string(&opened.info)
+            .map_err(|e| RtError::Internal(format!("serialising metadata: {e}")))?;
+        Ok(NativeTree {
+            metadata,
+            coords: std::sync::Mutex::new(opened.coords),
+            targets: Arc::new(opened.targets),
+            limit: opened.limit,
+            stats: opened.stats,
+            secrets: Arc::new(opened.secrets),
+        })
+    })
 }

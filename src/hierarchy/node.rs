@@ -50,16 +50,51 @@ pub enum NodeMeta {
     Array(Box<ArrayMeta>),
 }
 
+/// The largest `zarr.json` read (consolidated metadata included): 256 MiB, room for the consolidated
+/// metadata of a few hundred thousand arrays. Sources read at most one byte more of a metadata document.
+pub const MAX_DOCUMENT_BYTES: usize = 256 << 20;
+
+/// Documents above this size are checked for the memory their parse needs before it starts.
+const PROBED_ABOVE: usize = 1 << 20;
+
 /// Parses the bytes of a `zarr.json`.
 ///
 /// # Errors
-/// `ERR_INVALID_METADATA` for malformed JSON or metadata; `ERR_UNSUPPORTED_FORMAT` for Zarr v2 documents;
+/// `ERR_INVALID_METADATA` for malformed JSON or metadata, a document over [`MAX_DOCUMENT_BYTES`] or one
+/// whose parse would not fit in memory; `ERR_UNSUPPORTED_FORMAT` for Zarr v2 documents;
 /// `ERR_UNSUPPORTED_DTYPE` for unknown data types.
 pub fn parse_bytes(bytes: &[u8], path: &str) -> Result<NodeMeta> {
+    if bytes.len() > MAX_DOCUMENT_BYTES {
+        return Err(RtError::InvalidMetadata(format!(
+            "zarr.json of {path:?} is larger than the {MAX_DOCUMENT_BYTES}-byte limit for metadata \
+             documents"
+        )));
+    }
+    if bytes.len() > PROBED_ABOVE {
+        check_parse_fits(bytes, path)?;
+    }
     let value: Value = crate::json::parse_lenient(bytes).map_err(|e| {
         RtError::InvalidMetadata(format!("zarr.json of {path:?} is not valid JSON: {e}"))
     })?;
     parse_value(value, path)
+}
+
+/// Fails when the parsed form of `bytes` would not fit in memory. A parsed value takes far more than its
+/// text (a number written as `1,` becomes an 80-byte `Value`, and lists grow by doubling), and an
+/// allocation that fails during the parse aborts the process; so the memory a parse needs at most (two
+/// `Value`s a value, plus the text again for strings) is allocated, untouched, and freed before it starts.
+fn check_parse_fits(bytes: &[u8], path: &str) -> Result<()> {
+    let values = crate::json::count_values(bytes);
+    let needed = values
+        .saturating_mul(2 * std::mem::size_of::<Value>())
+        .saturating_add(bytes.len());
+    let mut probe: Vec<u8> = Vec::new();
+    probe.try_reserve_exact(needed).map_err(|_| {
+        RtError::InvalidMetadata(format!(
+            "zarr.json of {path:?} holds about {values} JSON values; parsing it needs about {needed} \
+             bytes, which do not fit in memory"
+        ))
+    })
 }
 
 /// Parses an already-decoded `zarr.json` document, taking it apart rather than copying it: consolidated
@@ -83,9 +118,10 @@ pub fn parse_value(value: Value, path: &str) -> Result<NodeMeta> {
         Some(other) => return Err(invalid(&format!("unsupported zarr_format {other}"))),
         None => return Err(invalid("missing \"zarr_format\"")),
     }
-    let attrs = match obj.get("attributes") {
+    // Taken out, not copied: attributes can be most of a document, and nothing else reads them there.
+    let attrs = match obj.remove("attributes") {
         None | Some(Value::Null) => Map::new(),
-        Some(Value::Object(a)) => a.clone(),
+        Some(Value::Object(a)) => a,
         Some(_) => return Err(invalid("\"attributes\" is not an object")),
     };
     match obj.get("node_type").and_then(Value::as_str) {
@@ -234,6 +270,30 @@ mod tests {
             assert_eq!(err.code(), code, "{}", String::from_utf8_lossy(bytes));
             assert!(err.message().contains("/g"));
         }
+    }
+
+    #[test]
+    fn documents_over_the_limit_are_invalid_metadata_naming_the_limit() {
+        let mut big = br#"{"zarr_format": 3, "node_type": "group", "attributes": {"a": ""#.to_vec();
+        big.resize(MAX_DOCUMENT_BYTES, b'x');
+        big.extend_from_slice(br#""}}"#);
+        let err = parse_bytes(&big, "/g").unwrap_err();
+        assert_eq!(err.code(), "ERR_INVALID_METADATA");
+        assert!(err.message().contains("\"/g\""), "{}", err.message());
+        assert!(
+            err.message().contains(&MAX_DOCUMENT_BYTES.to_string()),
+            "{}",
+            err.message()
+        );
+    }
+
+    #[test]
+    fn a_byte_order_mark_before_the_document_is_skipped() {
+        let doc = b"\xef\xbb\xbf{\"zarr_format\": 3, \"node_type\": \"group\", \"attributes\": {\"a\": 1}}";
+        let NodeMeta::Group(g) = parse_bytes(doc, "/").unwrap() else {
+            panic!("not a group")
+        };
+        assert_eq!(g.attrs["a"], 1);
     }
 
     #[test]
