@@ -28,6 +28,7 @@ use zarrs::storage::{
 };
 
 use super::instrument::{RequestKind, RequestStats};
+use super::sizes::KnownSizes;
 
 /// The local directory store.
 #[derive(Debug)]
@@ -38,6 +39,9 @@ pub struct LocalStore {
     /// How slow file work has been lately, as [`LocalStore::record`] scores it, at most [`SLOWNESS_CAP`];
     /// work runs on the calling worker below [`HAND_OVER_AT`] (see the module docs).
     slowness: AtomicU32,
+    /// File sizes seen by ranged reads (each stats the file it reads), so the size a partial shard read
+    /// asks for after its index is no second file operation.
+    sizes: KnownSizes<PathBuf>,
 }
 
 /// How long one file operation may hold a tokio worker before the store hands file work to the blocking
@@ -64,6 +68,7 @@ impl LocalStore {
             stats,
             limit: Arc::new(Semaphore::new(max_concurrency.max(1))),
             slowness: AtomicU32::new(0),
+            sizes: KnownSizes::default(),
         }
     }
 
@@ -130,7 +135,8 @@ impl LocalStore {
     }
 }
 
-fn read_ranges(path: &PathBuf, ranges: &[ByteRange]) -> std::io::Result<Option<Vec<Bytes>>> {
+/// `ranges` of the file at `path`, and the file's size; `None` when there is no such file.
+fn read_ranges(path: &PathBuf, ranges: &[ByteRange]) -> std::io::Result<Option<(u64, Vec<Bytes>)>> {
     let mut file = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
@@ -155,7 +161,7 @@ fn read_ranges(path: &PathBuf, ranges: &[ByteRange]) -> std::io::Result<Option<V
         file.read_exact(&mut buf)?;
         out.push(Bytes::from(buf));
     }
-    Ok(Some(out))
+    Ok(Some((size, out)))
 }
 
 #[async_trait::async_trait]
@@ -168,7 +174,7 @@ impl AsyncReadableStorageTraits for LocalStore {
                 read_ranges(&path, &[ByteRange::FromStart(0, None)])
             })
             .await?;
-        let bytes = got.and_then(|mut v| v.pop());
+        let bytes = got.and_then(|(_, mut v)| v.pop());
         if let Some(b) = &bytes {
             self.stats.add_bytes(b.len() as u64);
         }
@@ -183,14 +189,16 @@ impl AsyncReadableStorageTraits for LocalStore {
         let ranges: Vec<ByteRange> = byte_ranges.collect();
         let path = self.path_of(key.as_str());
         let n = ranges.len().max(1);
+        let file = path.clone();
         let got = self
-            .run(RequestKind::RangedGet, move || read_ranges(&path, &ranges))
+            .run(RequestKind::RangedGet, move || read_ranges(&file, &ranges))
             .await?;
         // Object stores answer one range per request; count them the same way.
         for _ in 1..n {
             drop(self.stats.begin(RequestKind::RangedGet));
         }
-        Ok(got.map(|parts| {
+        Ok(got.map(|(size, parts)| {
+            self.sizes.remember(&path, size);
             self.stats
                 .add_bytes(parts.iter().map(|b| b.len() as u64).sum());
             stream::iter(parts.into_iter().map(Ok)).boxed()
@@ -199,6 +207,9 @@ impl AsyncReadableStorageTraits for LocalStore {
 
     async fn size_key(&self, key: &StoreKey) -> Result<Option<u64>, StorageError> {
         let path = self.path_of(key.as_str());
+        if let Some(size) = self.sizes.get(&path) {
+            return Ok(Some(size));
+        }
         self.run(RequestKind::Head, move || match std::fs::metadata(&path) {
             Ok(m) if m.is_file() => Ok(Some(m.len())),
             Ok(_) => Ok(None),
