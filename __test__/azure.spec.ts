@@ -59,6 +59,23 @@ test('Azure: request counts are the protocol minimum', async (t) => {
   t.like(walked.stats(), { lists: 2, gets: 2 + nodesBelowRoot('nexrad_unconsolidated.zarr') });
 });
 
+test('Azure: a partial shard read asks one HEAD per shard, for its emulated suffix range and its size both', async (t) => {
+  // DEFECT: Azure cannot answer a suffix range, so the index's `bytes=-260` is a HEAD for the size and a
+  // bounded range; the shard-size check then asked the size again with a second HEAD, on every read.
+  const tree = await openDatatree('az://fixtures/stores/codecs.zarr', { loadCoords: false, storageOptions: keys() });
+  const v = tree.dataset.get('i32_sharding')!;
+  const counts = () => {
+    const s = tree.stats();
+    return { gets: s.gets, heads: s.heads, rangedGets: s.rangedGets };
+  };
+  const opened = counts();
+  await v.readChunk([0, 0]);
+  t.deepEqual(counts(), { ...opened, heads: opened.heads + 1, rangedGets: opened.rangedGets + 2 }, 'the index, then the inner chunk');
+  // Another inner chunk of the same shard: the size is known, so no HEAD at all.
+  await v.readChunk([1, 0]);
+  t.deepEqual(counts(), { ...opened, heads: opened.heads + 1, rangedGets: opened.rangedGets + 4 });
+});
+
 test('Azure: anonymous reads of a public container', async (t) => {
   const anonymous = { endpoint: azurite.blobEndpoint, allowHttp: true, accountName: AZURITE_ACCOUNT, anonymous: true };
   await checkAgainstXarray(t, 'nexrad_unconsolidated.json', 'az://public/stores/nexrad_unconsolidated.zarr', { storageOptions: anonymous });

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { serveBucket } from '../benchmark/s3-server';
 import { openDatatree } from '../index';
 import { rejectsWith } from './helpers/reject';
 
@@ -154,6 +155,36 @@ test('intact shards still read whole and in part, both index locations', async (
     t.deepEqual(Array.from((await v.read()).data as Float64Array), expected);
     t.deepEqual(Array.from((await v.readChunk([1, 0])).data as Float64Array), [20, 21, 22, 23]);
     t.deepEqual(Array.from((await v.read({ d0: [1, 3], d1: [1, 2] })).data as Float64Array), [3, 21]);
+  }
+});
+
+test('over S3 a corrupt shard read in part is ERR_DECODE and an intact one reads, with no HEAD', async (t) => {
+  // DEFECT: the check asked for the shard's size with a HEAD beside every partial read; the ranged answer
+  // that carries the index already says it (Content-Range: bytes a-b/TOTAL).
+  const data = innerChunks();
+  const into = makeStore({ 'a/zarr.json': shardedArray('end'), 'a/c/0/0': Buffer.concat([data, index([[128n, 32n], [32n, 32n], [64n, 32n], [96n, 32n]])]) });
+  const only = makeStore({ 'a/zarr.json': shardedArray('end'), 'a/c/0/0': index([[0n, 32n], [32n, 32n], [0n, 32n], [32n, 32n]]) });
+  const sound = makeStore({ 'a/zarr.json': shardedArray('start'), 'a/c/0/0': Buffer.concat([index([[64n, 32n], [96n, 32n], [128n, 32n], [160n, 32n]]), data]) });
+  const server = await serveBucket(dirname(into), { bucket: 'into', extraBuckets: { only: dirname(only), sound: dirname(sound) } });
+  const at = (bucket: string) => `s3://${bucket}/s.zarr`;
+  const storageOptions = { endpoint: server.url, anonymous: true, allowHttp: true, region: 'us-east-1' };
+  try {
+    for (const source of [at('into'), at('only')]) {
+      const v = (await openDatatree(source, { loadCoords: false, storageOptions })).dataset.get('a')!;
+      server.resetCounts();
+      await rejectsWith(t, v.readChunk([0, 0]), 'ERR_DECODE', '/a');
+      await rejectsWith(t, v.read({ d0: [0, 1], d1: [0, 3] }), 'ERR_DECODE', '/a');
+      // Two index fetches, nothing else: the bad entry is refused before any inner chunk is asked for.
+      t.like(server.counts, { heads: 0, gets: 0, rangedGets: 2 }, source);
+    }
+    const v = (await openDatatree(at('sound'), { loadCoords: false, storageOptions })).dataset.get('a')!;
+    server.resetCounts();
+    t.deepEqual(Array.from((await v.readChunk([1, 0])).data as Float64Array), [20, 21, 22, 23]);
+    t.deepEqual(Array.from((await v.read({ d0: [1, 3], d1: [1, 2] })).data as Float64Array), [3, 21]);
+    // The index and one inner chunk, then the index and two inner chunks.
+    t.like(server.counts, { heads: 0, gets: 0, rangedGets: 5 });
+  } finally {
+    await server.close();
   }
 });
 

@@ -55,15 +55,14 @@ test.serial('credentials in a URL never reach a message', async (t) => {
   t.false(String(err?.message).includes('s3cr3t'), err?.message);
 });
 
-test.serial('a read of one inner chunk of a shard is ranged GETs and one HEAD of the shard (no whole shard)', async (t) => {
+test.serial('a read of one inner chunk of a shard is two ranged GETs (no HEAD, no whole shard)', async (t) => {
+  // DEFECT: checking the shard index against the shard's size (issue 15 item 10) asked for the size with a
+  // HEAD of the shard on every partial read, although the index's own answer says it (Content-Range).
   const tree = await openDatatree(at('codecs.zarr'), { loadCoords: false });
   server.log.length = 0;
   await tree.dataset.get('i32_sharding')!.readChunk([0, 0]);
-  const gets = server.log.filter((l) => l.startsWith('GET '));
-  t.true(gets.length >= 2, server.log.join('\n'));
-  t.true(gets.every((l) => / bytes=/.test(l)), server.log.join('\n'));
-  // The shard's size, asked beside its index, to check the index's entries against the shard.
-  t.deepEqual(server.log.filter((l) => !l.startsWith('GET ')), ['HEAD /stores/codecs.zarr/i32_sharding/c/0/0'], server.log.join('\n'));
+  // The index (4 x 4 entries of 16 bytes and a crc32c, at the end), then the 5 x 5 int32 inner chunk.
+  t.deepEqual(server.log, ['GET /stores/codecs.zarr/i32_sharding/c/0/0 bytes=-260', 'GET /stores/codecs.zarr/i32_sharding/c/0/0 bytes=0-99']);
 });
 
 const radar = () => `${server.url}/icechunk/radar.icechunk`;

@@ -867,8 +867,10 @@ enum Checked {
     Vlen,
 }
 
-/// Part of a shard: its index and its size fetched together, the index checked, then zarrs' partial
-/// decoder over the store with the index already in hand ([`shard::KnownIndex`]).
+/// Part of a shard: its index fetched, checked against the shard's size, then zarrs' partial decoder over
+/// the store with the index already in hand ([`shard::KnownIndex`]). The size is asked after the index:
+/// the stores remember the size the index's answer reported ([`crate::source::sizes`]), so asking costs
+/// no request (icechunk answers from the manifest the index fetch loaded).
 async fn retrieve_shard_part<T: FromArrayBytes>(
     target: &ReadTarget,
     a: &ZArray,
@@ -882,13 +884,17 @@ async fn retrieve_shard_part<T: FromArrayBytes>(
     let storage = a.storage();
     let key = a.chunk_key(indices);
     let request = layout.index_request();
-    let (index, size) = tokio::join!(storage.get_partial(&key, request), storage.size_key(&key));
-    let (index, size) = (
-        index.map_err(|e| err(ArrayError::StorageError(e)))?,
-        size.map_err(|e| err(ArrayError::StorageError(e)))?,
-    );
-    let (Some(index), Some(size)) = (index, size) else {
+    let storage_err = |e| err(ArrayError::StorageError(e));
+    let Some(index) = storage
+        .get_partial(&key, request)
+        .await
+        .map_err(storage_err)?
+    else {
         // Never written.
+        return fill_value(target, a, indices, subset);
+    };
+    let Some(size) = storage.size_key(&key).await.map_err(storage_err)? else {
+        // Gone between the two questions: as if never written.
         return fill_value(target, a, indices, subset);
     };
     layout

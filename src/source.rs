@@ -12,6 +12,7 @@ pub mod local;
 pub mod object;
 pub mod options;
 pub mod remote;
+pub mod sizes;
 pub mod transport;
 
 use std::path::{Path, PathBuf};

@@ -9,7 +9,8 @@
 //! encodes every chunk to the same size, have exactly that length.
 //!
 //! The checks need the shard's size: a whole read has the shard; a partial read asks the store for it
-//! (beside the index request, so no round trip is added) and hands zarrs the index it fetched, through
+//! after fetching the index, which costs no request because the stores remember the size the index's
+//! answer reported ([`crate::source::sizes`]), and hands zarrs the index it fetched, through
 //! [`KnownIndex`], so the index is not fetched twice.
 
 use std::borrow::Cow;

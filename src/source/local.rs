@@ -36,6 +36,7 @@ use zarrs::storage::{
 };
 
 use super::instrument::{RequestKind, RequestStats};
+use super::sizes::KnownSizes;
 use crate::dtype::Dtype;
 use crate::hierarchy::node::MAX_DOCUMENT_BYTES;
 use crate::typed::TypedData;
@@ -51,6 +52,9 @@ pub struct LocalStore {
     slowness: AtomicU32,
     /// Whether a listing has returned a symbolic link to a directory (see [`list_directory`]).
     followed_links: Arc<AtomicBool>,
+    /// File sizes seen by ranged reads (each stats the file it reads), so the size a partial shard read
+    /// asks for after its index is no second file operation.
+    sizes: KnownSizes<PathBuf>,
 }
 
 /// How long one file operation may hold a tokio worker before the store hands file work to the blocking
@@ -126,6 +130,7 @@ impl LocalStore {
             limit: Arc::new(Semaphore::new(max_concurrency.max(1))),
             slowness: AtomicU32::new(0),
             followed_links: Arc::default(),
+            sizes: KnownSizes::default(),
         }
     }
 
@@ -203,14 +208,14 @@ impl LocalStore {
     }
 }
 
-/// Reads `ranges` of the file at `path` (`None` when it does not exist); a range open at the end stops
-/// after `at_most` bytes. On a worker, declines a file that is not a regular one before reading it.
+/// Reads `ranges` of the file at `path`, and the file's size (`None` when it does not exist); a range open
+/// at the end stops after `at_most` bytes. On a worker, declines a file that is not a regular one before reading it.
 fn read_ranges(
     path: &Path,
     ranges: &[ByteRange],
     at_most: u64,
     place: Place,
-) -> Attempt<Option<Vec<Bytes>>> {
+) -> Attempt<Option<(u64, Vec<Bytes>)>> {
     let opened = match place {
         Place::Worker => open_regular(path).ok_or(Declined)?,
         Place::Pool => File::open(path),
@@ -245,7 +250,11 @@ fn open_regular(path: &Path) -> Option<std::io::Result<File>> {
     }
 }
 
-fn read_from(mut file: File, ranges: &[ByteRange], at_most: u64) -> std::io::Result<Vec<Bytes>> {
+fn read_from(
+    mut file: File,
+    ranges: &[ByteRange],
+    at_most: u64,
+) -> std::io::Result<(u64, Vec<Bytes>)> {
     let size = file.metadata()?.len();
     let mut out = Vec::with_capacity(ranges.len());
     for range in ranges {
@@ -265,7 +274,7 @@ fn read_from(mut file: File, ranges: &[ByteRange], at_most: u64) -> std::io::Res
         file.seek(SeekFrom::Start(start))?;
         out.push(Bytes::from(read_exactly(&mut file, end - start)?));
     }
-    Ok(out)
+    Ok((size, out))
 }
 
 /// Reads the next `len` bytes of `file` into a buffer allocated fallibly: a size the file claims (a
@@ -306,7 +315,7 @@ impl AsyncReadableStorageTraits for LocalStore {
                 read_ranges(&path, &[ByteRange::FromStart(0, None)], at_most, place)
             })
             .await?;
-        let bytes = got.and_then(|mut v| v.pop());
+        let bytes = got.and_then(|(_, mut v)| v.pop());
         if let Some(b) = &bytes {
             self.stats.add_bytes(b.len() as u64);
         }
@@ -321,16 +330,18 @@ impl AsyncReadableStorageTraits for LocalStore {
         let ranges: Vec<ByteRange> = byte_ranges.collect();
         let path = self.path_of(key.as_str());
         let n = ranges.len().max(1);
+        let file = path.clone();
         let got = self
             .run(RequestKind::RangedGet, move |place| {
-                read_ranges(&path, &ranges, u64::MAX, place)
+                read_ranges(&file, &ranges, u64::MAX, place)
             })
             .await?;
         // Object stores answer one range per request; count them the same way.
         for _ in 1..n {
             drop(self.stats.begin(RequestKind::RangedGet));
         }
-        Ok(got.map(|parts| {
+        Ok(got.map(|(size, parts)| {
+            self.sizes.remember(&path, size);
             self.stats
                 .add_bytes(parts.iter().map(|b| b.len() as u64).sum());
             stream::iter(parts.into_iter().map(Ok)).boxed()
@@ -339,6 +350,9 @@ impl AsyncReadableStorageTraits for LocalStore {
 
     async fn size_key(&self, key: &StoreKey) -> Result<Option<u64>, StorageError> {
         let path = self.path_of(key.as_str());
+        if let Some(size) = self.sizes.get(&path) {
+            return Ok(Some(size));
+        }
         self.run(RequestKind::Head, move |_| {
             Ok(match std::fs::metadata(&path) {
                 Ok(m) if m.is_file() => Ok(Some(m.len())),
@@ -612,7 +626,7 @@ mod tests {
         let got = read_ranges(&file, &whole, 2, Place::Worker)
             .unwrap()
             .unwrap();
-        assert_eq!(got.unwrap(), [Bytes::from_static(b"ab")]);
+        assert_eq!(got.unwrap(), (3, vec![Bytes::from_static(b"ab")]));
         let missing = read_ranges(&dir.path().join("m"), &whole, 2, Place::Worker);
         assert!(missing.unwrap().unwrap().is_none());
     }

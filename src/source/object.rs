@@ -3,8 +3,10 @@
 //! Two reasons not to use `zarrs_object_store`: it turns keys into paths with `Path::from`, which
 //! percent-encodes characters such as `[`, `]`, `%` or `#` inside names, so a key like `temp[K]/c/0` is
 //! requested as `temp%5BK%5D/c/0` and the read silently returns fill values; and it asks for the object's
-//! size (a HEAD) before every ranged read. Here keys are taken verbatim (`Path::parse`) and ranged reads
-//! are single requests with offset or suffix ranges.
+//! size (a HEAD) before every ranged read. Here keys are taken verbatim (`Path::parse`), ranged reads
+//! are single requests with offset or suffix ranges, and the object size each ranged answer reports
+//! (`Content-Range: bytes a-b/TOTAL`) is remembered ([`KnownSizes`]), so the size question a partial shard
+//! read asks after fetching the index is answered without a HEAD.
 
 use std::sync::Arc;
 
@@ -17,6 +19,8 @@ use zarrs::storage::{
     StorageError, StoreKey, StoreKeys, StoreKeysPrefixes, StorePrefix,
 };
 
+use super::sizes::KnownSizes;
+
 /// The adapter.
 #[derive(Debug)]
 pub struct ObjectStoreAdapter {
@@ -25,9 +29,10 @@ pub struct ObjectStoreAdapter {
     /// Whether this reader may list the store, learnt (once) from the first refused chunk read.
     may_list: tokio::sync::OnceCell<bool>,
     suffix_ranges: bool,
-    /// Object sizes learnt by HEAD, for stores without suffix ranges (objects never change size: a
-    /// shard is rewritten under the same key only by a writer, and a reader's view is one open).
-    sizes: std::sync::Mutex<std::collections::HashMap<Path, u64>>,
+    /// Object sizes reported by ranged answers (and by the HEADs that emulate suffix ranges): the size
+    /// `size_key` gives without a request, and the one a suffix range is emulated with. Every answer
+    /// refreshes its key's entry; a reader's view is one open, whose objects do not change underneath.
+    sizes: KnownSizes<Path>,
 }
 
 impl ObjectStoreAdapter {
@@ -39,7 +44,7 @@ impl ObjectStoreAdapter {
             forbidden_is_missing: false,
             may_list: tokio::sync::OnceCell::new(),
             suffix_ranges: true,
-            sizes: std::sync::Mutex::default(),
+            sizes: KnownSizes::default(),
         }
     }
 
@@ -146,34 +151,29 @@ impl ObjectStoreAdapter {
         if self.suffix_ranges {
             return Ok(Some(range));
         }
-        let known = self
-            .sizes
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(location)
-            .copied();
-        let size = match known {
-            Some(size) => size,
-            None => match self.store.head(location).await {
-                Ok(meta) => {
-                    let mut sizes = self
-                        .sizes
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
-                    if sizes.len() >= 100_000 {
-                        sizes.clear();
-                    }
-                    sizes.insert(location.clone(), meta.size);
-                    meta.size
-                }
-                Err(object_store::Error::NotFound { .. }) => return Ok(None),
-                Err(e) if self.refusal_means_missing(&e, location).await? => return Ok(None),
-                Err(e) => return Err(storage_error(&e)),
-            },
+        let Some(size) = self.size_of(location).await? else {
+            return Ok(None);
         };
         Ok(Some(Some(GetRange::Bounded(
             size.saturating_sub(len)..size,
         ))))
+    }
+
+    /// The size of `location`: remembered from an earlier answer, or asked with a HEAD (and remembered).
+    /// `None` when the object does not exist.
+    async fn size_of(&self, location: &Path) -> Result<Option<u64>, StorageError> {
+        if let Some(size) = self.sizes.get(location) {
+            return Ok(Some(size));
+        }
+        match self.store.head(location).await {
+            Ok(meta) => {
+                self.sizes.remember(location, meta.size);
+                Ok(Some(meta.size))
+            }
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) if self.refusal_means_missing(&e, location).await? => Ok(None),
+            Err(e) => Err(storage_error(&e)),
+        }
     }
 
     async fn fetch(
@@ -188,11 +188,19 @@ impl ObjectStoreAdapter {
             range,
             ..GetOptions::default()
         };
+        let ranged = options.range.is_some();
         match self.store.get_opts(location, options).await {
-            Ok(result) => super::body::collect(result)
-                .await
-                .map(Some)
-                .map_err(|e| storage_error(&e)),
+            Ok(result) => {
+                // A ranged answer's `meta.size` is the object's total size, from its Content-Range.
+                let size = result.meta.size;
+                let body = super::body::collect(result)
+                    .await
+                    .map_err(|e| storage_error(&e))?;
+                if ranged {
+                    self.sizes.remember(location, size);
+                }
+                Ok(Some(body))
+            }
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) if self.refusal_means_missing(&e, location).await? => Ok(None),
             Err(e) => Err(storage_error(&e)),
@@ -252,13 +260,7 @@ impl AsyncReadableStorageTraits for ObjectStoreAdapter {
     }
 
     async fn size_key(&self, key: &StoreKey) -> Result<Option<u64>, StorageError> {
-        let location = path(key.as_str())?;
-        match self.store.head(&location).await {
-            Ok(meta) => Ok(Some(meta.size)),
-            Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) if self.refusal_means_missing(&e, &location).await? => Ok(None),
-            Err(e) => Err(storage_error(&e)),
-        }
+        self.size_of(&path(key.as_str())?).await
     }
 
     fn supports_get_partial(&self) -> bool {
@@ -317,5 +319,78 @@ impl AsyncListableStorageTraits for ObjectStoreAdapter {
             .iter()
             .map(|m| m.size)
             .sum())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::instrument::{InstrumentedStore, RequestStats};
+    use object_store::PutPayload;
+    use object_store::memory::InMemory;
+
+    /// An adapter over an in-memory store holding a 192-byte object at `a/c/0`, and its counters.
+    async fn adapter_over_one_object(
+        suffix_ranges: bool,
+    ) -> (ObjectStoreAdapter, Arc<RequestStats>, StoreKey) {
+        let memory = InMemory::new();
+        memory
+            .put(&Path::from("a/c/0"), PutPayload::from(vec![7u8; 192]))
+            .await
+            .unwrap();
+        let stats = Arc::new(RequestStats::default());
+        let store = Arc::new(InstrumentedStore::new(Arc::new(memory), Arc::clone(&stats)));
+        let adapter = ObjectStoreAdapter::new(store);
+        let adapter = if suffix_ranges {
+            adapter
+        } else {
+            adapter.without_suffix_ranges()
+        };
+        (adapter, stats, StoreKey::new("a/c/0").unwrap())
+    }
+
+    #[tokio::test]
+    async fn the_size_after_a_ranged_read_is_the_one_its_answer_reported() {
+        for range in [ByteRange::Suffix(64), ByteRange::FromStart(0, Some(32))] {
+            let (adapter, stats, key) = adapter_over_one_object(true).await;
+            let part = adapter.get_partial(&key, range).await.unwrap().unwrap();
+            assert_eq!(
+                part.len(),
+                if range == ByteRange::Suffix(64) {
+                    64
+                } else {
+                    32
+                }
+            );
+            assert_eq!(adapter.size_key(&key).await.unwrap(), Some(192));
+            let s = stats.snapshot();
+            assert_eq!((s.ranged_gets, s.heads, s.gets), (1, 0, 0), "{range:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn without_a_ranged_read_the_size_is_one_head_then_remembered() {
+        let (adapter, stats, key) = adapter_over_one_object(true).await;
+        assert_eq!(adapter.size_key(&key).await.unwrap(), Some(192));
+        assert_eq!(adapter.size_key(&key).await.unwrap(), Some(192));
+        assert_eq!(stats.snapshot().heads, 1);
+        let missing = StoreKey::new("a/c/1").unwrap();
+        assert_eq!(adapter.size_key(&missing).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn an_emulated_suffix_range_asks_one_head_for_both_the_range_and_the_size() {
+        let (adapter, stats, key) = adapter_over_one_object(false).await;
+        for _ in 0..2 {
+            let part = adapter
+                .get_partial(&key, ByteRange::Suffix(64))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(part.len(), 64);
+            assert_eq!(adapter.size_key(&key).await.unwrap(), Some(192));
+        }
+        let s = stats.snapshot();
+        assert_eq!((s.heads, s.ranged_gets), (1, 2));
     }
 }
