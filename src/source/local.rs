@@ -14,9 +14,12 @@
 //!
 //! A read that never returns (a hung NFS or FUSE mount) is never recorded as slow, so two rules keep it
 //! from taking the runtime: at most all but one of the runtime's workers run file work at once, over
-//! every store in the process (the rest goes to the pool, see [`WorkerSlot`]), and a file that is not a
-//! regular one (a FIFO, whose `open()` waits for a writer; a device) is never read on a worker (see
-//! [`open_regular`]).
+//! every store in the process (see [`WorkerSlot`]), and a file that is not a regular one (a FIFO, whose
+//! `open()` waits for a writer; a device) is never read on a worker (see [`open_regular`]). File work
+//! that finds every slot taken waits for one without holding its worker, for at most [`SLOT_WAIT`]: fast
+//! reads give theirs back within microseconds, so the waiter still reads inline (going to the pool at
+//! once cost a third of uncompressed throughput), while slots held by stalled reads never come back and
+//! the waiter goes to the blocking pool when the wait runs out.
 //!
 //! Directory listings follow symbolic links to directories, as zarr-python does, except a link that leads
 //! back into a directory the walk came through (a loop), which is skipped.
@@ -28,7 +31,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt, stream};
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 use zarrs::storage::byte_range::{ByteRange, ByteRangeIterator};
 use zarrs::storage::{
     AsyncListableStorageTraits, AsyncMaybeBytesIterator, AsyncReadableStorageTraits, Bytes,
@@ -79,16 +82,49 @@ const METADATA_NAME: &str = "zarr.json";
 /// File operations running on tokio workers right now, over every store in the process.
 static ON_WORKERS: AtomicUsize = AtomicUsize::new(0);
 
+/// Woken once for every [`WorkerSlot`] given back, so one operation waiting for a slot gets it.
+static SLOT_FREED: Notify = Notify::const_new();
+
+/// How long file work waits for a [`WorkerSlot`] when none is free before it goes to the blocking pool.
+/// Fast reads give their slot back within microseconds, so a waiter gets one well within this; slots held
+/// by stalled file systems never come back, and waiting longer would only delay the pool.
+const SLOT_WAIT: Duration = INLINE_READ_BUDGET;
+
 /// A claim on running one file operation on the calling tokio worker: there are as many as the runtime
 /// has workers, less one, so file systems that stop answering can stall all but one worker and never the
 /// last (timers, cancellation and every other call keep running on it). Given back when dropped.
 struct WorkerSlot;
 
 impl WorkerSlot {
-    /// A slot, when one is free and the caller is on a runtime with more than one worker.
-    fn claim() -> Option<Self> {
+    /// A slot, when one is free or frees within `wait` and the caller is on a runtime with more than one
+    /// worker. The worker runs other tasks while this waits. Cancellation-safe: the count is only taken
+    /// in the same step that returns the slot, and a wake-up a dropped waiter received passes to the next.
+    async fn claim_within(wait: Duration) -> Option<Self> {
         let slots = tokio::runtime::Handle::try_current()
             .map_or(0, |h| h.metrics().num_workers().saturating_sub(1));
+        if slots == 0 {
+            return None;
+        }
+        if let Some(slot) = Self::take(slots) {
+            return Some(slot);
+        }
+        let waited = tokio::time::timeout(wait, async {
+            loop {
+                let freed = SLOT_FREED.notified();
+                tokio::pin!(freed);
+                // Registered before the check, so a slot given back in between still wakes this.
+                freed.as_mut().enable();
+                if let Some(slot) = Self::take(slots) {
+                    return slot;
+                }
+                freed.await;
+            }
+        });
+        waited.await.ok()
+    }
+
+    /// A slot, if fewer than `slots` are taken.
+    fn take(slots: usize) -> Option<Self> {
         ON_WORKERS
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
                 (n < slots).then_some(n + 1)
@@ -101,6 +137,7 @@ impl WorkerSlot {
 impl Drop for WorkerSlot {
     fn drop(&mut self) {
         ON_WORKERS.fetch_sub(1, Ordering::AcqRel);
+        SLOT_FREED.notify_one();
     }
 }
 
@@ -141,7 +178,8 @@ impl LocalStore {
     }
 
     /// Runs blocking file work under the request cap, counted as one request of `kind`: on the calling
-    /// worker when the store is fast, a [`WorkerSlot`] is free and the work agrees, else on the pool.
+    /// worker when the store is fast, a [`WorkerSlot`] is free (or frees within [`SLOT_WAIT`]) and the
+    /// work agrees, else on the pool.
     async fn run<T: Send + 'static>(
         &self,
         kind: RequestKind,
@@ -154,7 +192,7 @@ impl LocalStore {
             .map_err(|e| StorageError::Other(e.to_string()))?;
         let _guard = self.stats.begin(kind);
         if self.inline()
-            && let Some(slot) = WorkerSlot::claim()
+            && let Some(slot) = WorkerSlot::claim_within(SLOT_WAIT).await
         {
             let started = Instant::now();
             let attempt = work(Place::Worker);
@@ -607,6 +645,48 @@ mod tests {
             }
             places.sort_by_key(|p| *p == Place::Worker);
             assert_eq!(places, [Place::Pool, Place::Pool, Place::Worker]);
+        });
+    }
+
+    #[test]
+    fn a_slot_given_back_goes_to_an_operation_waiting_for_one() {
+        on_two_workers(async {
+            let held = WorkerSlot::claim_within(Duration::ZERO).await.unwrap();
+            assert!(WorkerSlot::claim_within(Duration::ZERO).await.is_none());
+            let waiter = tokio::spawn(WorkerSlot::claim_within(Duration::from_secs(5)));
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            assert!(!waiter.is_finished(), "the waiter did not wait");
+            drop(held);
+            let got = waiter.await.unwrap();
+            assert!(
+                got.is_some(),
+                "the slot given back did not reach the waiter"
+            );
+            assert_eq!(ON_WORKERS.load(Ordering::Acquire), 1);
+            drop(got);
+            assert_eq!(ON_WORKERS.load(Ordering::Acquire), 0);
+        });
+    }
+
+    #[test]
+    fn an_abandoned_wait_for_a_slot_takes_none() {
+        on_two_workers(async {
+            let held = WorkerSlot::claim_within(Duration::ZERO).await.unwrap();
+            let abandoned = tokio::time::timeout(
+                Duration::from_millis(20),
+                WorkerSlot::claim_within(Duration::from_secs(5)),
+            );
+            assert!(abandoned.await.is_err(), "the wait ended early");
+            // Given back while no one waits: the wake-up must not count as a slot.
+            drop(held);
+            assert_eq!(ON_WORKERS.load(Ordering::Acquire), 0);
+            let again = WorkerSlot::claim_within(Duration::ZERO).await;
+            assert!(again.is_some());
+            assert!(
+                WorkerSlot::claim_within(Duration::from_millis(5))
+                    .await
+                    .is_none()
+            );
         });
     }
 
