@@ -32,6 +32,7 @@ use object_store::{
 };
 use zarrs::storage::StorageError;
 
+use crate::source::body::join_pieces;
 use crate::source::transport::GuardedConnector;
 
 /// Clients kept per open before the cache starts over (one per container and bucket or host).
@@ -313,17 +314,7 @@ fn join(pieces: Vec<Bytes>, expected: u64) -> Result<Bytes, String> {
     if total != expected {
         return Err(format!("{total} bytes arrived for a range of {expected}"));
     }
-    if pieces.len() == 1 {
-        return Ok(pieces.into_iter().next().unwrap_or_default());
-    }
-    let mut joined = Vec::new();
-    joined
-        .try_reserve_exact(usize::try_from(total).unwrap_or(usize::MAX))
-        .map_err(|_| format!("cannot allocate {total} bytes for the chunk"))?;
-    for piece in pieces {
-        joined.extend_from_slice(&piece);
-    }
-    Ok(joined.into())
+    join_pieces(pieces).map_err(|total| format!("cannot allocate {total} bytes for the chunk"))
 }
 
 /// As icechunk builds its S3 client: static keys, unsigned requests, or the environment's.

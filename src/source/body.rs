@@ -75,19 +75,27 @@ pub fn checked_stream(result: GetResult) -> BoxStream<'static, object_store::Res
 pub async fn collect(result: GetResult) -> object_store::Result<Bytes> {
     let location = result.meta.location.to_string();
     let chunks: Vec<Bytes> = checked_stream(result).try_collect().await?;
-    if chunks.len() <= 1 {
-        return Ok(chunks.into_iter().next().unwrap_or_default());
-    }
-    let total = chunks.iter().map(Bytes::len).sum();
-    let mut joined = Vec::new();
-    joined.try_reserve_exact(total).map_err(|_| {
+    join_pieces(chunks).map_err(|total| {
         body_error(
             &location,
             &format!("cannot allocate {total} bytes for the body"),
         )
-    })?;
-    for chunk in chunks {
-        joined.extend_from_slice(&chunk);
+    })
+}
+
+/// `pieces` as one buffer, joined in one fallible allocation (a single piece is handed on as it is).
+///
+/// # Errors
+/// The total length, when that much memory cannot be had.
+pub fn join_pieces(pieces: Vec<Bytes>) -> Result<Bytes, u64> {
+    if pieces.len() <= 1 {
+        return Ok(pieces.into_iter().next().unwrap_or_default());
+    }
+    let total: usize = pieces.iter().map(Bytes::len).sum();
+    let mut joined = Vec::new();
+    joined.try_reserve_exact(total).map_err(|_| total as u64)?;
+    for piece in pieces {
+        joined.extend_from_slice(&piece);
     }
     Ok(joined.into())
 }
