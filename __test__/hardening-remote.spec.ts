@@ -387,3 +387,18 @@ test('a virtual chunk container on Azure is refused without a request', async (t
   t.true(String(run.result?.message).includes('az://rustytree-virtual/'), run.result?.message);
   t.deepEqual(proxy.requests, []);
 });
+
+test.failing('a group path with an ASCII control character is ERR_INVALID_ARGUMENT on every source', async (t) => {
+  // DEFECT: object_store cannot address a key holding an ASCII control character, so `group: 'VCP\r12'` was
+  // ERR_STORAGE ("not a valid object path") over HTTP and S3 and ERR_NOT_FOUND on disk: a storage failure
+  // for what is a bad argument (fuzz finding F6, consolidated_tree).
+  const group = 'VCP-12/\r';
+  const sources: [string, OpenOptions][] = [
+    [store('nexrad.zarr'), {}],
+    [`${files.url}/stores/nexrad.zarr`, {}],
+    [`s3://stores/nexrad.zarr`, { storageOptions: { endpoint: bucket.url, allowHttp: true, region: 'us-east-1', anonymous: true } }],
+  ];
+  for (const [source, options] of sources) {
+    await rejectsWith(t, openDatatree(source, { ...options, group }), 'ERR_INVALID_ARGUMENT', '"/VCP-12/\\r"');
+  }
+});
