@@ -204,7 +204,7 @@ async fn open_unscrubbed(source_str: &str, options: &OpenOptions) -> Result<Open
             "maxConcurrency must be at least 1".into(),
         ));
     }
-    let group = path::normalize(&options.group)?;
+    let group = path::normalize_group(&options.group)?;
     let filter = options
         .group_filter
         .as_deref()

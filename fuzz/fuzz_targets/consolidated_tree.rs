@@ -98,7 +98,8 @@ fuzz_target!(|data: &[u8]| {
         None
     };
     let group = if flags & 4 != 0 {
-        match path::normalize(lines.next().unwrap_or_default()) {
+        // As `tree::open` does: the group path is the caller's argument, checked as one.
+        match path::normalize_group(lines.next().unwrap_or_default()) {
             Ok(group) => group,
             Err(_) => return,
         }

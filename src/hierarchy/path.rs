@@ -32,6 +32,25 @@ pub fn normalize(path: &str) -> Result<String> {
     Ok(out)
 }
 
+/// Normalises the group path a caller asks to open, as [`normalize`] does, and refuses ASCII control
+/// characters (U+0000 to U+001F and U+007F) in it: object_store cannot address a key holding one, so such
+/// a group could be opened from disk but never from object storage. The rule holds for every source so
+/// that a group path means the same everywhere. Names read from metadata are not checked here: a store
+/// may hold such a name, and only the requests for it fail.
+///
+/// # Errors
+/// `ERR_INVALID_ARGUMENT` for `.` or `..` segments and for control characters.
+pub fn normalize_group(path: &str) -> Result<String> {
+    if let Some(c) = path.chars().find(char::is_ascii_control) {
+        return Err(RtError::InvalidArgument(format!(
+            "group path {:?} holds the control character U+{:04X}, which object storage keys cannot address",
+            normalize(path).unwrap_or_else(|_| path.to_owned()),
+            u32::from(c)
+        )));
+    }
+    normalize(path)
+}
+
 /// Joins a normalised parent path and a child name.
 #[must_use]
 pub fn join(parent: &str, name: &str) -> String {
@@ -134,6 +153,22 @@ mod tests {
             normalize("/a/../b").unwrap_err().code(),
             "ERR_INVALID_ARGUMENT"
         );
+    }
+
+    #[test]
+    fn group_paths_refuse_control_characters() {
+        assert_eq!(normalize_group("a//b/").unwrap(), "/a/b");
+        assert_eq!(normalize_group("é/ü b").unwrap(), "/é/ü b");
+        for (bad, shown) in [
+            ("a/\r", r#""/a/\r" holds the control character U+000D"#),
+            ("a\0b", "U+0000"),
+            ("\x7f", "U+007F"),
+            ("\t/x", "U+0009"),
+        ] {
+            let e = normalize_group(bad).unwrap_err();
+            assert_eq!(e.code(), "ERR_INVALID_ARGUMENT");
+            assert!(e.message().contains(shown), "{}", e.message());
+        }
     }
 
     #[test]
