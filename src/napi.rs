@@ -139,6 +139,7 @@ fn spawn_guarded<T: ToNapiValue + Send + 'static>(
     cancel: Option<CancellationToken>,
     work: impl Future<Output = crate::error::Result<T>> + Send + 'static,
 ) -> napi::Result<PromiseRaw<'_, T>> {
+    let work = crate::tasks::counted(work);
     let Some(token) = cancel else {
         return env.spawn_future(async move { guarded(&what, None, tokio::spawn(work)).await });
     };
@@ -585,6 +586,15 @@ pub fn test_panic(env: &Env) -> napi::Result<PromiseRaw<'_, u8>> {
         let i = v.len() + 1;
         Ok(v[i])
     })
+}
+
+/// How many native tasks are alive now (operations and the chunk tasks of reads), for the test that
+/// proves aborted work is dropped, buffers and all, once it winds down. Not part of the public
+/// TypeScript API.
+#[napi(js_name = "_aliveTasks")]
+#[must_use]
+pub fn alive_tasks() -> u32 {
+    u32::try_from(crate::tasks::alive()).unwrap_or(u32::MAX)
 }
 
 /// Opens the hierarchy at `source` and returns its metadata and index coordinates.

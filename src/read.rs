@@ -108,7 +108,7 @@ pub async fn read_region(
         };
         let target = target.clone();
         let limit = Arc::clone(limit);
-        tasks.spawn(async move {
+        tasks.spawn(crate::tasks::counted(async move {
             let permit = limit
                 .acquire_owned()
                 .await
@@ -126,7 +126,7 @@ pub async fn read_region(
             drop(permit);
             let decoded = target.plan.apply(raw)?;
             Ok::<_, RtError>(Done::Piece(decoded, shape, offset))
-        });
+        }));
     }
     if chunk_count == 1 {
         // One chunk covers the whole selection: its decoded piece is the output, as it is (no output
