@@ -6,6 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
+# `npm run build` on a fresh clone: without node_modules, `npx napi` would ask the registry for an
+# unrelated package called `napi`.
+ensure_npm_packages
 
 profile=(--profile ci)
 [ "${1:-}" = "--release" ] && profile=(--release)
