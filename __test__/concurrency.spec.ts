@@ -1,10 +1,10 @@
 // One bounded pool per source: 200 reads at once on one tree with maxConcurrency 16 never have more than
-// 16 requests in flight at the server (benchmark/s3-server.ts counts them), and every result is right.
+// 16 requests in flight at the server (__test__/helpers/s3-server.ts counts them), and every result is right.
 // The server also proves the library is read-only: it sees only GETs.
 import test from 'ava';
 import { join } from 'node:path';
 import { openDatatree } from '../index';
-import { serveBucket } from '../benchmark/s3-server';
+import { serveBucket } from './helpers/s3-server';
 import { FIXTURES, loadExpected } from './helpers/expected';
 
 test('200 concurrent reads with maxConcurrency 16: at most 16 requests in flight, every value right', async (t) => {

@@ -3,7 +3,7 @@ import test from 'ava';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDataset, openDatatree } from '../index';
-import { serveBucket } from '../benchmark/s3-server';
+import { serveBucket } from './helpers/s3-server';
 import { loadExpected, nodesBelowRoot, store } from './helpers/expected';
 
 const nexrad = loadExpected('nexrad.json');
