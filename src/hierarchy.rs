@@ -517,12 +517,12 @@ mod tests {
 
     // ---------------------------------------------------------------- consolidated flattening
 
-    fn group_with(attrs: Value) -> Value {
+    fn group_with(attrs: &Value) -> Value {
         json!({"zarr_format": 3, "node_type": "group", "attributes": attrs})
     }
 
     /// A group document holding `entries` as inline consolidated metadata, as zarr-python writes it.
-    fn consolidated_group(attrs: Value, entries: Value) -> Value {
+    fn consolidated_group(attrs: &Value, entries: &Value) -> Value {
         json!({
             "zarr_format": 3, "node_type": "group", "attributes": attrs,
             "consolidated_metadata": {"kind": "inline", "must_understand": false, "metadata": entries}
@@ -558,10 +558,10 @@ mod tests {
         // The top level names `a` only; `a`'s own block names its subtree relative to `/a`, and `/a/b`'s
         // block one level further down.
         let b = consolidated_group(
-            json!({"from": "a's block"}),
-            json!({"x": {"zarr_format": 3, "node_type": "group", "attributes": {"from": "b's block"}}}),
+            &json!({"from": "a's block"}),
+            &json!({"x": {"zarr_format": 3, "node_type": "group", "attributes": {"from": "b's block"}}}),
         );
-        let a = consolidated_group(json!({"from": "top"}), json!({"b": b}));
+        let a = consolidated_group(&json!({"from": "top"}), &json!({"b": b}));
         let nodes = flatten_consolidated("/", entries(json!({"a": a}))).unwrap();
         assert_eq!(
             nodes.keys().map(String::as_str).collect::<Vec<_>>(),
@@ -583,8 +583,8 @@ mod tests {
         // zarr-python repeats each group's subtree inside its entry; the top-level document is the one
         // kept, and the nested copy is not parsed (a broken copy is no error).
         let a = consolidated_group(
-            json!({"from": "top"}),
-            json!({"v": {"zarr_format": 3, "node_type": "banana"}, "w": group_with(json!({"from": "nested"}))}),
+            &json!({"from": "top"}),
+            &json!({"v": {"zarr_format": 3, "node_type": "banana"}, "w": group_with(&json!({"from": "nested"}))}),
         );
         let mut v = array_doc("x");
         v["attributes"] = json!({"from": "top"});
@@ -605,7 +605,7 @@ mod tests {
         // keys are normalised like group paths.
         let nodes = flatten_consolidated(
             "/g/h",
-            entries(json!({"s//t/": group_with(json!({"from": "s/t"})), "s/t/v": array_doc("x")})),
+            entries(json!({"s//t/": group_with(&json!({"from": "s/t"})), "s/t/v": array_doc("x")})),
         )
         .unwrap();
         assert_eq!(
@@ -696,7 +696,7 @@ mod tests {
             ("/alpha/v2", array_doc("b")),
             ("/", group_doc()),
             ("/mid", group_doc()),
-            ("/alpha", group_with(json!({"from": "alpha"}))),
+            ("/alpha", group_with(&json!({"from": "alpha"}))),
             ("/alpha/v1", array_doc("a")),
             ("/Beta", group_doc()),
             ("/alpha/c", group_doc()),
@@ -723,7 +723,7 @@ mod tests {
     fn a_listing_opened_at_a_group_keeps_only_that_group_and_below() {
         let docs = [
             ("/", group_doc()),
-            ("/a", group_with(json!({"from": "a"}))),
+            ("/a", group_with(&json!({"from": "a"}))),
             ("/a/b", group_doc()),
             ("/a/b/v", array_doc("x")),
             ("/ab", group_doc()),
@@ -880,9 +880,9 @@ mod tests {
     #[tokio::test]
     async fn a_group_opened_below_a_consolidated_root_takes_its_subtree_from_the_root() {
         let root = consolidated_group(
-            json!({}),
-            json!({
-                "a": group_with(json!({"from": "root's block"})),
+            &json!({}),
+            &json!({
+                "a": group_with(&json!({"from": "root's block"})),
                 "a/v": array_doc("x"),
                 "b": group_doc(),
             }),
@@ -892,7 +892,7 @@ mod tests {
             ("zarr.json", bytes_of(&root)),
             (
                 "a/zarr.json",
-                bytes_of(&group_with(json!({"from": "a's own"}))),
+                bytes_of(&group_with(&json!({"from": "a's own"}))),
             ),
         ])
         .await;
@@ -924,7 +924,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_group_with_its_own_consolidated_metadata_opens_below_a_broken_root() {
-        let group = consolidated_group(json!({}), json!({"s": group_doc(), "s/v": array_doc("x")}));
+        let group = consolidated_group(
+            &json!({}),
+            &json!({"s": group_doc(), "s/v": array_doc("x")}),
+        );
         let source = store_of(&[
             ("zarr.json", b"{ not json".to_vec()),
             ("g/zarr.json", bytes_of(&group)),
