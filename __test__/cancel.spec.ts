@@ -8,7 +8,7 @@ import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { isRustytreeError, openDatatree, type Variable } from '../index';
-import { serveBucket, type BucketServer } from '../benchmark/s3-server';
+import { serveBucket, type BucketServer } from './helpers/s3-server';
 import { FIXTURES, loadExpected, normalizeExpected, toJsonForm } from './helpers/expected';
 import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy';
 
@@ -194,7 +194,7 @@ test.serial('100 opens aborted at random points: ERR_ABORTED or a whole tree, no
 const CHILD = `
 const { join } = require('node:path');
 const { openDatatree } = require(${JSON.stringify(join(ROOT, 'index.js'))});
-const { serveBucket } = require(${JSON.stringify(join(ROOT, 'benchmark', 's3-server.ts'))});
+const { serveBucket } = require(${JSON.stringify(join(ROOT, '__test__', 'helpers', 's3-server.ts'))});
 (async () => {
   const server = await serveBucket(${JSON.stringify(join(FIXTURES, 'stores'))}, { bucket: 'stores', latencyMs: 2 });
   const tree = await openDatatree('s3://stores/nexrad.zarr', { storageOptions: { endpoint: server.url, anonymous: true, allowHttp: true, region: 'us-east-1' } });

@@ -1,11 +1,11 @@
 // One bounded pool per source: 200 reads at once on one tree with maxConcurrency 16 never have more than
-// 16 requests in flight at the server (benchmark/s3-server.ts counts them), and every result is right.
+// 16 requests in flight at the server (__test__/helpers/s3-server.ts counts them), and every result is right.
 // The server also proves the library is read-only: it sees only GETs.
 import test from 'ava';
 import { join } from 'node:path';
 import { openDatatree } from '../index';
-import { serveBucket } from '../benchmark/s3-server';
-import { FIXTURES, loadExpected } from './helpers/expected';
+import { serveBucket } from './helpers/s3-server';
+import { FIXTURES, expectedValues, jsonValues, loadExpected } from './helpers/expected';
 
 test('200 concurrent reads with maxConcurrency 16: at most 16 requests in flight, every value right', async (t) => {
   const server = await serveBucket(join(FIXTURES, 'stores'), { bucket: 'stores', latencyMs: 5 });
@@ -23,12 +23,15 @@ test('200 concurrent reads with maxConcurrency 16: at most 16 requests in flight
     server.resetCounts();
     const reads = Array.from({ length: 200 }, (_, i) => {
       const [node, name] = paths[i % paths.length];
-      return tree.get(node)!.dataset.get(name)!.read().then((a) => [node, name, a] as const);
+      const variable = tree.get(node)!.dataset.get(name)!;
+      return variable.read().then((a) => [node, name, variable.dtype, a] as const);
     });
-    for (const [node, name, a] of await Promise.all(reads)) {
+    // Every read's values, not only its shape, against what xarray decoded: a piece placed at the wrong
+    // offset or taken from another read under the load would show here.
+    for (const [node, name, dtype, a] of await Promise.all(reads)) {
       const want = expected.nodes[node].variables[name];
       t.deepEqual(a.shape, want.shape, `${node}/${name}`);
-      t.is(a.data.length, want.shape.reduce((x, y) => x * y, 1));
+      t.deepEqual(jsonValues(a, dtype), expectedValues(want, dtype), `${node}/${name} values`);
     }
     t.true(server.counts.gets > 16, `${server.counts.gets} GETs`);
     t.true(server.counts.peakInFlight <= 16, `peak in flight at the server: ${server.counts.peakInFlight}`);

@@ -8,7 +8,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { join } from 'node:path';
 import { isRustytreeError, openDatatree, type DataTree, type ErrorCode, type StorageOptions } from '../index';
-import { serveBucket, type BucketServer } from '../benchmark/s3-server';
+import { serveBucket, type BucketServer } from './helpers/s3-server';
 import { checkAgainstXarray } from './helpers/compare';
 import { FIXTURES, loadExpected, normalizeExpected, toJsonForm } from './helpers/expected';
 import { startFaultProxy, type FaultKind, type FaultProxy } from './helpers/fault-proxy';

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { serveBucket } from '../benchmark/s3-server';
+import { serveBucket } from './helpers/s3-server';
 import { openDatatree } from '../index';
 import { rejectsWith } from './helpers/reject';
 

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { isRustytreeError, openDatatree, type DataTree, type OpenOptions, type StorageOptions } from '../index';
-import { serveBucket, type BucketServer } from '../benchmark/s3-server';
+import { serveBucket, type BucketServer } from './helpers/s3-server';
 import { FIXTURES, store } from './helpers/expected';
 import { serveDirectory, type StaticServer } from './helpers/http-server';
 import { announceHuge, endless, sendChunked, startLiar, type LiarServer, type Recorded } from './helpers/liar-server';

@@ -8,7 +8,7 @@ import test, { type ExecutionContext } from 'ava';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDatatree } from '../index';
-import { serveBucket, type BucketServer } from '../benchmark/s3-server';
+import { serveBucket, type BucketServer } from './helpers/s3-server';
 import { FIXTURE_CASES, fixtureKey } from './helpers/cases';
 import { checkAgainstXarray } from './helpers/compare';
 import { FIXTURES, loadExpected } from './helpers/expected';

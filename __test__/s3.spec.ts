@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { isRustytreeError, openDatatree, type StorageOptions } from '../index';
 import { FIXTURE_CASES, fixtureKey } from './helpers/cases';
 import { checkAgainstXarray } from './helpers/compare';
-import { FIXTURES, loadExpected, nodesBelowRoot } from './helpers/expected';
+import { FIXTURES, expectedValues, jsonValues, loadExpected, nodesBelowRoot } from './helpers/expected';
 import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy';
 import { startMinio, type MinioServer } from './helpers/servers';
 import { rejectsWith } from './helpers/reject';
@@ -38,9 +38,15 @@ test.before(async () => {
     await minio.upload(bucket, join(FIXTURES, 'stores', 'nexrad_unconsolidated.zarr'), 'stores/nexrad_unconsolidated.zarr/');
     await minio.upload(bucket, join(FIXTURES, 'icechunk', 'radar.icechunk'), 'icechunk/radar.icechunk/');
   }
+  // For the 403-means-missing rule below: anyone may read and list `denychunk` but one chunk that exists;
+  // anyone may read `nolist` but not list it, and a policy refuses its never-written chunks (as S3 does
+  // to such a reader) and one chunk that exists.
+  for (const bucket of ['denychunk', 'nolist']) await minio.upload(bucket, join(FIXTURES, 'stores', 'dtypes.zarr'), 'stores/dtypes.zarr/');
   await minio.upload('rustytree-virtual', join(FIXTURES, 'icechunk', 'virtual-data'));
   await minio.allowAnonymousRead('public', true);
   await minio.allowAnonymousRead('getonly', false);
+  await minio.allowAnonymousRead('denychunk', true, [WRITTEN]);
+  await minio.allowAnonymousRead('nolist', false, [...NEVER_WRITTEN, 'stores/dtypes.zarr/int8/c/0']);
   proxy = await startFaultProxy(minio.endpoint);
 });
 
@@ -76,14 +82,92 @@ test('S3: anonymous reads of a public bucket', async (t) => {
   await checkAgainstXarray(t, 'icechunk_radar.main.json', 's3://public/icechunk/radar.icechunk', { storageOptions: anonymous() });
 });
 
-test('S3: without list permission, 403 for a missing key means missing', async (t) => {
-  // The repo probe of a Zarr store and the zarr.json probe of a repository are answered 403, not 404.
+test('S3: without list permission, missing keys read as missing and a walk is refused', async (t) => {
+  // The repo probe of a Zarr store and the zarr.json probe of a repository are missing keys (MinIO answers
+  // them 404 where GetObject is allowed; S3 would answer 403: the tests of the chunk rule below use
+  // MinIO's own 403s).
   await checkAgainstXarray(t, 'cf.json', 's3://getonly/stores/cf.zarr', { storageOptions: anonymous() });
-  // Chunks never written are answered 403 too, and read as the fill value, as xarray reads them.
+  // Chunks never written read as the fill value, as xarray reads them.
   await checkAgainstXarray(t, 'dtypes.json', 's3://getonly/stores/dtypes.zarr', { storageOptions: anonymous() });
   await checkAgainstXarray(t, 'icechunk_radar.main.json', 's3://getonly/icechunk/radar.icechunk', { storageOptions: anonymous() });
   // A walk needs listings, which the policy refuses: a clear error, not an empty tree.
   await rejectsWith(t, openDatatree('s3://getonly/stores/nexrad_unconsolidated.zarr', { storageOptions: anonymous() }), 'ERR_PERMISSION_DENIED');
+});
+
+// The 403-means-missing rule of chunk reads (source/object.rs, ObjectStoreAdapter::for_chunks), branch by
+// branch, on MinIO's own 403 answers. `missing_int` (12 × 10 in 4 × 4 chunks) has chunks (0, 0) and (2, 1)
+// written; the other seven were never written (fill value -999). Where GetObject is allowed, MinIO answers
+// 404 for a missing key with or without list permission (AWS S3 answers 403 without it); where a policy
+// denies GetObject, it answers 403 AccessDenied, and for a missing key 404 only to a reader that may list,
+// as S3 does. So a bucket policy that denies the never-written keys to a reader that may not list gives
+// exactly S3's answers to such a reader. A logging proxy of the test's own counts the LIST the rule asks.
+const MISSING_INT = 'stores/dtypes.zarr/missing_int/c';
+const NEVER_WRITTEN = ['0/1', '0/2', '1/0', '1/1', '1/2', '2/0', '2/2'].map((c) => `${MISSING_INT}/${c}`);
+const WRITTEN = `${MISSING_INT}/0/0`;
+const LIST = /list-type=2/;
+
+/** dtypes.zarr in `bucket`, opened through a fresh logging proxy in front of MinIO. */
+async function dtypesThroughProxy(bucket: string, storageOptions: StorageOptions) {
+  const logged = await startFaultProxy(minio.endpoint);
+  const tree = await openDatatree(`s3://${bucket}/stores/dtypes.zarr`, { storageOptions: { ...storageOptions, endpoint: logged.url } });
+  const lists = () => logged.log.filter((l) => LIST.test(l));
+  return { proxy: logged, lists, missingInt: tree.dataset.get('missing_int')!, int8: tree.dataset.get('int8')! };
+}
+
+test('S3: 403 AccessDenied for never-written chunks, without list permission: the fill value, after one LIST', async (t) => {
+  const { proxy: logged, lists, missingInt } = await dtypesThroughProxy('nolist', anonymous());
+  try {
+    const all = await missingInt.read();
+    t.deepEqual(jsonValues(all, missingInt.dtype), expectedValues(loadExpected('dtypes.json').nodes['/'].variables.missing_int, missingInt.dtype));
+    // Seven refusals, one question whether this reader may list (refused too), remembered for the rest.
+    t.is(lists().length, 1, logged.log.join('\n'));
+    t.regex(lists()[0], /prefix=stores%2Fdtypes\.zarr%2Fmissing_int%2Fc%2F/);
+  } finally {
+    await logged.close();
+  }
+});
+
+test('S3: 403 AccessDenied for a chunk that exists, without list permission, cannot be told from a missing one', async (t) => {
+  // The rule's known limit, kept on purpose: S3 gives such a reader the same answer for both, and a
+  // never-written chunk is normal, so the denied chunk (0) of int8 reads as the fill value, 0.
+  const { proxy: logged, int8 } = await dtypesThroughProxy('nolist', anonymous());
+  try {
+    t.deepEqual(Array.from((await int8.read()).data), [0, 0, 0, 0, 42, 127]);
+  } finally {
+    await logged.close();
+  }
+});
+
+test('S3: 403 AccessDenied for a chunk that exists, with list permission: ERR_PERMISSION_DENIED after one LIST', async (t) => {
+  const { proxy: logged, lists, missingInt } = await dtypesThroughProxy('denychunk', anonymous());
+  try {
+    // A reader that may list gets 404 for a missing key, denied or not: chunk (1, 1) is the fill value,
+    // and no LIST is asked.
+    const missing = await missingInt.read({ my: [4, 8], mx: [4, 8] });
+    t.deepEqual(Array.from(missing.data), Array(16).fill(-999));
+    t.is(lists().length, 0, logged.log.join('\n'));
+    // So its 403 for chunk (0, 0) is a real denial: one LIST says that it may list, and the read fails.
+    await rejectsWith(t, missingInt.read({ my: [0, 4], mx: [0, 4] }), 'ERR_PERMISSION_DENIED', 'missing_int');
+    t.is(lists().length, 1, logged.log.join('\n'));
+  } finally {
+    await logged.close();
+  }
+});
+
+test('S3: a 403 that is a signature failure is ERR_PERMISSION_DENIED, never a missing chunk, and asks no LIST', async (t) => {
+  const { proxy: logged, lists, missingInt } = await dtypesThroughProxy('fixtures', keys());
+  try {
+    // From here on every chunk request and listing is signed wrongly, as with a secret that stopped
+    // working. Had the adapter asked whether it may list, the refused LIST would have said "no", and the
+    // never-written chunk (1, 1) would have read as the fill value.
+    logged.inject({ kind: 'badSignature', times: 1000, match: /missing_int\/c\/|list-type=2/ });
+    const err = await rejectsWith(t, missingInt.read({ my: [4, 8], mx: [4, 8] }), 'ERR_PERMISSION_DENIED', 'missing_int');
+    t.regex(err.message, /SignatureDoesNotMatch/);
+    t.true(logged.faulted.some((f) => f.includes('missing_int/c/1/1')), logged.faulted.join('\n'));
+    t.is(lists().length, 0, logged.log.join('\n'));
+  } finally {
+    await logged.close();
+  }
 });
 
 test('S3: anonymous requests to a private bucket are refused clearly', async (t) => {

@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { isRustytreeError, openDatatree, type ErrorCode, type OpenOptions, type StorageOptions } from '../index';
-import { serveBucket, type BucketServer } from '../benchmark/s3-server';
+import { serveBucket, type BucketServer } from './helpers/s3-server';
 import { FIXTURES } from './helpers/expected';
 import { startFaultProxy, type FaultProxy, type FaultRule } from './helpers/fault-proxy';
 import { freePort } from './helpers/servers';

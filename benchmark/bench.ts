@@ -2,7 +2,8 @@
 // that delays every response by L ms, and fits T(L) = a + b·L per case (b: sequential round trips, a: CPU
 // cost). Part 2, contenders (benchmark/compare.ts): rustytree, zarrita.js, zarrita.js on @earthmover/icechunk
 // (when installed) and, with RUSTYTREE_BENCH_PYTHON, xarray and rustytree-xarray on the KLOT-like archive
-// (`--data DIR`, from scripts/bench_data.sh) served by benchmark/s3-server.ts, each run a fresh process.
+// (`--data DIR`, from scripts/bench_data.sh) served by __test__/helpers/s3-server.ts, each run a fresh
+// process.
 // Part 3, throughput (benchmark/throughput.ts): decoded MB/s from local disk per codec, against the codec
 // alone (with RUSTYTREE_BENCH_PYTHON).
 // Writes benchmark/results.json and, from it, benchmark/RESULTS.md (benchmark/report.ts) and, with

@@ -1,5 +1,5 @@
 // Contenders on one simulated object store: the KLOT-like archive (benchmark/make_data.py) served by
-// benchmark/s3-server.ts with latency L, each measurement in a fresh process (benchmark/run-one.mts),
+// __test__/helpers/s3-server.ts with latency L, each measurement in a fresh process (benchmark/run-one.mts),
 // the median of RUNS runs after a warm-up run. Fits T(L) = a + b·L per contender, store and task.
 // Contenders: rustytree and zarrita.js on the Zarr stores; rustytree and, when @earthmover/icechunk is
 // installed, icechunk-js (zarrita.js on its wasm store) on the icechunk repository; with the bench venv's
@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
-import { serveBucket, type BucketServer } from './s3-server';
+import { serveBucket, type BucketServer } from '../__test__/helpers/s3-server';
 
 const execFileAsync = promisify(execFile);
 

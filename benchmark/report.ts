@@ -140,7 +140,7 @@ function contenderSection(c: NonNullable<Results['contenders']>): string[] {
     `The \`${layout.profile}\` profile of benchmark/make_data.py: ${layout.groups} groups, ${layout.arrays} arrays,`,
     `${layout.vcps} VCPs x ${layout.sweeps} sweeps, six float32 moments of ${layout.volumes} x ${layout.azimuths} x ${layout.gates} per sweep`,
     `(${(layout.decoded_bytes_all_moments / 1e6).toFixed(0)} MB decoded), written by xarray ${layout.writer.xarray}, zarr ${layout.writer.zarr}, icechunk ${layout.writer.icechunk}.`,
-    'Served by benchmark/s3-server.ts (S3 ListObjectsV2 + GET, latency L on every response and one more on every',
+    'Served by __test__/helpers/s3-server.ts (S3 ListObjectsV2 + GET, latency L on every response and one more on every',
     `new connection). Each time is the median of ${c.runs} fresh processes after a warm-up, in ms, from the first call to`,
     "the last value. Tasks: `open` = every node's metadata; `coords` = open + every 1-D index coordinate;",
     '`read` = open + DBZH of every sweep. zarrita.js (0.7.5, FetchStore; consolidated v3 metadata through its',

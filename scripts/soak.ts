@@ -4,9 +4,10 @@
 //   nice -n 10 node --import=tsx --expose-gc scripts/soak.ts [--opens 10000] [--reads-per-open 10]
 //     [--workers 8] [--sample-every 100] [--idle-wait 100] [--out benchmark/soak-results]
 //
-// The server (benchmark/s3-server.ts over fixtures/) runs in a child process so that /proc/self/fd counts
-// only the client's descriptors. Work runs in rounds of `--sample-every` opens; between rounds nothing is in
-// flight, GC is forced and one sample is taken, so the curve shows what is retained, not what is busy.
+// The server (__test__/helpers/s3-server.ts over fixtures/) runs in a child process so that
+// /proc/self/fd counts only the client's descriptors. Work runs in rounds of `--sample-every` opens;
+// between rounds nothing is in flight, GC is forced and one sample is taken, so the curve shows what is
+// retained, not what is busy.
 // Every chunk read is checked against a hash of the same chunk read from local disk before the run.
 // Not part of `npm test`: the full run takes several minutes.
 import { fork, type ChildProcess } from 'node:child_process';
@@ -16,7 +17,7 @@ import { cpus, getPriority, loadavg } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { execSync } from 'node:child_process';
 import { openDatatree, readChunk, type DataTree, type NDArray, type OpenOptions, type Variable } from '../index';
-import { serveBucket } from '../benchmark/s3-server';
+import { serveBucket } from '../__test__/helpers/s3-server';
 
 const ROOT = join(__dirname, '..');
 const FIXTURES = join(ROOT, 'fixtures');

@@ -514,4 +514,493 @@ mod tests {
         assert_eq!(filtered.groups["/"].children.len(), 10);
         assert_eq!(filtered.groups.len(), 11);
     }
+
+    // ---------------------------------------------------------------- consolidated flattening
+
+    fn group_with(attrs: &Value) -> Value {
+        json!({"zarr_format": 3, "node_type": "group", "attributes": attrs})
+    }
+
+    /// A group document holding `entries` as inline consolidated metadata, as zarr-python writes it.
+    fn consolidated_group(attrs: &Value, entries: &Value) -> Value {
+        json!({
+            "zarr_format": 3, "node_type": "group", "attributes": attrs,
+            "consolidated_metadata": {"kind": "inline", "must_understand": false, "metadata": entries}
+        })
+    }
+
+    fn array_doc(dim: &str) -> Value {
+        json!({
+            "zarr_format": 3, "node_type": "array", "shape": [4], "data_type": "float32",
+            "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [2]}},
+            "chunk_key_encoding": {"name": "default"}, "fill_value": 0.0,
+            "codecs": [{"name": "bytes", "configuration": {"endian": "little"}}],
+            "dimension_names": [dim]
+        })
+    }
+
+    fn entries(value: Value) -> Map<String, Value> {
+        let Value::Object(map) = value else {
+            panic!("not an object")
+        };
+        map
+    }
+
+    fn attr(node: &NodeMeta) -> &Value {
+        match node {
+            NodeMeta::Group(g) => &g.attrs["from"],
+            NodeMeta::Array(a) => &a.attrs["from"],
+        }
+    }
+
+    #[test]
+    fn nested_consolidated_blocks_are_flattened_with_keys_relative_to_their_group() {
+        // The top level names `a` only; `a`'s own block names its subtree relative to `/a`, and `/a/b`'s
+        // block one level further down.
+        let b = consolidated_group(
+            &json!({"from": "a's block"}),
+            &json!({"x": {"zarr_format": 3, "node_type": "group", "attributes": {"from": "b's block"}}}),
+        );
+        let a = consolidated_group(&json!({"from": "top"}), &json!({"b": b}));
+        let nodes = flatten_consolidated("/", entries(json!({"a": a}))).unwrap();
+        assert_eq!(
+            nodes.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["/a", "/a/b", "/a/b/x"]
+        );
+        assert_eq!(attr(&nodes["/a"]), "top");
+        assert_eq!(attr(&nodes["/a/b"]), "a's block");
+        assert_eq!(attr(&nodes["/a/b/x"]), "b's block");
+        // No group keeps its block once flattened: each document is parsed once.
+        for node in nodes.values() {
+            if let NodeMeta::Group(g) = node {
+                assert!(g.consolidated.is_none());
+            }
+        }
+    }
+
+    #[test]
+    fn a_node_listed_at_the_top_wins_over_its_copy_in_a_nested_block() {
+        // zarr-python repeats each group's subtree inside its entry; the top-level document is the one
+        // kept, and the nested copy is not parsed (a broken copy is no error).
+        let a = consolidated_group(
+            &json!({"from": "top"}),
+            &json!({"v": {"zarr_format": 3, "node_type": "banana"}, "w": group_with(&json!({"from": "nested"}))}),
+        );
+        let mut v = array_doc("x");
+        v["attributes"] = json!({"from": "top"});
+        let top = json!({"a": a, "a/v": v});
+        let nodes = flatten_consolidated("/", entries(top)).unwrap();
+        assert_eq!(
+            nodes.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["/a", "/a/v", "/a/w"]
+        );
+        assert!(matches!(nodes["/a/v"], NodeMeta::Array(_)));
+        assert_eq!(attr(&nodes["/a/v"]), "top");
+        assert_eq!(attr(&nodes["/a/w"]), "nested");
+    }
+
+    #[test]
+    fn consolidated_keys_below_a_group_base_are_relative_to_that_group() {
+        // A group's own consolidated metadata (no root block) names its nodes relative to the group;
+        // keys are normalised like group paths.
+        let nodes = flatten_consolidated(
+            "/g/h",
+            entries(json!({"s//t/": group_with(&json!({"from": "s/t"})), "s/t/v": array_doc("x")})),
+        )
+        .unwrap();
+        assert_eq!(
+            nodes.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["/g/h/s/t", "/g/h/s/t/v"]
+        );
+    }
+
+    #[test]
+    fn a_dot_dot_consolidated_key_is_invalid_metadata_naming_it() {
+        for key in ["../x", "a/./b"] {
+            let e = flatten_consolidated("/", entries(json!({key: group_doc()}))).unwrap_err();
+            assert_eq!(e.code(), "ERR_INVALID_METADATA");
+            assert_eq!(
+                e.message(),
+                format!("consolidated metadata has a bad key {key:?}")
+            );
+        }
+    }
+
+    #[test]
+    fn the_first_bad_consolidated_document_in_key_order_is_the_one_reported() {
+        // Documents are parsed on several threads; the error must not depend on which finishes first.
+        let mut top = Map::new();
+        top.insert("ok".into(), group_doc());
+        for i in 0..64 {
+            top.insert(
+                format!("bad{i:02}"),
+                json!({"zarr_format": 3, "node_type": "banana"}),
+            );
+        }
+        for _ in 0..8 {
+            let e = flatten_consolidated("/", top.clone()).unwrap_err();
+            assert_eq!(e.code(), "ERR_INVALID_METADATA");
+            assert!(e.message().contains("\"/bad00\""), "{e}");
+        }
+    }
+
+    // ---------------------------------------------------------------- insertion and implicit parents
+
+    /// The hierarchy a snapshot listing of `documents` (path, JSON) gives with `options`.
+    fn from_listing(documents: &[(&str, Value)], options: &WalkOptions) -> Result<Hierarchy> {
+        let documents: Vec<(String, Vec<u8>)> = documents
+            .iter()
+            .map(|(p, d)| ((*p).to_owned(), serde_json::to_vec(d).unwrap()))
+            .collect();
+        from_documents(&documents, options)
+    }
+
+    /// Every group with its sorted array names and children.
+    fn layout(h: &Hierarchy) -> Vec<(&str, Vec<&str>, Vec<&str>)> {
+        h.groups
+            .iter()
+            .map(|(p, g)| {
+                (
+                    p.as_str(),
+                    g.arrays.keys().map(String::as_str).collect(),
+                    g.children.iter().map(String::as_str).collect(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_array_under_unlisted_groups_creates_them_without_attributes() {
+        let h = from_listing(
+            &[("/", group_doc()), ("/m/n/v", array_doc("x"))],
+            &options(None),
+        )
+        .unwrap();
+        assert_eq!(
+            layout(&h),
+            [
+                ("/", vec![], vec!["/m"]),
+                ("/m", vec![], vec!["/m/n"]),
+                ("/m/n", vec!["v"], vec![]),
+            ]
+        );
+        assert!(h.groups["/m"].attrs.is_empty() && h.groups["/m/n"].attrs.is_empty());
+        assert_eq!(h.groups["/m/n"].arrays["v"].dims, ["x"]);
+        assert!(!h.consolidated);
+    }
+
+    #[test]
+    fn children_and_arrays_come_out_sorted_whatever_the_listing_order() {
+        let docs = [
+            ("/zeta", group_doc()),
+            ("/alpha/v2", array_doc("b")),
+            ("/", group_doc()),
+            ("/mid", group_doc()),
+            ("/alpha", group_with(&json!({"from": "alpha"}))),
+            ("/alpha/v1", array_doc("a")),
+            ("/Beta", group_doc()),
+            ("/alpha/c", group_doc()),
+            ("/v0", array_doc("z")),
+        ];
+        let want = [
+            ("/", vec!["v0"], vec!["/Beta", "/alpha", "/mid", "/zeta"]),
+            ("/Beta", vec![], vec![]),
+            ("/alpha", vec!["v1", "v2"], vec!["/alpha/c"]),
+            ("/alpha/c", vec![], vec![]),
+            ("/mid", vec![], vec![]),
+            ("/zeta", vec![], vec![]),
+        ];
+        let forward = from_listing(&docs, &options(None)).unwrap();
+        assert_eq!(layout(&forward), want);
+        let mut reversed = docs.clone();
+        reversed.reverse();
+        let backward = from_listing(&reversed, &options(None)).unwrap();
+        assert_eq!(layout(&backward), want);
+        assert_eq!(backward.groups["/alpha"].attrs["from"], "alpha");
+    }
+
+    #[test]
+    fn a_listing_opened_at_a_group_keeps_only_that_group_and_below() {
+        let docs = [
+            ("/", group_doc()),
+            ("/a", group_with(&json!({"from": "a"}))),
+            ("/a/b", group_doc()),
+            ("/a/b/v", array_doc("x")),
+            ("/ab", group_doc()),
+            ("/c/v", array_doc("x")),
+        ];
+        let at_a = WalkOptions {
+            group: "/a".into(),
+            ..options(None)
+        };
+        let h = from_listing(&docs, &at_a).unwrap();
+        assert_eq!(h.root, "/a");
+        assert_eq!(
+            layout(&h),
+            [("/a", vec![], vec!["/a/b"]), ("/a/b", vec!["v"], vec![])]
+        );
+        assert_eq!(h.groups["/a"].attrs["from"], "a");
+        let missing = WalkOptions {
+            group: "/nope".into(),
+            ..options(None)
+        };
+        let e = from_listing(&docs, &missing).unwrap_err();
+        assert_eq!(
+            (e.code(), e.message()),
+            ("ERR_NOT_FOUND", "no group at \"/nope\"")
+        );
+        let array = WalkOptions {
+            group: "/a/b/v".into(),
+            ..options(None)
+        };
+        let e = from_listing(&docs, &array).unwrap_err();
+        assert_eq!(
+            (e.code(), e.message()),
+            ("ERR_NOT_FOUND", "\"/a/b/v\" is an array, not a group")
+        );
+    }
+
+    #[test]
+    fn without_descend_only_the_opened_groups_own_arrays_are_kept() {
+        let docs = [
+            ("/", group_doc()),
+            ("/a", group_doc()),
+            ("/a/v", array_doc("x")),
+            ("/a/b", group_doc()),
+            ("/a/b/w", array_doc("x")),
+            ("/a/c/u", array_doc("x")),
+        ];
+        let dataset = WalkOptions {
+            group: "/a".into(),
+            descend: false,
+            ..options(None)
+        };
+        let h = from_listing(&docs, &dataset).unwrap();
+        assert_eq!(layout(&h), [("/a", vec!["v"], vec![])]);
+    }
+
+    // ---------------------------------------------------------------- pruning by groupFilter
+
+    fn radar_listing() -> Vec<(&'static str, Value)> {
+        vec![
+            ("/", group_doc()),
+            ("/VCP-12", group_doc()),
+            ("/VCP-12/lat", array_doc("x")),
+            ("/VCP-12/sweep_0", group_doc()),
+            ("/VCP-12/sweep_0/DBZH", array_doc("x")),
+            ("/VCP-12/sweep_1", group_doc()),
+            ("/VCP-12/sweep_1/DBZH", array_doc("x")),
+            ("/VCP-12/sweep_0/extra", group_doc()),
+            ("/VCP-212", group_doc()),
+            ("/VCP-212/sweep_1", group_doc()),
+            ("/VCP-212/sweep_1/DBZH", array_doc("x")),
+            ("/other/v", array_doc("x")),
+        ]
+    }
+
+    #[test]
+    fn a_group_filter_keeps_matches_and_their_ancestors_only() {
+        let h = from_listing(&radar_listing(), &options(Some("/*/sweep_0"))).unwrap();
+        // VCP-212 has no sweep_0, `other` matches nothing: both go, and so do non-matching siblings
+        // and the groups below a match; an ancestor keeps its own arrays.
+        assert_eq!(
+            layout(&h),
+            [
+                ("/", vec![], vec!["/VCP-12"]),
+                ("/VCP-12", vec!["lat"], vec!["/VCP-12/sweep_0"]),
+                ("/VCP-12/sweep_0", vec!["DBZH"], vec![]),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_group_filter_that_matches_nothing_leaves_the_opened_group() {
+        let h = from_listing(&radar_listing(), &options(Some("/nothing/here"))).unwrap();
+        assert_eq!(layout(&h), [("/", vec![], vec![])]);
+        let at_vcp = WalkOptions {
+            group: "/VCP-12".into(),
+            ..options(Some("/nothing"))
+        };
+        let h = from_listing(&radar_listing(), &at_vcp).unwrap();
+        assert_eq!(layout(&h), [("/VCP-12", vec!["lat"], vec![])]);
+    }
+
+    #[test]
+    fn a_group_filter_is_matched_relative_to_the_opened_group() {
+        let at_vcp = WalkOptions {
+            group: "/VCP-12".into(),
+            ..options(Some("/sweep_1"))
+        };
+        let h = from_listing(&radar_listing(), &at_vcp).unwrap();
+        assert_eq!(
+            layout(&h),
+            [
+                ("/VCP-12", vec!["lat"], vec!["/VCP-12/sweep_1"]),
+                ("/VCP-12/sweep_1", vec!["DBZH"], vec![]),
+            ]
+        );
+        let deep = from_listing(&radar_listing(), &options(Some("/**/extra"))).unwrap();
+        assert_eq!(
+            layout(&deep),
+            [
+                ("/", vec![], vec!["/VCP-12"]),
+                ("/VCP-12", vec!["lat"], vec!["/VCP-12/sweep_0"]),
+                (
+                    "/VCP-12/sweep_0",
+                    vec!["DBZH"],
+                    vec!["/VCP-12/sweep_0/extra"]
+                ),
+                ("/VCP-12/sweep_0/extra", vec![], vec![]),
+            ]
+        );
+    }
+
+    // ---------------------------------------------------------------- the walk over a store
+
+    /// A store holding `objects` (key, JSON document or raw bytes), behind the source wrappers.
+    async fn store_of(objects: &[(&str, Vec<u8>)]) -> crate::source::Source {
+        use object_store::{ObjectStoreExt, PutPayload};
+        let memory = object_store::memory::InMemory::new();
+        for (key, bytes) in objects {
+            memory
+                .put(
+                    &object_store::path::Path::parse(key).unwrap(),
+                    PutPayload::from(bytes.clone()),
+                )
+                .await
+                .unwrap();
+        }
+        crate::source::wrap_object_store(Arc::new(memory), "memory".into(), 4, true)
+    }
+
+    fn bytes_of(doc: &Value) -> Vec<u8> {
+        serde_json::to_vec(doc).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_group_opened_below_a_consolidated_root_takes_its_subtree_from_the_root() {
+        let root = consolidated_group(
+            &json!({}),
+            &json!({
+                "a": group_with(&json!({"from": "root's block"})),
+                "a/v": array_doc("x"),
+                "b": group_doc(),
+            }),
+        );
+        // The group's own document is fetched alongside the root's, and its attributes are the ones kept.
+        let source = store_of(&[
+            ("zarr.json", bytes_of(&root)),
+            (
+                "a/zarr.json",
+                bytes_of(&group_with(&json!({"from": "a's own"}))),
+            ),
+        ])
+        .await;
+        let at_a = WalkOptions {
+            group: "/a".into(),
+            ..options(None)
+        };
+        let h = walk(&source.store, &at_a).await.unwrap();
+        assert!(h.consolidated);
+        assert_eq!(layout(&h), [("/a", vec!["v"], vec![])]);
+        assert_eq!(h.groups["/a"].attrs["from"], "a's own");
+        assert_eq!(source.stats.snapshot().gets, 2);
+        // A group the root's block does not name is not there, even if a document exists for it.
+        let stray = store_of(&[
+            ("zarr.json", bytes_of(&root)),
+            ("c/zarr.json", bytes_of(&group_doc())),
+        ])
+        .await;
+        let at_c = WalkOptions {
+            group: "/c".into(),
+            ..options(None)
+        };
+        let e = walk(&stray.store, &at_c).await.unwrap_err();
+        assert_eq!(
+            (e.code(), e.message()),
+            ("ERR_NOT_FOUND", "no group at \"/c\"")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_group_with_its_own_consolidated_metadata_opens_below_a_broken_root() {
+        let group = consolidated_group(
+            &json!({}),
+            &json!({"s": group_doc(), "s/v": array_doc("x")}),
+        );
+        let source = store_of(&[
+            ("zarr.json", b"{ not json".to_vec()),
+            ("g/zarr.json", bytes_of(&group)),
+        ])
+        .await;
+        let at_g = WalkOptions {
+            group: "/g".into(),
+            ..options(None)
+        };
+        let h = walk(&source.store, &at_g).await.unwrap();
+        assert!(h.consolidated);
+        assert_eq!(
+            layout(&h),
+            [("/g", vec![], vec!["/g/s"]), ("/g/s", vec!["v"], vec![])]
+        );
+        // Opened at the root, the same broken document is the error.
+        let e = walk(&source.store, &options(None)).await.unwrap_err();
+        assert_eq!(e.code(), "ERR_INVALID_METADATA");
+        assert!(
+            e.message()
+                .starts_with("zarr.json of \"/\" is not valid JSON"),
+            "{e}"
+        );
+    }
+
+    #[tokio::test]
+    async fn without_consolidated_metadata_an_unlistable_store_is_unsupported() {
+        let source = store_of(&[("zarr.json", bytes_of(&group_doc()))]).await;
+        let e = walk(&source.store, &options(None)).await.unwrap_err();
+        assert_eq!(e.code(), "ERR_UNSUPPORTED_FORMAT");
+        assert!(
+            e.message()
+                .starts_with("\"/\" has no consolidated metadata"),
+            "{e}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_missing_root_says_whether_the_store_is_zarr_v2_or_nothing() {
+        let empty = store_of(&[]).await;
+        let e = walk_from(&empty.store, None, &options(None), Some(None))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (e.code(), e.message()),
+            (
+                "ERR_NOT_FOUND",
+                "no zarr.json at the root: not a Zarr v3 store"
+            )
+        );
+        // `Some(None)`: the caller already found no root document, so none is requested again.
+        assert_eq!(
+            empty.stats.snapshot().gets,
+            3,
+            "only the three Zarr v2 probes"
+        );
+        let v2 = store_of(&[(".zgroup", br#"{"zarr_format": 2}"#.to_vec())]).await;
+        let e = walk(&v2.store, &options(None)).await.unwrap_err();
+        assert_eq!(e.code(), "ERR_UNSUPPORTED_FORMAT");
+        assert!(e.message().contains(".zgroup found"), "{e}");
+        let array = store_of(&[
+            ("zarr.json", bytes_of(&group_doc())),
+            ("v/zarr.json", bytes_of(&array_doc("x"))),
+        ])
+        .await;
+        let at_v = WalkOptions {
+            group: "/v".into(),
+            ..options(None)
+        };
+        let e = walk(&array.store, &at_v).await.unwrap_err();
+        assert_eq!(
+            (e.code(), e.message()),
+            ("ERR_NOT_FOUND", "\"/v\" is an array, not a group")
+        );
+    }
 }

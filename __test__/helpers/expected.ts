@@ -69,6 +69,16 @@ export function normalizeExpected(v: unknown, dtype: string): unknown {
   return v;
 }
 
+/** Every value of `array` (read from a variable of data type `dtype`) in the fixture's JSON form. */
+export function jsonValues(array: NDArray, dtype: string): unknown[] {
+  return Array.from({ length: array.data.length }, (_, i) => toJsonForm(array.data, i, dtype));
+}
+
+/** What xarray decoded for `variable`, in the form {@link jsonValues} gives for data type `dtype`. */
+export function expectedValues(variable: ExpectedVariable, dtype: string): unknown[] {
+  return (variable.values ?? []).map((x) => normalizeExpected(x, dtype));
+}
+
 /** Attribute values in the fixtures' JSON form: non-finite floats as strings, BigInts as decimal strings. */
 export function attrsJsonForm(v: unknown): unknown {
   if (typeof v === 'bigint') return v.toString();

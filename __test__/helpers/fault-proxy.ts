@@ -15,8 +15,10 @@ import type { AddressInfo, Socket } from 'node:net';
  * - `shortLength`: forward, declare a Content-Length 1 byte shorter and send only that many bytes:
  *   the response is well-formed, so only the client's own checks can notice.
  * - `stall`: never answer (until the client gives up or the proxy closes).
+ * - `badSignature`: forward with one hex digit of the SigV4 signature changed, so that the server itself
+ *   refuses the request (S3: 403 SignatureDoesNotMatch).
  */
-export type FaultKind = 'status' | 'reset' | 'truncate' | 'longLength' | 'shortLength' | 'stall';
+export type FaultKind = 'status' | 'reset' | 'truncate' | 'longLength' | 'shortLength' | 'stall' | 'badSignature';
 
 export interface FaultRule {
   kind: FaultKind;
@@ -74,6 +76,10 @@ const REASONS: Record<number, string> = {
   500: 'InternalError',
   503: 'SlowDown',
 };
+
+/** An `Authorization: AWS4-HMAC-SHA256 ..., Signature=<hex>` header with the signature's first digit changed. */
+const spoiled = (authorization: string | undefined) =>
+  authorization?.replace(/Signature=([0-9a-f])/, (_, digit: string) => `Signature=${digit === '0' ? '1' : '0'}`);
 
 /** Starts a proxy forwarding to `target` (`http://127.0.0.1:<port>`). */
 export async function startFaultProxy(target: string): Promise<FaultProxy> {
@@ -221,7 +227,8 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       req.resume();
       return;
     }
-    const go = rule ? () => broken(rule, req, res) : () => pipeThrough(req, res);
+    if (rule?.kind === 'badSignature') req.headers.authorization = spoiled(req.headers.authorization);
+    const go = rule && rule.kind !== 'badSignature' ? () => broken(rule, req, res) : () => pipeThrough(req, res);
     if (proxy.latencyMs > 0) setTimeout(go, proxy.latencyMs);
     else go();
   });

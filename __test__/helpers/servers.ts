@@ -117,8 +117,8 @@ export interface MinioServer extends Server {
   client: S3Client;
   /** Creates `bucket` (once) and uploads every file under `root` into it, keys prefixed with `prefix`. */
   upload(bucket: string, root: string, prefix?: string): Promise<number>;
-  /** Lets anyone GET objects of `bucket`; with `list`, list it too. */
-  allowAnonymousRead(bucket: string, list: boolean): Promise<void>;
+  /** Lets anyone GET objects of `bucket` but the `denied` keys; with `list`, list it too. */
+  allowAnonymousRead(bucket: string, list: boolean, denied?: string[]): Promise<void>;
 }
 
 export async function startMinio(): Promise<MinioServer> {
@@ -152,12 +152,16 @@ export async function startMinio(): Promise<MinioServer> {
       created.add(bucket);
       return uploadAll(root, prefix, (Key, Body) => client.send(new PutObjectCommand({ Bucket: bucket, Key, Body })));
     },
-    async allowAnonymousRead(bucket, list) {
+    async allowAnonymousRead(bucket, list, denied = []) {
       const statements: object[] = [
         { Effect: 'Allow', Principal: { AWS: ['*'] }, Action: ['s3:GetObject'], Resource: [`arn:aws:s3:::${bucket}/*`] },
       ];
       if (list) {
         statements.push({ Effect: 'Allow', Principal: { AWS: ['*'] }, Action: ['s3:ListBucket'], Resource: [`arn:aws:s3:::${bucket}`] });
+      }
+      if (denied.length > 0) {
+        const Resource = denied.map((key) => `arn:aws:s3:::${bucket}/${key}`);
+        statements.push({ Effect: 'Deny', Principal: { AWS: ['*'] }, Action: ['s3:GetObject'], Resource });
       }
       const Policy = JSON.stringify({ Version: '2012-10-17', Statement: statements });
       await client.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy }));

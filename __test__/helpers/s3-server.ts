@@ -1,7 +1,8 @@
-// The benchmark's object store: a small server of our own on 127.0.0.1 that serves a directory as an S3
-// bucket (path style) and as plain HTTP, with a configurable latency L added to every response and to the
-// first response on every new connection (a connection costs a round trip), and counters of requests by
-// kind, bytes, connections and the peak number in flight.
+// The S3 server of the tests and the benchmark (benchmark/ imports it from here): a small server of our
+// own on 127.0.0.1 that serves a directory as an S3 bucket (path style) and as plain HTTP, with a
+// configurable latency L added to every response and to the first response on every new connection (a
+// connection costs a round trip), and counters of requests by kind, bytes, connections and the peak
+// number in flight.
 //
 // The S3 subset is what the readers use: GET and HEAD with ranges, ETags and If-None-Match,
 // ListObjectsV2 with prefix, delimiter, max-keys and continuation tokens. Requests are not authenticated
@@ -12,7 +13,7 @@ import { open } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { join, relative, sep } from 'node:path';
-import { parseRange } from '../__test__/helpers/http-server';
+import { parseRange } from './http-server';
 
 export interface Counts {
   gets: number;
