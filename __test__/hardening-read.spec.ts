@@ -211,8 +211,8 @@ test('a vlen-utf8 chunk whose length prefix overruns it is ERR_DECODE (F3)', asy
   await rejectsWith(t, v.read({ d0: [1, 2] }), 'ERR_DECODE', '/s');
 });
 
-test.failing('a vlen-utf8 inner chunk of a shard whose length prefix overruns it is ERR_DECODE (F3 in a shard)', async (t) => {
-  // DEFECT: the F3 check runs on unsharded vlen-utf8 chunks only; inside a shard zarrs' sharding codec hands
+test('a vlen-utf8 inner chunk of a shard whose length prefix overruns it is ERR_DECODE (F3 in a shard)', async (t) => {
+  // Fixed defect: the F3 check ran on unsharded vlen-utf8 chunks only; inside a shard zarrs' sharding codec hands
   // the inner chunk to its vlen-utf8 decoder unchecked, which panics: ERR_INTERNAL, for whole and partial reads.
   const good = Buffer.concat([u32(2), u32(1), Buffer.from('a'), u32(1), Buffer.from('b')]);
   const bad = Buffer.concat([u32(2), u32(1), Buffer.from('c'), u32(1000), Buffer.from('d')]);

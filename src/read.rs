@@ -900,7 +900,7 @@ async fn retrieve_shard_part<T: FromArrayBytes>(
     layout
         .check_index(&index, size)
         .map_err(|why| decode_error(target, indices, &why))?;
-    let input = shard::KnownIndex::new(storage, key, request, index);
+    let input = shard::KnownIndex::new(storage, key, request, index, layout.inner_strings());
     let codec = |e: CodecError| err(ArrayError::CodecError(e));
     let bytes = a
         .codecs()

@@ -37,12 +37,50 @@ pub fn decode_checked(
     data_type: &DataType,
     fill_value: &FillValue,
 ) -> Result<ArrayBytes<'static>, String> {
+    let bytes = framed_strings(chain, encoded, shape, data_type, fill_value)?;
+    chain
+        .array_to_bytes_codec()
+        .decode(
+            bytes,
+            shape,
+            data_type,
+            fill_value,
+            &CodecOptions::default(),
+        )
+        .map(ArrayBytes::into_owned)
+        .map_err(|e| e.to_string())
+}
+
+/// Checks one whole `vlen-utf8` chunk of `shape` (a chain [`is_vlen_utf8`] accepts) as
+/// [`decode_checked`] does, without making strings of it: for the inner chunks of a shard, which zarrs'
+/// sharding codec decodes itself.
+///
+/// # Errors
+/// Why the chunk does not decode, for an `ERR_DECODE` message.
+pub fn check_chunk(
+    chain: &CodecChain,
+    encoded: &[u8],
+    shape: &[NonZeroU64],
+    data_type: &DataType,
+    fill_value: &FillValue,
+) -> Result<(), String> {
+    framed_strings(chain, encoded, shape, data_type, fill_value).map(drop)
+}
+
+/// The chunk's framed strings: its bytes-to-bytes codecs undone, the framing checked.
+fn framed_strings<'a>(
+    chain: &CodecChain,
+    encoded: &'a [u8],
+    shape: &[NonZeroU64],
+    data_type: &DataType,
+    fill_value: &FillValue,
+) -> Result<Cow<'a, [u8]>, String> {
     let options = CodecOptions::default();
-    let strings = chain.array_to_bytes_codec();
     let compressors = chain.bytes_to_bytes_codecs();
     // What each bytes-to-bytes codec decodes to: the representation its encoder was given.
     let mut representations = vec![
-        strings
+        chain
+            .array_to_bytes_codec()
             .encoded_representation(shape, data_type, fill_value)
             .map_err(|e| e.to_string())?,
     ];
@@ -61,10 +99,7 @@ pub fn decode_checked(
     }
     let elements = shape.iter().map(|n| n.get()).product::<u64>();
     check_framing(&bytes, elements)?;
-    strings
-        .decode(bytes, shape, data_type, fill_value, &options)
-        .map(ArrayBytes::into_owned)
-        .map_err(|e| e.to_string())
+    Ok(bytes)
 }
 
 /// Checks that `bytes` frame exactly `elements` strings: a `u32` count equal to `elements`, then per

@@ -40,6 +40,35 @@ pub struct ShardLayout {
     index_location: ShardingIndexLocation,
     index_bytes: u64,
     inner_bytes: Option<u64>,
+    inner_strings: Option<Arc<InnerStrings>>,
+}
+
+/// A shard's inner chunks when they are `vlen-utf8` strings: zarrs' sharding codec hands each to its
+/// string decoder, which trusts the length prefixes (fuzz finding F3), so each inner chunk is checked
+/// with [`crate::codecs::vlen::check_chunk`] before zarrs decodes it.
+#[derive(Debug)]
+pub struct InnerStrings {
+    chain: CodecChain,
+    shape: Vec<NonZeroU64>,
+    data_type: DataType,
+    fill_value: FillValue,
+}
+
+impl InnerStrings {
+    /// Checks the encoded bytes of one inner chunk (`which` names it in the message).
+    ///
+    /// # Errors
+    /// Why the inner chunk does not decode, for an `ERR_DECODE` message.
+    pub fn check(&self, which: &str, encoded: &[u8]) -> Result<(), String> {
+        crate::codecs::vlen::check_chunk(
+            &self.chain,
+            encoded,
+            &self.shape,
+            &self.data_type,
+            &self.fill_value,
+        )
+        .map_err(|why| format!("{which}: {why}"))
+    }
 }
 
 impl ShardLayout {
@@ -95,12 +124,21 @@ impl ShardLayout {
         let inner_chain = CodecChain::from_metadata(&configuration.codecs).ok()?;
         let inner_bytes =
             fixed_size(inner_chain.encoded_representation(inner, data_type, fill_value));
+        let inner_strings = crate::codecs::vlen::is_vlen_utf8(&inner_chain).then(|| {
+            Arc::new(InnerStrings {
+                chain: inner_chain,
+                shape: inner.clone(),
+                data_type: data_type.clone(),
+                fill_value: fill_value.clone(),
+            })
+        });
         Some(Self {
             codec,
             chunks_per_shard,
             index_location: configuration.index_location,
             index_bytes,
             inner_bytes,
+            inner_strings,
         })
     }
 
@@ -119,6 +157,11 @@ impl ShardLayout {
     /// # Errors
     /// Why the index is unusable, for an `ERR_DECODE` message.
     pub fn check_index(&self, index: &[u8], shard_size: u64) -> Result<(), String> {
+        self.checked_entries(index, shard_size).map(drop)
+    }
+
+    /// The index entries ((offset, length) pairs) of a shard, after [`Self::check_index`]'s checks.
+    fn checked_entries(&self, index: &[u8], shard_size: u64) -> Result<Vec<u64>, String> {
         if index.len() as u64 != self.index_bytes || shard_size < self.index_bytes {
             return Err(format!(
                 "the shard holds {shard_size} bytes, too few for its {}-byte index",
@@ -133,13 +176,21 @@ impl ShardLayout {
             ShardingIndexLocation::Start => 0..self.index_bytes,
             ShardingIndexLocation::End => shard_size - self.index_bytes..shard_size,
         };
-        check_entries(&entries, shard_size, &index_range, self.inner_bytes)
+        check_entries(&entries, shard_size, &index_range, self.inner_bytes)?;
+        Ok(entries)
     }
 
-    /// [`Self::check_index`] on a whole shard's bytes.
+    /// The check every inner chunk of these shards needs before zarrs decodes it, if any.
+    #[must_use]
+    pub fn inner_strings(&self) -> Option<Arc<InnerStrings>> {
+        self.inner_strings.clone()
+    }
+
+    /// [`Self::check_index`] on a whole shard's bytes, then, for string inner chunks, every inner chunk
+    /// ([`InnerStrings::check`]).
     ///
     /// # Errors
-    /// As [`Self::check_index`].
+    /// As [`Self::check_index`], or the first inner chunk that does not decode.
     pub fn check_shard(&self, shard: &[u8]) -> Result<(), String> {
         let size = shard.len() as u64;
         let index = usize::try_from(self.index_bytes)
@@ -149,14 +200,31 @@ impl ShardLayout {
                 ShardingIndexLocation::Start => &shard[..n],
                 ShardingIndexLocation::End => &shard[shard.len() - n..],
             });
-        match index {
-            Some(index) => self.check_index(index, size),
-            None => Err(format!(
+        let Some(index) = index else {
+            return Err(format!(
                 "the shard holds {size} bytes, too few for its {}-byte index",
                 self.index_bytes
-            )),
+            ));
+        };
+        let entries = self.checked_entries(index, size)?;
+        let Some(strings) = &self.inner_strings else {
+            return Ok(());
+        };
+        for (k, pair) in entries.chunks_exact(2).enumerate() {
+            if let &[offset, length] = pair
+                && offset != MISSING
+            {
+                // In range: `check_entries` held every entry inside the shard.
+                let (start, end) = (to_index(offset)?, to_index(offset + length)?);
+                strings.check(&format!("inner chunk {k}"), &shard[start..end])?;
+            }
         }
+        Ok(())
     }
+}
+
+fn to_index(offset: u64) -> Result<usize, String> {
+    usize::try_from(offset).map_err(|_| format!("offset {offset} does not fit in memory"))
 }
 
 fn fixed_size(representation: Result<BytesRepresentation, CodecError>) -> Option<u64> {
@@ -218,21 +286,26 @@ pub struct KnownIndex {
     store: AsyncStoragePartialDecoder,
     request: ByteRange,
     index: zarrs::storage::Bytes,
+    strings: Option<Arc<InnerStrings>>,
 }
 
 impl KnownIndex {
-    /// The shard at `key` in `storage`, whose index `index` was fetched with `request`.
+    /// The shard at `key` in `storage`, whose index `index` was fetched with `request`; with `strings`
+    /// (the layout's [`ShardLayout::inner_strings`]), every inner chunk fetched is checked before zarrs
+    /// decodes it (string inner chunks are fetched whole).
     #[must_use]
     pub fn new(
         storage: AsyncReadableStorage,
         key: StoreKey,
         request: ByteRange,
         index: zarrs::storage::Bytes,
+        strings: Option<Arc<InnerStrings>>,
     ) -> Arc<Self> {
         Arc::new(Self {
             store: AsyncStoragePartialDecoder::new(storage, key),
             request,
             index,
+            strings,
         })
     }
 }
@@ -256,9 +329,18 @@ impl AsyncBytesPartialDecoderTraits for KnownIndex {
         if regions == [self.request] {
             return Ok(Some(vec![Cow::Borrowed(&self.index[..])]));
         }
-        self.store
-            .partial_decode_many(Box::new(regions.into_iter()), options)
-            .await
+        let fetched = self
+            .store
+            .partial_decode_many(Box::new(regions.clone().into_iter()), options)
+            .await?;
+        if let (Some(strings), Some(pieces)) = (&self.strings, &fetched) {
+            for (region, piece) in regions.iter().zip(pieces) {
+                strings
+                    .check(&format!("the inner chunk at bytes {region}"), piece)
+                    .map_err(CodecError::Other)?;
+            }
+        }
+        Ok(fetched)
     }
 
     fn supports_partial_decode(&self) -> bool {
