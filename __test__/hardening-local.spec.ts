@@ -295,7 +295,7 @@ const numbersText = (count: number) => `[${Array.from({ length: count }, (_, i) 
 // DEFECT: every attribute is parsed into a serde_json tree, copied for JavaScript and serialised again:
 // a zarr.json holding 50 MB of small numbers in an attribute peaks at about 22 times its size while it
 // opens (over 1 GB), plain or in consolidated metadata.
-test.serial.failing('a zarr.json with 50 MB of numbers in an attribute opens within a few times its size, values exact', (t) => {
+test.serial('a zarr.json with 50 MB of numbers in an attribute opens within a few times its size, values exact', (t) => {
   const numbers = numbersText(6_500_000);
   const attributes = `{"numbers": ${numbers}, "big": 9007199254740993, "nan": NaN, "units": "m"}`;
   const plainDoc = `{"zarr_format": 3, "node_type": "group", "attributes": ${attributes}}`;
@@ -313,8 +313,9 @@ test.serial.failing('a zarr.json with 50 MB of numbers in an attribute opens wit
     t.is(status, 0, `signal ${signal}: ${stderr.slice(0, 400)}`);
     t.like(result, { length: 6_500_000, first: 0, last: 6_499_999, big: '9007199254740993', nan: true }, JSON.stringify(result).slice(0, 400));
     t.deepEqual(result?.keys, ['numbers', 'big', 'nan', 'units']);
-    // Measured: about 22 times the document before, about N times after (JavaScript's own parse included).
-    t.true(result?.growth < 8 * size, `peak RSS grew by ${result?.growth} bytes for a ${size}-byte document`);
+    // Measured (ci build, loaded machine): 21x (plain) and 29x (consolidated) the document before, 6.5x to
+    // 8.5x after, most of it JavaScript's own: reading and JSON.parse of the same text alone is about 5x.
+    t.true(result?.growth < 12 * size, `peak RSS grew by ${result?.growth} bytes for a ${size}-byte document`);
   }
 });
 
@@ -324,15 +325,16 @@ test.serial.failing('a zarr.json with 50 MB of numbers in an attribute opens wit
 test.serial('a zarr.json whose parse would not fit in memory is ERR_INVALID_METADATA, not an abort', (t) => {
   const root = join(work, 'ones.zarr');
   mkdirSync(root, { recursive: true });
-  writeFileSync(join(root, 'zarr.json'), `{"zarr_format": 3, "node_type": "group", "attributes": {"ones": [${Array(20_000_000).fill('1').join(',')}]}}`);
+  // Attributes stay text, but those Rust reads (CF decoding's) are parsed: a `missing_value` list is.
+  writeFileSync(join(root, 'zarr.json'), `{"zarr_format": 3, "node_type": "group", "attributes": {"missing_value": [${Array(20_000_000).fill('1').join(',')}]}}`);
   const script = `
     const { openDatatree } = require(${JSON.stringify(INDEX)});
     openDatatree(${JSON.stringify(root)}).then(
-      (tree) => console.log(JSON.stringify({ code: 'resolved', length: tree.attrs.ones.length })),
+      (tree) => console.log(JSON.stringify({ code: 'resolved', length: tree.attrs.missing_value.length })),
       (e) => console.log(JSON.stringify({ code: e.code, message: e.message })));
   `;
   const { status, signal, result, stderr } = child(script, { memoryLimit: 4 * ONE_GIB });
   t.is(status, 0, `signal ${signal}: ${stderr.slice(0, 400)}`);
   t.is(result?.code, 'ERR_INVALID_METADATA', JSON.stringify(result));
-  t.regex(String(result?.message), /"\/" holds about 200000\d\d JSON values; parsing it needs about \d+ bytes/);
+  t.regex(String(result?.message), /"\/": attribute "missing_value" holds about 200000\d\d JSON values; parsing it needs about \d+ bytes/);
 });
