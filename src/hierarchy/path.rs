@@ -33,7 +33,7 @@ pub fn normalize(path: &str) -> Result<String> {
 }
 
 /// Normalises the group path a caller asks to open, as [`normalize`] does, and refuses ASCII control
-/// characters (U+0000 to U+001F and U+007F) in it: object_store cannot address a key holding one, so such
+/// characters (U+0000 to U+001F and U+007F) in it: `object_store` cannot address a key holding one, so such
 /// a group could be opened from disk but never from object storage. The rule holds for every source so
 /// that a group path means the same everywhere. Names read from metadata are not checked here: a store
 /// may hold such a name, and only the requests for it fail.
