@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 
 use crate::dtype::Dtype;
 use crate::error::{Result, RtError};
+use crate::hierarchy::Attrs;
 use crate::typed::TypedData;
 use fill::Fill;
 
@@ -68,7 +69,7 @@ pub struct VariablePlan {
     /// Decoded numpy dtype name (`float32`, `datetime64[ns]`, ...).
     pub dtype: String,
     /// Attributes the user sees (CF attributes that were applied moved to `encoding`).
-    pub attrs: Map<String, Value>,
+    pub attrs: Attrs,
     /// CF attributes that were applied, plus storage facts (stored dtype, chunks, codecs).
     pub encoding: Map<String, Value>,
     /// Names listed in the `coordinates` attribute (promoted to coordinates by the caller).
@@ -110,12 +111,7 @@ impl VariablePlan {
     /// # Errors
     /// `ERR_CF_DECODE` for CF attributes that cannot be applied (a non-numeric `scale_factor`, an
     /// `_Unsigned="false"` fill value that does not fit).
-    pub fn new(
-        name: &str,
-        stored: Dtype,
-        attrs: &Map<String, Value>,
-        options: DecodeOptions,
-    ) -> Result<Self> {
+    pub fn new(name: &str, stored: Dtype, attrs: &Attrs, options: DecodeOptions) -> Result<Self> {
         let mut plan = Self {
             dtype: stored.numpy_name().to_owned(),
             attrs: attrs.clone(),
@@ -192,7 +188,7 @@ impl VariablePlan {
             && let [single] = fills.as_slice()
         {
             let json = single.map_or(Value::from("NaN"), Fill::to_json);
-            self.attrs.insert("_FillValue".into(), json);
+            self.attrs.insert("_FillValue", json);
         }
     }
 
@@ -621,8 +617,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn attrs(v: &serde_json::Value) -> Map<String, Value> {
-        v.as_object().unwrap().clone()
+    fn attrs(v: &serde_json::Value) -> Attrs {
+        Attrs::parse(&serde_json::to_vec(v).unwrap(), "/v").unwrap()
     }
 
     #[test]
@@ -632,7 +628,10 @@ mod tests {
         );
         let plan = VariablePlan::new("DBZH", Dtype::Int16, &a, DecodeOptions::default()).unwrap();
         assert_eq!(plan.dtype, "float64");
-        assert_eq!(plan.attrs, attrs(&json!({"units": "dBZ"})));
+        assert_eq!(
+            plan.attrs.to_map(),
+            attrs(&json!({"units": "dBZ"})).to_map()
+        );
         let TypedData::F64(out) = plan.apply(TypedData::I16(vec![0, 2, -32768])).unwrap() else {
             panic!()
         };

@@ -5,6 +5,7 @@
 //! whole tree comes from one request. Without it, [`listing`] finds the nodes by listing the store, so its
 //! latency grows with the depth, not the node count.
 
+pub mod attrs;
 pub mod filter;
 pub mod listing;
 pub mod node;
@@ -16,12 +17,12 @@ use std::sync::Arc;
 
 use object_store::ObjectStore;
 use rayon::prelude::*;
-use serde_json::{Map, Value};
 use zarrs::storage::{AsyncReadableListableStorage, StoreKey};
 
 use crate::error::{Result, RtError, storage_error};
+pub use attrs::Attrs;
 pub use filter::GroupFilter;
-pub use node::{ArrayMeta, GroupMeta, NodeMeta};
+pub use node::{ArrayMeta, Consolidated, GroupMeta, NodeMeta};
 
 /// What to walk.
 #[derive(Debug, Clone)]
@@ -44,7 +45,7 @@ pub struct GroupEntry {
     /// Store path of the group (`/VCP-12`).
     pub path: String,
     /// Group attributes.
-    pub attrs: Map<String, Value>,
+    pub attrs: Attrs,
     /// Arrays directly in this group, by name (sorted).
     pub arrays: BTreeMap<String, ArrayMeta>,
     /// Store paths of child groups (sorted).
@@ -227,7 +228,7 @@ fn add_listed_nodes(
     Ok(())
 }
 
-fn empty_entry(path: &str, attrs: Map<String, Value>) -> GroupEntry {
+fn empty_entry(path: &str, attrs: Attrs) -> GroupEntry {
     GroupEntry {
         path: path.to_owned(),
         attrs,
@@ -308,7 +309,7 @@ fn ensure_group(h: &mut Hierarchy, path: &str) {
             parent_entry.children.push(group.to_owned());
         }
         h.groups
-            .insert(group.to_owned(), empty_entry(group, Map::new()));
+            .insert(group.to_owned(), empty_entry(group, Attrs::default()));
     }
 }
 
@@ -322,47 +323,53 @@ fn sort_children(h: &mut Hierarchy) {
 /// Turns consolidated entries (relative keys) into absolute paths, following nested consolidated blocks.
 /// Every node of consolidated metadata, by absolute path. zarr-python lists all descendants at the top
 /// and repeats each group's subtree inside that group's own entry; a nested entry is parsed only when the
-/// top level lacks it, so each document is parsed once.
+/// top level lacks it, so each document is parsed once. Documents are read from the text they are in,
+/// never copied.
 fn flatten_consolidated(
     base: &str,
-    entries: Map<String, Value>,
+    consolidated: Consolidated,
 ) -> Result<BTreeMap<String, NodeMeta>> {
     let mut out = BTreeMap::new();
     // Level by level of nesting: the documents of one level are parsed on every core (1,591 nodes of the
     // benchmark's archive are about 30 ms of parsing alone), then the next level's blocks are taken from
     // the groups just parsed. Results are taken in order, so the first bad document is always the one
     // reported.
-    let mut level = vec![(base.to_owned(), entries)];
+    let mut level = vec![(base.to_owned(), consolidated)];
     while !level.is_empty() {
         let mut seen = std::collections::HashSet::new();
         let mut documents = Vec::new();
-        for (base, entries) in level {
-            for (key, doc) in entries {
+        for (base, block) in &level {
+            for (key, doc) in block.entries()? {
                 let abs =
-                    path::normalize(&format!("{}/{key}", path::prefix(&base))).map_err(|_| {
+                    path::normalize(&format!("{}/{key}", path::prefix(base))).map_err(|_| {
                         RtError::InvalidMetadata(format!(
                             "consolidated metadata has a bad key {key:?}"
                         ))
                     })?;
                 if !out.contains_key(&abs) && seen.insert(abs.clone()) {
-                    documents.push((abs, doc));
+                    documents.push((abs, doc, block));
                 }
             }
         }
         let parsed: Vec<Result<(String, NodeMeta)>> = documents
             .into_par_iter()
-            .map(|(abs, doc)| node::parse_value(doc, &abs).map(|node| (abs, node)))
+            .map(|(abs, doc, block)| {
+                let node = node::parse_checked(doc, &abs)?
+                    .into_node(block.text(), || Arc::clone(block.text()));
+                Ok((abs, node))
+            })
             .collect();
-        level = Vec::new();
+        let mut next = Vec::new();
         for result in parsed {
             let (abs, mut node) = result?;
             if let NodeMeta::Group(g) = &mut node
                 && let Some(nested) = g.consolidated.take()
             {
-                level.push((abs.clone(), nested));
+                next.push((abs.clone(), nested));
             }
             out.insert(abs, node);
         }
+        level = next;
     }
     Ok(out)
 }
@@ -426,7 +433,7 @@ async fn missing_store_error(store: &AsyncReadableListableStorage, group: &str) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Map, Value, json};
 
     fn group_doc() -> Value {
         json!({"zarr_format": 3, "node_type": "group", "attributes": {"k": 1}})
@@ -442,6 +449,11 @@ mod tests {
         }
     }
 
+    /// The attributes JavaScript sees, parsed.
+    fn attrs(h: &Hierarchy, path: &str) -> Map<String, Value> {
+        h.groups[path].attrs.to_map()
+    }
+
     /// The hierarchy consolidated metadata with `keys` (all groups) gives, opened at the root.
     fn tree_of<'a>(
         keys: impl IntoIterator<Item = &'a str>,
@@ -451,14 +463,24 @@ mod tests {
             .into_iter()
             .map(|k| (k.to_owned(), group_doc()))
             .collect();
+        let root = json!({"zarr_format": 3, "node_type": "group",
+            "consolidated_metadata": {"kind": "inline", "metadata": entries}});
+        let NodeMeta::Group(GroupMeta {
+            consolidated: Some(consolidated),
+            ..
+        }) = node::parse_bytes(&serde_json::to_vec(&root).unwrap(), "/")?
+        else {
+            panic!("no consolidated metadata")
+        };
         let mut h = Hierarchy {
             root: "/".into(),
             groups: BTreeMap::new(),
             consolidated: true,
         };
-        h.groups.insert("/".into(), empty_entry("/", Map::new()));
+        h.groups
+            .insert("/".into(), empty_entry("/", Attrs::default()));
         let options = options(filter);
-        add_listed_nodes(&mut h, flatten_consolidated("/", entries)?, &options)?;
+        add_listed_nodes(&mut h, flatten_consolidated("/", consolidated)?, &options)?;
         prune(&mut h, options.filter.as_ref());
         Ok(h)
     }
@@ -469,12 +491,12 @@ mod tests {
         let h = tree_of([key.as_str()], None).unwrap();
         assert_eq!(h.groups.len(), path::MAX_DEPTH + 1);
         let deepest = format!("/{key}");
-        assert_eq!(h.groups[&deepest].attrs["k"], json!(1));
+        assert_eq!(attrs(&h, &deepest)["k"], json!(1));
         assert!(h.groups[&deepest].children.is_empty());
         let parent = path::parent(&deepest).unwrap();
         assert_eq!(h.groups[parent].children, [deepest.as_str()]);
         assert!(
-            h.groups[parent].attrs.is_empty(),
+            attrs(&h, parent).is_empty(),
             "an implicit group has no attributes"
         );
         assert_eq!(h.groups["/"].children, ["/a"]);
@@ -509,7 +531,7 @@ mod tests {
         assert_eq!(children[0], "/g00000");
         assert_eq!(children[100_000], "/p");
         assert_eq!(h.groups["/p"].children, ["/p/child"]);
-        assert_eq!(h.groups["/p"].attrs["k"], json!(1));
+        assert_eq!(attrs(&h, "/p")["k"], json!(1));
         let filtered = tree_of(names.iter().map(String::as_str), Some("/g0000?")).unwrap();
         assert_eq!(filtered.groups["/"].children.len(), 10);
         assert_eq!(filtered.groups.len(), 11);

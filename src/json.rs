@@ -21,6 +21,8 @@ pub const BIGINT_MARK: &str = "\u{0}rustytree:bigint:";
 pub const STRING_MARK: &str = "\u{0}rustytree:string:";
 /// [`STRING_MARK`] as it is written inside JSON text (the NUL escaped).
 const STRING_MARK_IN_JSON: &str = "\\u0000rustytree:string:";
+/// [`BIGINT_MARK`] as it is written inside JSON text.
+const BIGINT_MARK_IN_JSON: &str = "\\u0000rustytree:bigint:";
 /// How a NUL is written inside JSON text: JSON strings cannot hold control characters unescaped, and
 /// the four hex digits of zero have no other spelling.
 const NUL_IN_JSON: &str = "\\u0000";
@@ -34,15 +36,130 @@ const BYTE_ORDER_MARK: &[u8] = b"\xef\xbb\xbf";
 /// # Errors
 /// The parser's error for anything else that is not JSON.
 pub fn parse_lenient(bytes: &[u8]) -> Result<Value, serde_json::Error> {
+    serde_json::from_slice(&lenient_text(bytes)?)
+}
+
+/// The text of the JSON document `bytes` as [`parse_lenient`] parses it (byte order mark skipped, stored
+/// marks escaped, bare non-finite tokens marked), checked as strictly as a parse into a [`Value`] would
+/// check it but without building anything: any parse of the text returned succeeds.
+///
+/// # Errors
+/// The error a parse of `bytes` into a [`Value`] reports, for anything that is not JSON.
+pub fn lenient_text(bytes: &[u8]) -> Result<Cow<'_, [u8]>, serde_json::Error> {
     let bytes = bytes.strip_prefix(BYTE_ORDER_MARK).unwrap_or(bytes);
-    let bytes: &[u8] = &escape_stored_marks(bytes);
-    match serde_json::from_slice(bytes) {
-        Ok(v) => Ok(v),
-        Err(first) => match mark_nonfinite(bytes) {
-            Some(fixed) => serde_json::from_slice(&fixed).map_err(|_| first),
+    let escaped = escape_stored_marks(bytes);
+    match check(&escaped) {
+        Ok(()) => Ok(escaped),
+        Err(first) => match mark_nonfinite(&escaped) {
+            Some(fixed) => check(&fixed).map(|()| Cow::Owned(fixed)).map_err(|_| first),
             None => Err(first),
         },
     }
+}
+
+/// Checks that `bytes` is one JSON document, by the same code and with the same errors as a parse into a
+/// [`Value`] (numbers in range, string escapes, nesting depth), building nothing.
+fn check(bytes: &[u8]) -> Result<(), serde_json::Error> {
+    serde_json::from_slice::<Checked>(bytes).map(|_| ())
+}
+
+/// Any JSON value, checked and dropped as it is read.
+struct Checked;
+
+impl<'de> serde::Deserialize<'de> for Checked {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(CheckedVisitor)
+    }
+}
+
+struct CheckedVisitor;
+
+impl<'de> serde::de::Visitor<'de> for CheckedVisitor {
+    type Value = Checked;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_unit<E>(self) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
+        while seq.next_element::<Checked>()?.is_some() {}
+        Ok(Checked)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
+        while map.next_entry::<Checked, Checked>()?.is_some() {}
+        Ok(Checked)
+    }
+}
+
+/// The JSON text `text` (checked, see [`lenient_text`]) made safe for `JSON.parse`, as [`to_js`] makes a
+/// parsed value: integers beyond ±2^53 become marked strings. Text without such an integer, nearly all,
+/// is returned as it is.
+#[must_use]
+pub fn mark_big_integers(text: &str) -> Cow<'_, str> {
+    let bytes = text.as_bytes();
+    let mut out = String::new();
+    // Up to here, `text` is in `out` already.
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => i = string_end(bytes, i),
+            b'-' | b'0'..=b'9' => {
+                let end = bytes[i..]
+                    .iter()
+                    .position(|b| !matches!(b, b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9'))
+                    .map_or(bytes.len(), |n| i + n);
+                let token = &text[i..end];
+                if let Some(marked) = big_integer_mark(token) {
+                    out.push_str(&text[copied..i]);
+                    out.push_str(&marked);
+                    copied = end;
+                }
+                i = end;
+            }
+            _ => i += 1,
+        }
+    }
+    if copied == 0 {
+        return Cow::Borrowed(text);
+    }
+    out.push_str(&text[copied..]);
+    Cow::Owned(out)
+}
+
+/// The marked string (as JSON text) standing for the number token `token`, when it is an integer
+/// beyond JavaScript's exact range; `None` for any other number.
+fn big_integer_mark(token: &str) -> Option<String> {
+    // 2^53 + 1 has 16 digits: a shorter token is exact in JavaScript, and most tokens are short.
+    if token.len() < 16 || token.contains(['.', 'e', 'E']) {
+        return None;
+    }
+    let number: serde_json::Number = token.parse().ok()?;
+    beyond_exact(&number).then(|| format!("\"{BIGINT_MARK_IN_JSON}{number}\""))
+}
+
+/// Whether `number` is an integer that `JSON.parse` would round (beyond ±2^53).
+fn beyond_exact(number: &serde_json::Number) -> bool {
+    const EXACT: u64 = 1 << 53;
+    number.as_i64().is_some_and(|i| i.unsigned_abs() > EXACT)
+        || number.as_u64().is_some_and(|u| u > EXACT)
 }
 
 /// About how many values the JSON document `bytes` holds: one per `,`, `[` and `{` outside strings (a
@@ -130,14 +247,8 @@ pub fn marked_float(s: &str) -> Option<f64> {
 /// string it is.
 #[must_use]
 pub fn to_js(value: &Value) -> Value {
-    const EXACT: u64 = 1 << 53;
     match value {
-        Value::Number(n)
-            if n.as_i64().is_some_and(|i| i.unsigned_abs() > EXACT)
-                || n.as_u64().is_some_and(|u| u > EXACT) =>
-        {
-            Value::String(format!("{BIGINT_MARK}{n}"))
-        }
+        Value::Number(n) if beyond_exact(n) => Value::String(format!("{BIGINT_MARK}{n}")),
         Value::String(s)
             if s.starts_with(MARK) && marked_float(s).is_none() && !s.starts_with(STRING_MARK) =>
         {
@@ -227,6 +338,46 @@ mod tests {
         );
         assert_eq!(v["c"], "NaN and Infinity");
         assert!(parse_lenient(b"{\"a\": nope}").is_err());
+    }
+
+    #[test]
+    fn the_check_refuses_what_a_parse_refuses_with_its_error() {
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        for text in [
+            &b"[1e400]"[..],
+            b"\"\\ud800\"",
+            deep.as_bytes(),
+            b"[1,]",
+            b"{} x",
+        ] {
+            let refused = serde_json::from_slice::<Value>(text).unwrap_err();
+            let checked = lenient_text(text).unwrap_err();
+            assert_eq!(checked.to_string(), refused.to_string());
+        }
+        assert!(matches!(lenient_text(b"[1, 2]"), Ok(Cow::Borrowed(_))));
+        assert_eq!(
+            &*lenient_text(b"[NaN]").unwrap(),
+            b"[\"\\u0000rustytree:float:NaN\"]"
+        );
+    }
+
+    #[test]
+    fn integers_beyond_2_53_are_marked_in_text_and_nothing_else() {
+        let text = r#"{"9007199254740993": ["9007199254740993", 9007199254740992, 9007199254740993,
+            -9007199254740993, 18446744073709551615, 18446744073709551616, 9007199254740993.0, 1e300]}"#;
+        let marked = mark_big_integers(text);
+        let v: Value = serde_json::from_str(&marked).unwrap();
+        let expected = to_js(&serde_json::from_str(text).unwrap());
+        assert_eq!(v, expected);
+        assert_eq!(
+            v["9007199254740993"][2],
+            format!("{BIGINT_MARK}9007199254740993")
+        );
+        assert_eq!(v["9007199254740993"][0], "9007199254740993");
+        assert!(matches!(
+            mark_big_integers("[1, 2.5e300, -3]"),
+            Cow::Borrowed(_)
+        ));
     }
 
     #[test]

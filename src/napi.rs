@@ -484,8 +484,10 @@ impl NativeTree {
     /// The tree's metadata as a JSON string (nodes, variables, attrs, encodings, warnings).
     #[napi]
     #[must_use]
-    pub fn metadata(&self) -> String {
-        self.metadata.clone()
+    pub fn metadata(&self) -> &str {
+        // Lent, not cloned: JavaScript copies it into a string of its own anyway, and with large
+        // attributes a copy here was one more document-sized buffer at the open's peak.
+        &self.metadata
     }
 
     /// Store requests made so far (the open and every read since).

@@ -16,7 +16,7 @@ use zarrs::metadata::v3::{
 
 use crate::cf::{DecodeOptions, VariablePlan};
 use crate::error::{Result, RtError};
-use crate::hierarchy::{self, ArrayMeta, GroupFilter, WalkOptions, path};
+use crate::hierarchy::{self, ArrayMeta, Attrs, GroupFilter, WalkOptions, path};
 use crate::icechunk::{self, VersionSelector};
 use crate::read::{ReadTarget, ZArray, read_region};
 use crate::source::{self, Source};
@@ -107,7 +107,7 @@ pub struct VariableInfo {
     /// Read chunk shape (inner chunks for sharded arrays).
     pub chunks: Vec<u64>,
     /// Visible attributes.
-    pub attrs: Map<String, Value>,
+    pub attrs: Attrs,
     /// CF attributes applied plus storage details.
     pub encoding: Map<String, Value>,
     /// Whether it is a coordinate (a dimension coordinate or named by a `coordinates` attribute).
@@ -120,7 +120,7 @@ pub struct NodeInfo {
     /// Path in the tree, relative to the opened group (`/` for it).
     pub path: String,
     /// Attributes.
-    pub attrs: Map<String, Value>,
+    pub attrs: Attrs,
     /// Child names, sorted.
     pub children: Vec<String>,
     /// Variables, sorted by name.
@@ -431,7 +431,7 @@ async fn build(
         }
         nodes.push(NodeInfo {
             path: path::relative_to(store_path, &root),
-            attrs: js_map(&group_attrs),
+            attrs: group_attrs,
             children: group
                 .children
                 .iter()
@@ -518,7 +518,7 @@ fn describe_array(
     options: &OpenOptions,
 ) -> Result<(VariableInfo, ReadTarget, Vec<String>, Vec<String>)> {
     let array_path = path::join(store_path, name);
-    let (plan, cf_problem) =
+    let (mut plan, cf_problem) =
         match VariablePlan::new(&array_path, meta.dtype, &meta.attrs, options.decode) {
             Ok(plan) => (plan, None),
             Err(e) => {
@@ -563,7 +563,8 @@ fn describe_array(
             plan.dtype.clone()
         },
         chunks: meta.chunks.clone(),
-        attrs: js_map(&plan.attrs),
+        // Taken, not copied: reads do not need the attributes, which can be most of the metadata.
+        attrs: std::mem::take(&mut plan.attrs),
         encoding: js_map(&encoding),
         is_coord: meta.dims.len() == 1 && meta.dims[0] == name,
     };

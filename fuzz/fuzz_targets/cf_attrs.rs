@@ -11,6 +11,7 @@ mod common;
 
 use libfuzzer_sys::fuzz_target;
 use rustytree::cf::{DecodeOptions, VariablePlan, fill, time};
+use rustytree::hierarchy::Attrs;
 use rustytree::dtype::Dtype;
 use rustytree::typed::TypedData;
 use serde_json::Value;
@@ -140,6 +141,7 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 
+    let attrs = Attrs::parse(attrs_json, "/fuzz").expect("a parsed object is attributes");
     let plan = match VariablePlan::new("/fuzz", dtype, &attrs, options) {
         Ok(plan) => plan,
         Err(e) => {

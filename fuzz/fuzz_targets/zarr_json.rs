@@ -31,7 +31,9 @@ fuzz_target!(|data: &[u8]| {
                     common::assert_input_error(&e, &["ERR_CF_DECODE"]);
                 }
             }
-            let _ = rustytree::json::to_js(&serde_json::Value::Object(a.attrs.clone()));
+            // The attributes as JavaScript receives them, their text copied through.
+            let sent = serde_json::to_string(&a.attrs).expect("attributes serialise");
+            assert!(serde_json::from_str::<serde_json::Value>(&sent).is_ok_and(|v| v.is_object()));
             let store = common::chunk_store(common::memory(&[]));
             let _ = common::build_array(a.document, "/fuzz", store);
         }

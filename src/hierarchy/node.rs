@@ -1,7 +1,14 @@
 //! Parsing and validating one node's `zarr.json` (from its own key or from consolidated metadata).
 
+use std::collections::{HashMap, hash_map};
+use std::ops::Range;
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+use super::attrs::Attrs;
 use crate::dtype::Dtype;
 use crate::error::{Result, RtError};
 
@@ -9,9 +16,9 @@ use crate::error::{Result, RtError};
 #[derive(Debug, Clone, Default)]
 pub struct GroupMeta {
     /// User attributes.
-    pub attrs: Map<String, Value>,
+    pub attrs: Attrs,
     /// `consolidated_metadata.metadata` (relative key → node metadata), when present and inline.
-    pub consolidated: Option<Map<String, Value>>,
+    pub consolidated: Option<Consolidated>,
 }
 
 /// An array's metadata, with the fields the rest of the crate needs already extracted.
@@ -32,12 +39,12 @@ pub struct ArrayMeta {
     /// Dimension names (`dim_<i>` where the metadata has none).
     pub dims: Vec<String>,
     /// User attributes (CF attributes included, undecoded).
-    pub attrs: Map<String, Value>,
+    pub attrs: Attrs,
     /// The Zarr `fill_value`, as stored.
     pub fill_value: Value,
     /// The codec chain, as stored.
     pub codecs: Value,
-    /// The whole `zarr.json` document, handed to zarrs to build the codec pipeline.
+    /// The whole `zarr.json` document but its attributes, handed to zarrs to build the codec pipeline.
     pub document: Value,
 }
 
@@ -50,18 +57,83 @@ pub enum NodeMeta {
     Array(Box<ArrayMeta>),
 }
 
+/// A group's inline consolidated metadata, still as text: the `metadata` object of its
+/// `consolidated_metadata`, within the text of the document it came from. Every nested document is read
+/// from that one text (zarr-python repeats each group's subtree inside the group's own entry), so none is
+/// copied.
+#[derive(Debug, Clone)]
+pub struct Consolidated {
+    /// The whole document's text, checked.
+    text: Arc<str>,
+    /// Where the `metadata` object is in it.
+    range: Range<usize>,
+}
+
+impl Consolidated {
+    /// The text of the document the consolidated metadata is in.
+    #[must_use]
+    pub fn text(&self) -> &Arc<str> {
+        &self.text
+    }
+
+    /// The `metadata` object's entries (relative key, document text) in order; a key given twice keeps
+    /// its first place and its last document, as a parsed map would.
+    ///
+    /// # Errors
+    /// `ERR_INVALID_METADATA` should the text not be an object (it was checked when it was found).
+    pub fn entries(&self) -> Result<Vec<(String, &str)>> {
+        let Entries(entries) = serde_json::from_str(&self.text[self.range.clone()])
+            .map_err(|e| RtError::InvalidMetadata(format!("consolidated metadata: {e}")))?;
+        Ok(entries.into_iter().map(|(k, v)| (k, v.get())).collect())
+    }
+}
+
+/// A document taken apart by [`parse_checked`]: a group's consolidated metadata is still a slice of the
+/// text parsed.
+pub enum Parsed<'a> {
+    /// A group, with the text of its consolidated metadata's `metadata` object.
+    Group(Attrs, Option<&'a str>),
+    /// An array.
+    Array(Box<ArrayMeta>),
+}
+
+impl Parsed<'_> {
+    /// The node. `base` is the text this was parsed from (or one it is part of), and `shared` makes that
+    /// text (or a copy of it) for a group's consolidated metadata to be read from later.
+    pub fn into_node(self, base: &str, shared: impl FnOnce() -> Arc<str>) -> NodeMeta {
+        match self {
+            Parsed::Group(attrs, consolidated) => NodeMeta::Group(GroupMeta {
+                attrs,
+                consolidated: consolidated.map(|slice| {
+                    let start = slice.as_ptr() as usize - base.as_ptr() as usize;
+                    let text = shared();
+                    debug_assert!(
+                        text.get(start..start + slice.len()) == Some(slice),
+                        "consolidated metadata outside its text"
+                    );
+                    Consolidated {
+                        text,
+                        range: start..start + slice.len(),
+                    }
+                }),
+            }),
+            Parsed::Array(a) => NodeMeta::Array(a),
+        }
+    }
+}
+
 /// The largest `zarr.json` read (consolidated metadata included): 256 MiB, room for the consolidated
 /// metadata of a few hundred thousand arrays. Sources read at most one byte more of a metadata document.
 pub const MAX_DOCUMENT_BYTES: usize = 256 << 20;
 
-/// Documents above this size are checked for the memory their parse needs before it starts.
+/// Values whose text is longer than this are checked for the memory their parse needs before it starts.
 const PROBED_ABOVE: usize = 1 << 20;
 
 /// Parses the bytes of a `zarr.json`.
 ///
 /// # Errors
 /// `ERR_INVALID_METADATA` for malformed JSON or metadata, a document over [`MAX_DOCUMENT_BYTES`] or one
-/// whose parse would not fit in memory; `ERR_UNSUPPORTED_FORMAT` for Zarr v2 documents;
+/// with a value whose parse would not fit in memory; `ERR_UNSUPPORTED_FORMAT` for Zarr v2 documents;
 /// `ERR_UNSUPPORTED_DTYPE` for unknown data types.
 pub fn parse_bytes(bytes: &[u8], path: &str) -> Result<NodeMeta> {
     if bytes.len() > MAX_DOCUMENT_BYTES {
@@ -70,45 +142,35 @@ pub fn parse_bytes(bytes: &[u8], path: &str) -> Result<NodeMeta> {
              documents"
         )));
     }
-    if bytes.len() > PROBED_ABOVE {
-        check_parse_fits(bytes, path)?;
-    }
-    let value: Value = crate::json::parse_lenient(bytes).map_err(|e| {
+    let not_json = |e: &dyn std::fmt::Display| {
         RtError::InvalidMetadata(format!("zarr.json of {path:?} is not valid JSON: {e}"))
-    })?;
-    parse_value(value, path)
+    };
+    let text = crate::json::lenient_text(bytes).map_err(|e| not_json(&e))?;
+    // Checked JSON is UTF-8 (any other byte outside a string is a syntax error, and strings are checked).
+    let text = std::str::from_utf8(&text).map_err(|e| not_json(&e))?;
+    // Consolidated metadata outlives this parse: the text it is read from is kept, once.
+    Ok(parse_checked(text, path)?.into_node(text, || Arc::from(text)))
 }
 
-/// Fails when the parsed form of `bytes` would not fit in memory. A parsed value takes far more than its
-/// text (a number written as `1,` becomes an 80-byte `Value`, and lists grow by doubling), and an
-/// allocation that fails during the parse aborts the process; so the memory a parse needs at most (two
-/// `Value`s a value, plus the text again for strings) is allocated, untouched, and freed before it starts.
-fn check_parse_fits(bytes: &[u8], path: &str) -> Result<()> {
-    let values = crate::json::count_values(bytes);
-    let needed = values
-        .saturating_mul(2 * std::mem::size_of::<Value>())
-        .saturating_add(bytes.len());
-    let mut probe: Vec<u8> = Vec::new();
-    probe.try_reserve_exact(needed).map_err(|_| {
-        RtError::InvalidMetadata(format!(
-            "zarr.json of {path:?} holds about {values} JSON values; parsing it needs about {needed} \
-             bytes, which do not fit in memory"
-        ))
-    })
-}
-
-/// Parses an already-decoded `zarr.json` document, taking it apart rather than copying it: consolidated
-/// metadata holds every node's document (zarr-python nests each group's subtree inside it again), so
-/// copies here would cost more than the parse.
+/// Parses the `zarr.json` document `text`, already checked (see [`crate::json::lenient_text`]): the text
+/// of a document or of an entry of consolidated metadata. Its attributes stay text (see [`Attrs`]), and
+/// so does a group's consolidated metadata; only an array's other fields are parsed into values.
 ///
 /// # Errors
 /// As [`parse_bytes`].
-pub fn parse_value(value: Value, path: &str) -> Result<NodeMeta> {
+pub fn parse_checked<'a>(text: &'a str, path: &str) -> Result<Parsed<'a>> {
     let invalid = |why: &str| RtError::InvalidMetadata(format!("zarr.json of {path:?}: {why}"));
-    let Value::Object(mut obj) = value else {
+    let Some(Entries(mut fields)) = object_entries(text).map_err(|e| {
+        RtError::InvalidMetadata(format!("zarr.json of {path:?} is not valid JSON: {e}"))
+    })?
+    else {
         return Err(invalid("not a JSON object"));
     };
-    match obj.get("zarr_format") {
+    let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| *v);
+    match field("zarr_format")
+        .map(|v| parse_sized(v.get(), path, "field \"zarr_format\""))
+        .transpose()?
+    {
         Some(Value::Number(n)) if n.as_u64() == Some(3) => {}
         Some(Value::Number(n)) if n.as_u64() == Some(2) => {
             return Err(RtError::UnsupportedFormat(format!(
@@ -118,45 +180,142 @@ pub fn parse_value(value: Value, path: &str) -> Result<NodeMeta> {
         Some(other) => return Err(invalid(&format!("unsupported zarr_format {other}"))),
         None => return Err(invalid("missing \"zarr_format\"")),
     }
-    // Taken out, not copied: attributes can be most of a document, and nothing else reads them there.
-    let attrs = match obj.remove("attributes") {
-        None | Some(Value::Null) => Map::new(),
-        Some(Value::Object(a)) => a,
+    let attrs = match field("attributes").map(RawValue::get) {
+        None | Some("null") => Attrs::default(),
+        Some(object) if object.starts_with('{') => Attrs::from_object(object, path)?,
         Some(_) => return Err(invalid("\"attributes\" is not an object")),
     };
-    match obj.get("node_type").and_then(Value::as_str) {
+    let node_type = field("node_type")
+        .map(|v| parse_sized(v.get(), path, "field \"node_type\""))
+        .transpose()?;
+    match node_type.as_ref().and_then(Value::as_str) {
         Some("group") => {
-            let consolidated = match obj.remove("consolidated_metadata") {
-                Some(Value::Object(mut cm))
-                    if cm.get("kind").and_then(Value::as_str) == Some("inline") =>
-                {
-                    match cm.remove("metadata") {
-                        Some(Value::Object(m)) => Some(m),
-                        _ => {
-                            return Err(invalid(
-                                "consolidated_metadata has no \"metadata\" object",
-                            ));
-                        }
-                    }
-                }
-                _ => None,
+            let consolidated = match field("consolidated_metadata") {
+                Some(cm) => inline_metadata(cm.get(), path)?,
+                None => None,
             };
-            Ok(NodeMeta::Group(GroupMeta {
-                attrs,
-                consolidated,
-            }))
+            Ok(Parsed::Group(attrs, consolidated))
         }
-        Some("array") => parse_array(obj, attrs, path).map(|a| NodeMeta::Array(Box::new(a))),
+        Some("array") => {
+            // Attributes are kept apart as text, not copied into the array's document.
+            fields.retain(|(k, _)| k != "attributes");
+            let mut obj = Map::new();
+            for (key, value) in fields {
+                let parsed = parse_sized(value.get(), path, &format!("field {key:?}"))?;
+                obj.insert(key, parsed);
+            }
+            parse_array(obj, attrs, path).map(|a| Parsed::Array(Box::new(a)))
+        }
         Some(other) => Err(invalid(&format!("unknown node_type {other:?}"))),
         None => Err(invalid("missing \"node_type\"")),
     }
 }
 
-fn parse_array(
-    obj: Map<String, Value>,
-    attrs: Map<String, Value>,
-    path: &str,
-) -> Result<ArrayMeta> {
+/// The text of the `metadata` object of a group's `consolidated_metadata` (`text`), when it is inline.
+///
+/// # Errors
+/// `ERR_INVALID_METADATA` when inline consolidated metadata has no `metadata` object.
+fn inline_metadata<'a>(text: &'a str, path: &str) -> Result<Option<&'a str>> {
+    let Some(Entries(fields)) = object_entries(text).map_err(|e| {
+        RtError::InvalidMetadata(format!("zarr.json of {path:?} is not valid JSON: {e}"))
+    })?
+    else {
+        return Ok(None);
+    };
+    let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| *v);
+    let kind = field("kind")
+        .map(|v| parse_sized(v.get(), path, "consolidated_metadata field \"kind\""))
+        .transpose()?;
+    if kind.as_ref().and_then(Value::as_str) != Some("inline") {
+        return Ok(None);
+    }
+    match field("metadata").map(RawValue::get) {
+        Some(object) if object.starts_with('{') => Ok(Some(object)),
+        _ => Err(RtError::InvalidMetadata(format!(
+            "zarr.json of {path:?}: consolidated_metadata has no \"metadata\" object"
+        ))),
+    }
+}
+
+/// The entries of the JSON object `text` (checked JSON), each value as text; `None` when `text` is not
+/// an object.
+fn object_entries(text: &str) -> std::result::Result<Option<Entries<'_>>, serde_json::Error> {
+    if !text.trim_start().starts_with('{') {
+        return Ok(None);
+    }
+    serde_json::from_str(text).map(Some)
+}
+
+/// A JSON object's entries in order, each value as text; a key given twice keeps its first place and its
+/// last value, as a parsed map would.
+struct Entries<'a>(Vec<(String, &'a RawValue)>);
+
+impl<'de> Deserialize<'de> for Entries<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Entries<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Entries<'de>, A::Error> {
+                let mut entries: Vec<(String, &'de RawValue)> = Vec::new();
+                let mut places: HashMap<String, usize> = HashMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value()?;
+                    match places.entry(key) {
+                        hash_map::Entry::Occupied(place) => entries[*place.get()].1 = value,
+                        hash_map::Entry::Vacant(place) => {
+                            entries.push((place.key().clone(), value));
+                            place.insert(entries.len() - 1);
+                        }
+                    }
+                }
+                Ok(Entries(entries))
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
+}
+
+/// Parses `text` (checked JSON, a value of the document of `path` described by `what`) into a value,
+/// first making sure, when the text is large, that the parse fits in memory.
+///
+/// # Errors
+/// `ERR_INVALID_METADATA` when it would not fit, or should the text not be JSON after all.
+pub(crate) fn parse_sized(text: &str, path: &str, what: &str) -> Result<Value> {
+    if text.len() > PROBED_ABOVE {
+        check_parse_fits(text.as_bytes(), path, what)?;
+    }
+    serde_json::from_str(text).map_err(|e| {
+        RtError::InvalidMetadata(format!("zarr.json of {path:?} is not valid JSON: {e}"))
+    })
+}
+
+/// Fails when the parsed form of `bytes` would not fit in memory. A parsed value takes far more than its
+/// text (a number written as `1,` becomes an 80-byte `Value`, and lists grow by doubling), and an
+/// allocation that fails during the parse aborts the process; so the memory a parse needs at most (two
+/// `Value`s a value, plus the text again for strings) is allocated, untouched, and freed before it starts.
+fn check_parse_fits(bytes: &[u8], path: &str, what: &str) -> Result<()> {
+    let values = crate::json::count_values(bytes);
+    let needed = values
+        .saturating_mul(2 * std::mem::size_of::<Value>())
+        .saturating_add(bytes.len());
+    let mut probe: Vec<u8> = Vec::new();
+    probe.try_reserve_exact(needed).map_err(|_| {
+        RtError::InvalidMetadata(format!(
+            "zarr.json of {path:?}: {what} holds about {values} JSON values; parsing it needs about \
+             {needed} bytes, which do not fit in memory"
+        ))
+    })
+}
+
+fn parse_array(obj: Map<String, Value>, attrs: Attrs, path: &str) -> Result<ArrayMeta> {
     let invalid = |why: &str| RtError::InvalidMetadata(format!("array {path:?}: {why}"));
     let shape = u64_list(obj.get("shape"))
         .ok_or_else(|| invalid("\"shape\" is not a list of non-negative integers"))?;
@@ -293,7 +452,7 @@ mod tests {
         let NodeMeta::Group(g) = parse_bytes(doc, "/").unwrap() else {
             panic!("not a group")
         };
-        assert_eq!(g.attrs["a"], 1);
+        assert_eq!(g.attrs.to_map()["a"], 1);
     }
 
     #[test]
@@ -306,7 +465,8 @@ mod tests {
                 "codecs": [{"name": "bytes"}], "index_codecs": [{"name": "bytes"}]}}],
             "dimension_names": ["y", null]
         });
-        let NodeMeta::Array(a) = parse_value(doc, "/a").unwrap() else {
+        let NodeMeta::Array(a) = parse_bytes(&serde_json::to_vec(&doc).unwrap(), "/a").unwrap()
+        else {
             panic!("not an array")
         };
         assert_eq!(a.chunks, vec![5, 5]);
