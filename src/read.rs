@@ -425,18 +425,9 @@ fn size_region(target: &ReadTarget, start: &[u64], stop: &[u64]) -> Result<Selec
         )));
     }
     // Decoding allocates before anything comes back; check the size first so an impossible read is an
-    // error, not an allocation failure that aborts the process or pages that exhaust the machine. An
-    // allocator may grant far more address space than there is memory (mimalloc reserved 35 TB), so
-    // the bound is the machine's physical memory (or a container's limit), and the reservation only
-    // where that is unknown.
+    // error, not an allocation failure that aborts the process or pages that exhaust the machine.
     let bytes = total.saturating_mul(memory_per_element(target));
-    let fits = match physical_memory() {
-        Some(physical) => bytes <= physical,
-        None => Vec::<u8>::new()
-            .try_reserve_exact(usize::try_from(bytes).unwrap_or(usize::MAX))
-            .is_ok(),
-    };
-    if !fits {
+    if !crate::sys::fits_in_memory(bytes) {
         return Err(RtError::InvalidSelection(format!(
             "array {:?}: a selection of {total} elements ({bytes} bytes in memory) does not fit in memory",
             target.path
@@ -478,36 +469,6 @@ fn decoded_item_bytes(target: &ReadTarget) -> u64 {
         "int16" | "uint16" => 2,
         "int32" | "uint32" | "float16" | "float32" => 4,
         _ => 8,
-    }
-}
-
-/// The memory this process may use in bytes, where the platform says: the machine's physical memory, or
-/// a container's (cgroup) memory limit when lower.
-pub(crate) fn physical_memory() -> Option<u64> {
-    #[cfg(unix)]
-    {
-        // SAFETY: sysconf only reads system configuration.
-        let (pages, page_size) = unsafe {
-            (
-                libc::sysconf(libc::_SC_PHYS_PAGES),
-                libc::sysconf(libc::_SC_PAGESIZE),
-            )
-        };
-        let pages = u64::try_from(pages).ok().filter(|&n| n > 0)?;
-        let page_size = u64::try_from(page_size).ok().filter(|&n| n > 0)?;
-        let physical = pages.checked_mul(page_size)?;
-        // A container's memory limit: cgroup v2, then v1 ("max", or no file, means none).
-        let limit = [
-            "/sys/fs/cgroup/memory.max",
-            "/sys/fs/cgroup/memory/memory.limit_in_bytes",
-        ]
-        .iter()
-        .find_map(|f| std::fs::read_to_string(f).ok()?.trim().parse::<u64>().ok());
-        Some(limit.map_or(physical, |l| l.min(physical)))
-    }
-    #[cfg(not(unix))]
-    {
-        None
     }
 }
 
@@ -1131,14 +1092,6 @@ mod tests {
         // Elements that fit but whose bytes do not.
         assert!(check_chunk_shape("/a", &[1 << 62], Dtype::Float64).is_err());
         assert!(check_chunk_shape("/a", &[1 << 62], Dtype::UInt8).is_ok());
-    }
-
-    #[test]
-    fn physical_memory_is_known_on_unix() {
-        if cfg!(unix) {
-            let bytes = physical_memory().expect("sysconf");
-            assert!(bytes > 1 << 27, "{bytes} bytes");
-        }
     }
 
     #[test]
