@@ -6,7 +6,10 @@
 //! inner chunks they need), and returns the fill value for chunks that were never written.
 
 pub mod direct;
+pub mod plan;
 pub mod shard;
+
+pub use plan::check_chunk_shape;
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -24,9 +27,9 @@ use crate::dtype::Dtype;
 use crate::error::{Result, RtError};
 use crate::typed::{BlockTarget, TypedData, copy_block, js_limits};
 use crate::with_typed;
-
-/// One read fans out to at most this many chunk tasks.
-const MAX_CHUNKS_PER_READ: u64 = 1 << 22;
+use plan::{
+    ChunkPiece, ChunkRead, Place, Run, SelectionPlan, is_whole, plan_chunk_reads, plan_selection,
+};
 
 /// Chunks above this many decoded bytes are never fetched whole just to extract a piece.
 const HUGE_CHUNK_BYTES: u64 = 1 << 30;
@@ -67,30 +70,22 @@ pub async fn read_region(
     stop: &[u64],
     limit: &Arc<Semaphore>,
 ) -> Result<TypedData> {
-    let SelectionPlan {
-        out_shape,
-        total,
-        chunk_count,
-    } = size_region(target, start, stop)?;
+    let selection = size_region(target, start, stop)?;
+    let (out_shape, total) = (&selection.out_shape, selection.total);
     let n = usize::try_from(total).unwrap_or(usize::MAX);
-    // With more than one chunk, whole chunks that `direct` decodes land straight in the output when they
-    // are one contiguous run of it (chunked along leading dimensions only): no buffer per chunk and no
-    // copy, which for zstd and blosc is a large share of a read.
+    // Whole chunks that `direct` decodes land straight in the output when they are one contiguous run of
+    // it (chunked along leading dimensions only): no buffer per chunk and no copy, which for zstd and
+    // blosc is a large share of a read.
     let compressor = direct_compressor(target).filter(|_| target.plan.is_identity());
-    // Each chunk with its piece's shape and, if it is decoded straight into the output, where it lands
-    // there; the output is shared only when some chunk is.
-    let chunks: Vec<_> = chunks_overlapping(&target.storage_chunks, start, stop)
-        .into_iter()
-        .map(|(indices, ranges, offset)| {
-            let shape: Vec<u64> = ranges.iter().map(|r| r.end - r.start).collect();
-            let run = compressor
-                .filter(|_| chunk_count > 1 && is_whole(&ranges, &target.storage_chunks))
-                .and_then(|_| contiguous_run(&out_shape, &shape, &offset));
-            (indices, ranges, offset, shape, run)
-        })
-        .collect();
+    let chunks = plan_chunk_reads(
+        &selection,
+        &target.storage_chunks,
+        start,
+        stop,
+        compressor.is_some(),
+    );
     let shared = match compressor {
-        Some(_) if chunks.iter().any(|c| c.4.is_some()) => Some(SharedOutput::new(
+        Some(_) if chunks.iter().any(|c| c.run.is_some()) => Some(SharedOutput::new(
             direct::zeroed(target.dtype, n).ok_or_else(|| {
                 RtError::InvalidSelection(format!(
                     "array {:?}: a selection of {total} elements does not fit in memory",
@@ -101,9 +96,14 @@ pub async fn read_region(
         _ => None,
     };
     let mut tasks = JoinSet::new();
-    for (indices, ranges, offset, shape, run) in chunks {
+    for ChunkRead { piece, run } in chunks {
+        let ChunkPiece {
+            indices,
+            ranges,
+            place,
+        } = piece;
         let into = match (&shared, compressor, run) {
-            (Some(out), Some(c), Some((at, len))) => Some((Arc::clone(out), c, at, len)),
+            (Some(out), Some(c), Some(Run { at, len })) => Some((Arc::clone(out), c, at, len)),
             _ => None,
         };
         let target = target.clone();
@@ -125,15 +125,15 @@ pub async fn read_region(
             };
             drop(permit);
             let decoded = target.plan.apply(raw)?;
-            Ok::<_, RtError>(Done::Piece(decoded, shape, offset))
+            Ok::<_, RtError>(Done::Piece(decoded, place))
         });
     }
-    if chunk_count == 1 {
+    if selection.chunk_count == 1 {
         // One chunk covers the whole selection: its decoded piece is the output, as it is (no output
         // buffer to allocate and fill, no copy).
         if let Some(joined) = tasks.join_next().await {
             return match joined.map_err(|e| join_error(&target.path, &e))?? {
-                Done::Piece(piece, _, _) => Ok(piece),
+                Done::Piece(piece, _) => Ok(piece),
                 Done::Placed(_) => Err(RtError::Internal(format!(
                     "a one-chunk read of {:?} had no output to decode into",
                     target.path
@@ -146,16 +146,16 @@ pub async fn read_region(
     while let Some(joined) = tasks.join_next().await {
         match joined.map_err(|e| join_error(&target.path, &e))?? {
             Done::Placed(len) => written += len,
-            Done::Piece(piece, shape, offset) => {
+            Done::Piece(piece, Place { shape, offset }) => {
                 if let Some(shared) = &shared {
                     // Row by row into the shared output, beside the tasks still writing their own runs.
-                    written += shared.put(&piece, &out_shape, &shape, &offset, &target.path)?;
+                    written += shared.put(&piece, out_shape, &shape, &offset, &target.path)?;
                 } else {
                     let buf = match &mut out {
                         Some(buf) => buf,
                         None => out.insert(alloc_like(&piece, n)?),
                     };
-                    place(buf, n, &out_shape, &piece, &shape, &offset)?;
+                    place(buf, n, out_shape, &piece, &shape, &offset)?;
                     written += piece.len();
                 }
             }
@@ -181,7 +181,7 @@ pub async fn read_region(
 /// decoded piece for the reader to place (its shape and where it lands).
 enum Done {
     Placed(usize),
-    Piece(TypedData, Vec<u64>, Vec<u64>),
+    Piece(TypedData, Place),
 }
 
 /// A read's output while its chunk tasks decode into it, each into its own run of elements.
@@ -301,107 +301,6 @@ fn item_of<T>(_: &[T]) -> usize {
     std::mem::size_of::<T>()
 }
 
-/// Where a piece of shape `shape` at `offset` lies in a C-ordered output of shape `out_shape`, as (first
-/// element, element count), when it is one contiguous run of it: every dimension after its first one
-/// longer than 1 spans the whole output.
-#[must_use]
-pub fn contiguous_run(out_shape: &[u64], shape: &[u64], offset: &[u64]) -> Option<(usize, usize)> {
-    let lead = shape.iter().position(|&s| s != 1).unwrap_or(shape.len());
-    if (lead + 1..shape.len()).any(|d| shape[d] != out_shape[d]) {
-        return None;
-    }
-    let mut at = 0u64;
-    for d in 0..out_shape.len() {
-        at = at.checked_mul(out_shape[d])?.checked_add(offset[d])?;
-    }
-    let len: u64 = shape.iter().product();
-    Some((usize::try_from(at).ok()?, usize::try_from(len).ok()?))
-}
-
-fn is_whole(ranges: &[std::ops::Range<u64>], chunk_shape: &[u64]) -> bool {
-    ranges
-        .iter()
-        .zip(chunk_shape)
-        .all(|(r, &c)| r.start == 0 && r.end == c)
-}
-
-/// A selection checked against its array and sized: the output's shape, its element count and how many
-/// stored chunks it spans.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SelectionPlan {
-    /// `stop - start` per dimension.
-    pub out_shape: Vec<u64>,
-    /// Elements in the selection.
-    pub total: u64,
-    /// Stored chunks (shards) the selection overlaps, each one task of the read.
-    pub chunk_count: u64,
-}
-
-/// Checks the selection `[start, stop)` of the array at `path` of `shape`, stored in chunks of
-/// `chunk_shape`, and sizes it. [`chunks_overlapping`] then gives its pieces.
-///
-/// # Errors
-/// `ERR_INVALID_SELECTION` for a selection outside the array, of more elements than a `u64` counts or
-/// spanning more than `MAX_CHUNKS_PER_READ` chunks; `ERR_INVALID_METADATA` for a chunk shape of
-/// another rank than the array's, or with a zero.
-pub fn plan_selection(
-    path: &str,
-    shape: &[u64],
-    chunk_shape: &[u64],
-    start: &[u64],
-    stop: &[u64],
-) -> Result<SelectionPlan> {
-    check_region(path, shape, start, stop)?;
-    if chunk_shape.len() != shape.len() || chunk_shape.contains(&0) {
-        return Err(RtError::InvalidMetadata(format!(
-            "array {path:?}: chunk shape {chunk_shape:?} does not fit an array of shape {shape:?}"
-        )));
-    }
-    let out_shape: Vec<u64> = start.iter().zip(stop).map(|(a, b)| b - a).collect();
-    let total = out_shape
-        .iter()
-        .try_fold(1u64, |acc, &n| acc.checked_mul(n))
-        .ok_or_else(|| {
-            RtError::InvalidSelection(format!("array {path:?}: the selection is too large"))
-        })?;
-    let chunk_count = start
-        .iter()
-        .zip(stop)
-        .zip(chunk_shape)
-        .map(|((&a, &b), &c)| if b > a { (b - 1) / c - a / c + 1 } else { 0 })
-        .try_fold(1u64, u64::checked_mul)
-        .unwrap_or(u64::MAX);
-    if chunk_count > MAX_CHUNKS_PER_READ {
-        return Err(RtError::InvalidSelection(format!(
-            "array {path:?}: the selection spans {chunk_count} chunks (at most {MAX_CHUNKS_PER_READ} per read); read it in parts"
-        )));
-    }
-    Ok(SelectionPlan {
-        out_shape,
-        total,
-        chunk_count,
-    })
-}
-
-/// Checks that one chunk of `chunk_shape` (a stored chunk, or a shard's inner chunk) of `dtype` can be
-/// counted: its elements, and their bytes, fit in a `u64`. zarrs multiplies them unchecked (a chunk shape
-/// of `[2^63 - 1, 2^63 - 1]` panicked inside it).
-///
-/// # Errors
-/// `ERR_INVALID_METADATA` naming the array and the chunk shape.
-pub fn check_chunk_shape(path: &str, chunk_shape: &[u64], dtype: Dtype) -> Result<()> {
-    let bytes = chunk_shape
-        .iter()
-        .try_fold(1u64, |acc, &n| acc.checked_mul(n))
-        .and_then(|n| n.checked_mul(dtype.buffer_item_bytes().max(1)));
-    match bytes {
-        Some(_) => Ok(()),
-        None => Err(RtError::InvalidMetadata(format!(
-            "array {path:?}: chunk shape {chunk_shape:?} holds more elements than can be counted"
-        ))),
-    }
-}
-
 /// Checks a selection of `target` and sizes it ([`plan_selection`]), then refuses what JavaScript or
 /// memory cannot hold.
 fn size_region(target: &ReadTarget, start: &[u64], stop: &[u64]) -> Result<SelectionPlan> {
@@ -492,68 +391,6 @@ fn finish(mut out: TypedData, n: usize, written: usize) -> Result<TypedData> {
     }
     set_len!(I8, I16, I32, I64, U8, U16, U32, U64, F32, F64);
     Ok(out)
-}
-
-fn check_region(path: &str, shape: &[u64], start: &[u64], stop: &[u64]) -> Result<()> {
-    let n = shape.len();
-    if start.len() != n || stop.len() != n {
-        return Err(RtError::InvalidSelection(format!(
-            "array {path:?} has {n} dimensions, the selection has {}",
-            start.len().max(stop.len())
-        )));
-    }
-    for d in 0..n {
-        if start[d] > stop[d] || stop[d] > shape[d] {
-            return Err(RtError::InvalidSelection(format!(
-                "array {path:?}: range {}..{} is outside dimension {d} of size {}",
-                start[d], stop[d], shape[d]
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// One stored chunk's part of a selection: its grid indices, the overlap in chunk coordinates and where
-/// that overlap lands in the output.
-pub type ChunkPiece = (Vec<u64>, Vec<std::ops::Range<u64>>, Vec<u64>);
-
-/// Every stored chunk overlapping `[start, stop)` (a selection [`plan_selection`] accepted, with the same
-/// `chunk_shape`), as [`ChunkPiece`]s: they tile the output exactly, each element in one piece.
-#[must_use]
-pub fn chunks_overlapping(chunk_shape: &[u64], start: &[u64], stop: &[u64]) -> Vec<ChunkPiece> {
-    let n = chunk_shape.len();
-    if start.iter().zip(stop).any(|(a, b)| a >= b) && n > 0 {
-        return Vec::new();
-    }
-    let first: Vec<u64> = (0..n).map(|d| start[d] / chunk_shape[d]).collect();
-    let last: Vec<u64> = (0..n).map(|d| (stop[d] - 1) / chunk_shape[d]).collect();
-    let mut out = Vec::new();
-    let mut idx = first.clone();
-    loop {
-        let mut ranges = Vec::with_capacity(n);
-        let mut offset = Vec::with_capacity(n);
-        for d in 0..n {
-            let origin = idx[d] * chunk_shape[d];
-            let lo = start[d].max(origin);
-            let hi = stop[d].min(origin.saturating_add(chunk_shape[d]));
-            ranges.push(lo - origin..hi - origin);
-            offset.push(lo - start[d]);
-        }
-        out.push((idx.clone(), ranges, offset));
-        // Odometer over the chunk index box.
-        let mut d = n;
-        loop {
-            if d == 0 {
-                return out;
-            }
-            d -= 1;
-            if idx[d] < last[d] {
-                idx[d] += 1;
-                break;
-            }
-            idx[d] = first[d];
-        }
-    }
 }
 
 /// One chunk's part of a read, undecoded (CF decoding follows): `ranges` in chunk coordinates.
@@ -1007,92 +844,6 @@ fn place(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn finds_overlapping_chunks_with_offsets() {
-        let pieces = chunks_overlapping(&[10, 8], &[5, 6], &[15, 10]);
-        let idx: Vec<_> = pieces.iter().map(|p| p.0.clone()).collect();
-        assert_eq!(idx, vec![vec![0, 0], vec![0, 1], vec![1, 0], vec![1, 1]]);
-        assert_eq!(pieces[3].1, vec![0..5, 0..2]);
-        assert_eq!(pieces[3].2, vec![5, 2]);
-        assert_eq!(
-            chunks_overlapping(&[], &[], &[]).len(),
-            1,
-            "a 0-d array is one chunk"
-        );
-    }
-
-    #[test]
-    fn contiguous_runs_are_pieces_spanning_every_later_dimension() {
-        // A volume of a (vcp_time, azimuth, range) output: one run, after the first volume.
-        assert_eq!(
-            contiguous_run(&[4, 720, 10], &[1, 720, 10], &[1, 0, 0]),
-            Some((7200, 7200))
-        );
-        // Several leading rows at once, and a 1-D piece.
-        assert_eq!(contiguous_run(&[12, 4], &[4, 4], &[8, 0]), Some((32, 16)));
-        assert_eq!(contiguous_run(&[10], &[4], &[4]), Some((4, 4)));
-        // A row segment is contiguous when everything before it is a single index.
-        assert_eq!(contiguous_run(&[3, 10], &[1, 4], &[2, 6]), Some((26, 4)));
-        // Not contiguous: a later dimension narrower than the output's.
-        assert_eq!(contiguous_run(&[12, 10], &[4, 4], &[0, 4]), None);
-        assert_eq!(contiguous_run(&[2, 3, 10], &[2, 1, 10], &[0, 1, 0]), None);
-        // A 0-d output is one element.
-        assert_eq!(contiguous_run(&[], &[], &[]), Some((0, 1)));
-    }
-
-    #[test]
-    fn selections_are_planned_or_refused_with_codes() {
-        let plan = plan_selection("/a", &[10, 8], &[4, 4], &[1, 0], &[9, 8]).unwrap();
-        assert_eq!(plan.out_shape, vec![8, 8]);
-        assert_eq!((plan.total, plan.chunk_count), (64, 6));
-        let empty = plan_selection("/a", &[10, 8], &[4, 4], &[3, 3], &[3, 8]).unwrap();
-        assert_eq!((empty.total, empty.chunk_count), (0, 0));
-        let code = |r: Result<SelectionPlan>| r.unwrap_err().code();
-        assert_eq!(
-            code(plan_selection("/a", &[10], &[4], &[0], &[11])),
-            "ERR_INVALID_SELECTION"
-        );
-        assert_eq!(
-            code(plan_selection("/a", &[10], &[4], &[5], &[4])),
-            "ERR_INVALID_SELECTION"
-        );
-        assert_eq!(
-            code(plan_selection("/a", &[10], &[4], &[0, 0], &[1, 1])),
-            "ERR_INVALID_SELECTION"
-        );
-        assert_eq!(
-            code(plan_selection("/a", &[10], &[0], &[0], &[1])),
-            "ERR_INVALID_METADATA"
-        );
-        assert_eq!(
-            code(plan_selection("/a", &[10], &[4, 4], &[0], &[1])),
-            "ERR_INVALID_METADATA"
-        );
-        let huge = [u64::MAX, u64::MAX];
-        assert_eq!(
-            code(plan_selection("/a", &huge, &[1, 1], &[0, 0], &huge)),
-            "ERR_INVALID_SELECTION"
-        );
-        let many = plan_selection("/a", &[1 << 23], &[1], &[0], &[1 << 23]).unwrap_err();
-        assert!(
-            many.message().contains("8388608 chunks"),
-            "{}",
-            many.message()
-        );
-    }
-
-    #[test]
-    fn chunk_shapes_must_be_countable() {
-        assert!(check_chunk_shape("/a", &[1 << 20, 1 << 20], Dtype::Float64).is_ok());
-        let max = (1u64 << 63) - 1;
-        let err = check_chunk_shape("/a", &[max, max], Dtype::Float64).unwrap_err();
-        assert_eq!(err.code(), "ERR_INVALID_METADATA");
-        assert!(err.message().contains("\"/a\""), "{}", err.message());
-        // Elements that fit but whose bytes do not.
-        assert!(check_chunk_shape("/a", &[1 << 62], Dtype::Float64).is_err());
-        assert!(check_chunk_shape("/a", &[1 << 62], Dtype::UInt8).is_ok());
-    }
 
     #[test]
     fn shared_output_hands_out_runs_inside_the_buffer_only() {
