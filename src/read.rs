@@ -1,7 +1,14 @@
 //! Chunk reads: a selection becomes one task per intersecting stored chunk (or shard), each fetching and
-//! decoding on its own tokio task so decompression and CF decoding run in parallel, then the pieces are
-//! copied into one C-ordered output buffer.
+//! decoding on its own tokio task so decompression and CF decoding run in parallel, and the pieces become
+//! one C-ordered output buffer.
+//!
+//! [`read_region`] checks and sizes the selection (here: what JavaScript and memory can hold), asks
+//! [`plan`] which chunks it needs and which of them decode straight into a run of the output, starts one
+//! task per chunk that fetches and decodes it ([`fetch`]: zarrs, or [`direct`] for the commonest codec
+//! chains), CF-decodes the values, and hands each piece to [`assemble`], which owns the output buffer and
+//! all the unsafe code of the path.
 
+mod assemble;
 pub mod direct;
 mod fetch;
 pub mod plan;
@@ -19,10 +26,10 @@ use zarrs::storage::AsyncReadableStorageTraits;
 use crate::cf::VariablePlan;
 use crate::dtype::Dtype;
 use crate::error::{Result, RtError};
-use crate::typed::{BlockTarget, TypedData, copy_block, js_limits};
-use crate::with_typed;
+use crate::typed::{TypedData, js_limits};
+use assemble::{Assembly, FilledRun, Piece, RunSlot};
 use fetch::IntoRun;
-use plan::{ChunkRead, Place, Run, SelectionPlan, plan_chunk_reads, plan_selection};
+use plan::{ChunkPiece, ChunkRead, SelectionPlan, plan_chunk_reads, plan_selection};
 
 /// A zarrs array over any async readable store.
 pub type ZArray = Array<dyn AsyncReadableStorageTraits>;
@@ -61,8 +68,6 @@ pub async fn read_region(
     limit: &Arc<Semaphore>,
 ) -> Result<TypedData> {
     let selection = size_region(target, start, stop)?;
-    let (out_shape, total) = (&selection.out_shape, selection.total);
-    let n = usize::try_from(total).unwrap_or(usize::MAX);
     // Whole chunks that `direct` decodes land straight in the output when they are one contiguous run of
     // it (chunked along leading dimensions only): no buffer per chunk and no copy, which for zstd and
     // blosc is a large share of a read.
@@ -74,224 +79,87 @@ pub async fn read_region(
         stop,
         compressor.is_some(),
     );
-    let shared = match compressor {
-        Some(_) if chunks.iter().any(|c| c.run.is_some()) => Some(SharedOutput::new(
-            direct::zeroed(target.dtype, n).ok_or_else(|| {
-                RtError::InvalidSelection(format!(
-                    "array {:?}: a selection of {total} elements does not fit in memory",
-                    target.path
-                ))
-            })?,
-        )),
-        _ => None,
-    };
+    if chunks.is_empty() {
+        // An empty selection: decode nothing, but still hand back the right (empty) buffer type.
+        return target.plan.apply(empty_of(target.dtype));
+    }
+    let elements = usize::try_from(selection.total).unwrap_or(usize::MAX);
+    let mut assembly = Assembly::new(&target.path, &selection.out_shape, elements);
+    if chunks.iter().any(|c| c.run.is_some()) {
+        assembly.prepare_runs(target.dtype)?;
+    }
     let mut tasks = JoinSet::new();
     for ChunkRead { piece, run } in chunks {
-        let into = match (&shared, compressor, run) {
-            (Some(out), Some(c), Some(Run { at, len })) => Some((Arc::clone(out), c, at, len)),
+        let into = match (run, compressor) {
+            (Some(run), Some(compressor)) => Some(DirectRun {
+                slot: assembly.run_slot(run)?,
+                compressor,
+            }),
             _ => None,
         };
         let target = target.clone();
         let limit = Arc::clone(limit);
-        tasks.spawn(async move {
-            let permit = limit
-                .acquire_owned()
-                .await
-                .map_err(|_| RtError::Aborted("reader closed".into()))?;
-            let raw = if let Some((out, compressor, at, len)) = into {
-                // SAFETY: this task's run is its chunk's place in the output; the plan gives every
-                // chunk a place of its own, so no other task's run overlaps it.
-                let run = unsafe { out.run(at, len) }.ok_or_else(|| {
-                    RtError::Internal(format!(
-                        "array {:?}: a chunk's place lies outside the output",
-                        target.path
-                    ))
-                })?;
-                let outcome =
-                    fetch::decode_into_run(&target, compressor, &piece.indices, run).await?;
-                if outcome == IntoRun::Decoded {
-                    return Ok(Done::Placed(len));
-                }
-                fetch::zarrs_piece(&target, &piece).await?
-            } else {
-                fetch::fetch_piece(&target, &piece).await?
-            };
-            drop(permit);
-            let decoded = target.plan.apply(raw)?;
-            Ok::<_, RtError>(Done::Piece(decoded, piece.place))
-        });
+        tasks.spawn(async move { read_chunk(&target, piece, into, &limit).await });
     }
-    if selection.chunk_count == 1 {
-        // One chunk covers the whole selection: its decoded piece is the output, as it is (no output
-        // buffer to allocate and fill, no copy).
-        if let Some(joined) = tasks.join_next().await {
-            return match joined.map_err(|e| join_error(&target.path, &e))?? {
-                Done::Piece(piece, _) => Ok(piece),
-                Done::Placed(_) => Err(RtError::Internal(format!(
-                    "a one-chunk read of {:?} had no output to decode into",
-                    target.path
-                ))),
-            };
-        }
-    }
-    let mut out: Option<TypedData> = None;
-    let mut written = 0;
     while let Some(joined) = tasks.join_next().await {
         match joined.map_err(|e| join_error(&target.path, &e))?? {
-            Done::Placed(len) => written += len,
-            Done::Piece(piece, Place { shape, offset }) => {
-                if let Some(shared) = &shared {
-                    // Row by row into the shared output, beside the tasks still writing their own runs.
-                    written += shared.put(&piece, out_shape, &shape, &offset, &target.path)?;
-                } else {
-                    let buf = match &mut out {
-                        Some(buf) => buf,
-                        None => out.insert(alloc_like(&piece, n)?),
-                    };
-                    place(buf, n, out_shape, &piece, &shape, &offset)?;
-                    written += piece.len();
-                }
+            Arrived::Run(filled) => assembly.add_run(filled),
+            // Row by row into the output, beside the tasks still writing their own runs.
+            Arrived::Piece(piece) => assembly.add_piece(piece)?,
+        }
+    }
+    assembly.finish()
+}
+
+/// A whole chunk decoded straight into its run of the output.
+struct DirectRun {
+    slot: RunSlot,
+    compressor: direct::Compressor,
+}
+
+/// What a chunk task hands back: its run of the output filled, or its decoded piece for the reader to
+/// place.
+enum Arrived {
+    Run(FilledRun),
+    Piece(Piece),
+}
+
+/// One chunk task: fetches and decodes `piece` (straight into its run, with `into`), holding one of the
+/// read's `limit` permits while it fetches, then CF-decodes it.
+async fn read_chunk(
+    target: &ReadTarget,
+    piece: ChunkPiece,
+    into: Option<DirectRun>,
+    limit: &Semaphore,
+) -> Result<Arrived> {
+    let permit = limit
+        .acquire()
+        .await
+        .map_err(|_| RtError::Aborted("reader closed".into()))?;
+    let raw = match into {
+        None => fetch::fetch_piece(target, &piece).await?,
+        Some(DirectRun {
+            mut slot,
+            compressor,
+        }) => {
+            let outcome =
+                fetch::decode_into_run(target, compressor, &piece.indices, slot.bytes()).await?;
+            if outcome == IntoRun::Decoded {
+                return Ok(Arrived::Run(slot.filled()));
             }
+            // Never written: zarrs supplies the fill value, which fills the run.
+            let fill = fetch::zarrs_piece(target, &piece).await?;
+            drop(permit);
+            let decoded = target.plan.apply(fill)?;
+            return Ok(Arrived::Run(slot.write(&decoded, &target.path)?));
         }
-    }
-    if let Some(shared) = shared {
-        // Every task has been joined, so this is the last reference.
-        let buf = Arc::try_unwrap(shared)
-            .map_err(|_| {
-                RtError::Internal(format!("a read of {:?} outlived its tasks", target.path))
-            })?
-            .into_inner();
-        out = Some(buf);
-    }
-    match out {
-        Some(buf) => finish(buf, n, written),
-        // An empty selection: decode nothing, but still hand back the right (empty) buffer type.
-        None => target.plan.apply(empty_of(target.dtype)),
-    }
-}
-
-/// What a chunk task hands back: how many elements it decoded straight into the shared output, or a
-/// decoded piece for the reader to place (its shape and where it lands).
-enum Done {
-    Placed(usize),
-    Piece(TypedData, Place),
-}
-
-/// A read's output while its chunk tasks decode into it, each into its own run of elements.
-///
-/// The buffer is initialised (zero-filled) and its heap block never moves while shared. Tasks write only
-/// through [`SharedOutput::run`], to runs that `chunks_overlapping` makes disjoint, and the reader copies
-/// the other chunks' pieces in row by row as they arrive (their places are disjoint from every run too);
-/// the reader takes the buffer back after joining every task. Shared by `Arc`, so a cancelled read frees
-/// it only after its last task has stopped writing.
-struct SharedOutput {
-    data: TypedData,
-    base: *mut u8,
-    item_size: usize,
-    elements: usize,
-}
-
-// SAFETY: the raw pointer is into `data`'s heap block, owned by this value; concurrent writers each use a
-// disjoint run of it (see `run`), and `data` itself is only touched once no writer is left.
-unsafe impl Send for SharedOutput {}
-// SAFETY: as for `Send`.
-unsafe impl Sync for SharedOutput {}
-
-impl SharedOutput {
-    fn new(mut data: TypedData) -> Arc<Self> {
-        let elements = data.len();
-        let (base, item_size) =
-            with_typed!(&mut data, v => (v.as_mut_ptr().cast::<u8>(), item_of(v)));
-        Arc::new(Self {
-            data,
-            base,
-            item_size,
-            elements,
-        })
-    }
-
-    /// Elements `[at, at + len)` as bytes.
-    ///
-    /// # Safety
-    /// No other live slice from `run` may overlap this one.
-    #[allow(clippy::mut_from_ref)]
-    unsafe fn run(&self, at: usize, len: usize) -> Option<&mut [u8]> {
-        let end = at.checked_add(len)?;
-        if end > self.elements {
-            return None;
-        }
-        // SAFETY: in bounds (checked above) of the initialised buffer; exclusive per the caller's promise.
-        Some(unsafe {
-            std::slice::from_raw_parts_mut(self.base.add(at * self.item_size), len * self.item_size)
-        })
-    }
-
-    /// Copies a decoded piece of shape `shape` into its place at `offset` with [`copy_block`], each row
-    /// through [`SharedOutput::run`]; returns the elements written. The rows are the piece's own place in
-    /// the output, which no chunk task's run overlaps (`chunks_overlapping` partitions the output).
-    fn put(
-        &self,
-        piece: &TypedData,
-        out_shape: &[u64],
-        shape: &[u64],
-        offset: &[u64],
-        path: &str,
-    ) -> Result<usize> {
-        let expected: u64 = shape.iter().product();
-        if std::mem::discriminant(piece) != std::mem::discriminant(&self.data)
-            || piece.len() as u64 != expected
-        {
-            return Err(RtError::Internal(format!(
-                "array {path:?}: a chunk decoded to {} elements of another type or number than its place",
-                piece.len()
-            )));
-        }
-        let inside = shape.len() == out_shape.len()
-            && offset.len() == out_shape.len()
-            && (0..shape.len()).all(|d| {
-                offset[d]
-                    .checked_add(shape[d])
-                    .is_some_and(|end| end <= out_shape[d])
-            });
-        if !inside {
-            return Err(RtError::Internal(format!(
-                "array {path:?}: a chunk's place lies outside the output"
-            )));
-        }
-        let rows = &mut SharedRows(self);
-        macro_rules! copy {
-            ($($variant:ident),*) => {
-                match piece {
-                    $(TypedData::$variant(p) => copy_block(rows, out_shape, p, shape, offset),)*
-                    // Never shared: `direct` decodes numbers only (checked above against the output).
-                    TypedData::Str(_) => {}
-                }
-            };
-        }
-        copy!(I8, I16, I32, I64, U8, U16, U32, U64, F32, F64);
-        Ok(piece.len())
-    }
-
-    fn into_inner(self) -> TypedData {
-        self.data
-    }
-}
-
-/// [`copy_block`]'s rows into a [`SharedOutput`], for [`SharedOutput::put`].
-struct SharedRows<'a>(&'a SharedOutput);
-
-impl<T: bytemuck::Pod> BlockTarget<T> for SharedRows<'_> {
-    fn put_row(&mut self, at: usize, row: &[T]) {
-        // SAFETY: a row of the place of a piece `put` checked: of the output's type and inside it, where
-        // no other live run is (see `put`).
-        let target = unsafe { self.0.run(at, row.len()) }
-            .expect("rows of a piece checked by `put` lie inside the output");
-        target.copy_from_slice(bytemuck::cast_slice(row));
-    }
-}
-
-fn item_of<T>(_: &[T]) -> usize {
-    std::mem::size_of::<T>()
+    };
+    drop(permit);
+    let data = target.plan.apply(raw)?;
+    Ok(Arrived::Piece(Piece {
+        data,
+        place: piece.place,
+    }))
 }
 
 /// Checks a selection of `target` and sizes it ([`plan_selection`]), then refuses what JavaScript or
@@ -364,28 +232,6 @@ fn decoded_item_bytes(target: &ReadTarget) -> u64 {
     }
 }
 
-/// The assembled output: numeric buffers get their length once every element has been written.
-fn finish(mut out: TypedData, n: usize, written: usize) -> Result<TypedData> {
-    // The pieces partition the selection (`chunks_overlapping`) and `place` checks each piece's size, so
-    // this holds whenever every chunk arrived; checked anyway, since the lengths below depend on it.
-    if written != n {
-        return Err(RtError::Internal(format!(
-            "a read assembled {written} of {n} elements"
-        )));
-    }
-    macro_rules! set_len {
-        ($($variant:ident),*) => {
-            match &mut out {
-                // SAFETY: `alloc_like` reserved `n` elements and the pieces wrote all `n` of them.
-                $(TypedData::$variant(v) if v.is_empty() && n > 0 => unsafe { v.set_len(n) },)*
-                _ => {}
-            }
-        };
-    }
-    set_len!(I8, I16, I32, I64, U8, U16, U32, U64, F32, F64);
-    Ok(out)
-}
-
 fn join_error(path: &str, e: &tokio::task::JoinError) -> RtError {
     if e.is_panic() {
         RtError::Internal(format!(
@@ -394,38 +240,6 @@ fn join_error(path: &str, e: &tokio::task::JoinError) -> RtError {
     } else {
         RtError::Aborted(format!("reading {path:?} was cancelled"))
     }
-}
-
-/// The output buffer of a read: numeric buffers are reserved but not initialised (the pieces write every
-/// element once: no zero fill, which cost about 4% of a local read), strings are filled with empty ones.
-/// A selection too large for memory is an error, not an abort.
-fn alloc_like(piece: &TypedData, n: usize) -> Result<TypedData> {
-    fn reserved<T>(n: usize) -> Result<Vec<T>> {
-        let mut v = Vec::new();
-        v.try_reserve_exact(n).map_err(|_| {
-            RtError::InvalidSelection(format!(
-                "a selection of {n} elements does not fit in memory"
-            ))
-        })?;
-        Ok(v)
-    }
-    Ok(match piece {
-        TypedData::I8(_) => TypedData::I8(reserved(n)?),
-        TypedData::I16(_) => TypedData::I16(reserved(n)?),
-        TypedData::I32(_) => TypedData::I32(reserved(n)?),
-        TypedData::I64(_) => TypedData::I64(reserved(n)?),
-        TypedData::U8(_) => TypedData::U8(reserved(n)?),
-        TypedData::U16(_) => TypedData::U16(reserved(n)?),
-        TypedData::U32(_) => TypedData::U32(reserved(n)?),
-        TypedData::U64(_) => TypedData::U64(reserved(n)?),
-        TypedData::F32(_) => TypedData::F32(reserved(n)?),
-        TypedData::F64(_) => TypedData::F64(reserved(n)?),
-        TypedData::Str(_) => {
-            let mut v = reserved(n)?;
-            v.resize(n, String::new());
-            TypedData::Str(v)
-        }
-    })
 }
 
 fn empty_of(dtype: Dtype) -> TypedData {
@@ -443,92 +257,5 @@ fn empty_of(dtype: Dtype) -> TypedData {
         Dtype::Float16 | Dtype::Float32 => TypedData::F32(Vec::new()),
         Dtype::Float64 => TypedData::F64(Vec::new()),
         Dtype::String | Dtype::FixedUtf32 | Dtype::Unsupported => TypedData::Str(Vec::new()),
-    }
-}
-
-fn place(
-    out: &mut TypedData,
-    n: usize,
-    out_shape: &[u64],
-    piece: &TypedData,
-    shape: &[u64],
-    offset: &[u64],
-) -> Result<()> {
-    let expected: u64 = shape.iter().product();
-    if piece.len() as u64 != expected {
-        return Err(RtError::Decode(format!(
-            "a chunk decoded to {} elements, expected {expected}",
-            piece.len()
-        )));
-    }
-    macro_rules! put {
-        ($variant:ident) => {
-            if let (TypedData::$variant(o), TypedData::$variant(p)) = (&mut *out, piece) {
-                // Into the reserved, not yet initialised elements (see `alloc_like`).
-                copy_block(
-                    &mut o.spare_capacity_mut()[..n],
-                    out_shape,
-                    p,
-                    shape,
-                    offset,
-                );
-                return Ok(());
-            }
-        };
-    }
-    put!(I8);
-    put!(I16);
-    put!(I32);
-    put!(I64);
-    put!(U8);
-    put!(U16);
-    put!(U32);
-    put!(U64);
-    put!(F32);
-    put!(F64);
-    if let (TypedData::Str(o), TypedData::Str(p)) = (&mut *out, piece) {
-        copy_block(o.as_mut_slice(), out_shape, p, shape, offset);
-        return Ok(());
-    }
-    Err(RtError::Internal(format!(
-        "chunk pieces of one read decoded to different types ({} elements)",
-        with_typed!(piece, v => v.len())
-    )))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shared_output_hands_out_runs_inside_the_buffer_only() {
-        let out = SharedOutput::new(TypedData::F32(vec![0.0; 6]));
-        // SAFETY: one run at a time.
-        let run = unsafe { out.run(2, 3) }.unwrap();
-        run.copy_from_slice(bytemuck::cast_slice(&[1.0f32, 2.0, 3.0]));
-        assert!(unsafe { out.run(4, 3) }.is_none());
-        assert!(unsafe { out.run(usize::MAX, 2) }.is_none());
-        let data = Arc::try_unwrap(out).ok().unwrap().into_inner();
-        assert_eq!(data, TypedData::F32(vec![0.0, 0.0, 1.0, 2.0, 3.0, 0.0]));
-    }
-
-    #[test]
-    fn shared_output_places_pieces_row_by_row() {
-        // A 2 x 2 piece at (1, 1) of a 3 x 4 output.
-        let out = SharedOutput::new(TypedData::I32(vec![0; 12]));
-        let piece = TypedData::I32(vec![1, 2, 3, 4]);
-        assert_eq!(out.put(&piece, &[3, 4], &[2, 2], &[1, 1], "a").unwrap(), 4);
-        let wrong_type = TypedData::F64(vec![0.0; 4]);
-        assert!(
-            out.put(&wrong_type, &[3, 4], &[2, 2], &[1, 1], "a")
-                .is_err()
-        );
-        let outside = TypedData::I32(vec![0; 4]);
-        assert!(out.put(&outside, &[3, 4], &[2, 2], &[2, 3], "a").is_err());
-        let data = Arc::try_unwrap(out).ok().unwrap().into_inner();
-        assert_eq!(
-            data,
-            TypedData::I32(vec![0, 0, 0, 0, 0, 1, 2, 0, 0, 3, 4, 0])
-        );
     }
 }
