@@ -561,18 +561,23 @@ mod tests {
         })
     }
 
-    fn entries(value: Value) -> Map<String, Value> {
-        let Value::Object(map) = value else {
-            panic!("not an object")
-        };
-        map
+    /// `entries` as the consolidated metadata of a root group, read from that group's text as an open
+    /// reads it.
+    fn entries(entries: &Value) -> node::Consolidated {
+        let doc = consolidated_group(&json!({}), entries);
+        match node::parse_bytes(&serde_json::to_vec(&doc).unwrap(), "/").unwrap() {
+            NodeMeta::Group(g) => g.consolidated.expect("a consolidated group"),
+            NodeMeta::Array(_) => panic!("not a group"),
+        }
     }
 
-    fn attr(node: &NodeMeta) -> &Value {
-        match node {
-            NodeMeta::Group(g) => &g.attrs["from"],
-            NodeMeta::Array(a) => &a.attrs["from"],
-        }
+    /// The node's attribute `from` (parsed from the attributes' text: Rust itself reads only CF's).
+    fn attr(node: &NodeMeta) -> Value {
+        let attrs = match node {
+            NodeMeta::Group(g) => &g.attrs,
+            NodeMeta::Array(a) => &a.attrs,
+        };
+        attrs.to_map()["from"].clone()
     }
 
     #[test]
@@ -584,7 +589,7 @@ mod tests {
             &json!({"x": {"zarr_format": 3, "node_type": "group", "attributes": {"from": "b's block"}}}),
         );
         let a = consolidated_group(&json!({"from": "top"}), &json!({"b": b}));
-        let nodes = flatten_consolidated("/", entries(json!({"a": a}))).unwrap();
+        let nodes = flatten_consolidated("/", entries(&json!({"a": a}))).unwrap();
         assert_eq!(
             nodes.keys().map(String::as_str).collect::<Vec<_>>(),
             ["/a", "/a/b", "/a/b/x"]
@@ -611,7 +616,7 @@ mod tests {
         let mut v = array_doc("x");
         v["attributes"] = json!({"from": "top"});
         let top = json!({"a": a, "a/v": v});
-        let nodes = flatten_consolidated("/", entries(top)).unwrap();
+        let nodes = flatten_consolidated("/", entries(&top)).unwrap();
         assert_eq!(
             nodes.keys().map(String::as_str).collect::<Vec<_>>(),
             ["/a", "/a/v", "/a/w"]
@@ -627,7 +632,9 @@ mod tests {
         // keys are normalised like group paths.
         let nodes = flatten_consolidated(
             "/g/h",
-            entries(json!({"s//t/": group_with(&json!({"from": "s/t"})), "s/t/v": array_doc("x")})),
+            entries(
+                &json!({"s//t/": group_with(&json!({"from": "s/t"})), "s/t/v": array_doc("x")}),
+            ),
         )
         .unwrap();
         assert_eq!(
@@ -639,7 +646,7 @@ mod tests {
     #[test]
     fn a_dot_dot_consolidated_key_is_invalid_metadata_naming_it() {
         for key in ["../x", "a/./b"] {
-            let e = flatten_consolidated("/", entries(json!({key: group_doc()}))).unwrap_err();
+            let e = flatten_consolidated("/", entries(&json!({key: group_doc()}))).unwrap_err();
             assert_eq!(e.code(), "ERR_INVALID_METADATA");
             assert_eq!(
                 e.message(),
@@ -660,7 +667,7 @@ mod tests {
             );
         }
         for _ in 0..8 {
-            let e = flatten_consolidated("/", top.clone()).unwrap_err();
+            let e = flatten_consolidated("/", entries(&Value::Object(top.clone()))).unwrap_err();
             assert_eq!(e.code(), "ERR_INVALID_METADATA");
             assert!(e.message().contains("\"/bad00\""), "{e}");
         }
@@ -738,7 +745,7 @@ mod tests {
         reversed.reverse();
         let backward = from_listing(&reversed, &options(None)).unwrap();
         assert_eq!(layout(&backward), want);
-        assert_eq!(backward.groups["/alpha"].attrs["from"], "alpha");
+        assert_eq!(backward.groups["/alpha"].attrs.to_map()["from"], "alpha");
     }
 
     #[test]
@@ -761,7 +768,7 @@ mod tests {
             layout(&h),
             [("/a", vec![], vec!["/a/b"]), ("/a/b", vec!["v"], vec![])]
         );
-        assert_eq!(h.groups["/a"].attrs["from"], "a");
+        assert_eq!(h.groups["/a"].attrs.to_map()["from"], "a");
         let missing = WalkOptions {
             group: "/nope".into(),
             ..options(None)
@@ -925,7 +932,7 @@ mod tests {
         let h = walk(&source.store, &at_a).await.unwrap();
         assert!(h.consolidated);
         assert_eq!(layout(&h), [("/a", vec!["v"], vec![])]);
-        assert_eq!(h.groups["/a"].attrs["from"], "a's own");
+        assert_eq!(h.groups["/a"].attrs.to_map()["from"], "a's own");
         assert_eq!(source.stats.snapshot().gets, 2);
         // A group the root's block does not name is not there, even if a document exists for it.
         let stray = store_of(&[

@@ -13,6 +13,7 @@ pub mod json;
 pub mod napi;
 pub mod read;
 pub mod source;
+pub mod sys;
 pub mod tasks;
 pub mod tree;
 pub mod typed;

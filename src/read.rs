@@ -1,35 +1,35 @@
 //! Chunk reads: a selection becomes one task per intersecting stored chunk (or shard), each fetching and
-//! decoding on its own tokio task so decompression and CF decoding run in parallel, then the pieces are
-//! copied into one C-ordered output buffer.
+//! decoding on its own tokio task so decompression and CF decoding run in parallel, and the pieces become
+//! one C-ordered output buffer.
 //!
-//! zarrs fetches a chunk subset with byte ranges where the codecs allow it (sharded arrays read only the
-//! inner chunks they need), and returns the fill value for chunks that were never written.
+//! [`read_region`] checks and sizes the selection (here: what JavaScript and memory can hold), asks
+//! [`plan`] which chunks it needs and which of them decode straight into a run of the output, starts one
+//! task per chunk that fetches and decodes it ([`fetch`]: zarrs, or [`direct`] for the commonest codec
+//! chains), CF-decodes the values, and hands each piece to [`assemble`], which owns the output buffer and
+//! all the unsafe code of the path.
 
+mod assemble;
 pub mod direct;
+mod fetch;
+pub mod plan;
 pub mod shard;
 
-use std::borrow::Cow;
+pub use plan::check_chunk_shape;
+
 use std::sync::Arc;
 
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
-use zarrs::array::{
-    Array, ArrayBytes, ArrayError, ArraySubset, CodecError, CodecOptions, FromArrayBytes,
-};
+use zarrs::array::Array;
 use zarrs::storage::AsyncReadableStorageTraits;
-use zarrs_codec::ArrayToBytesCodecTraits;
 
 use crate::cf::VariablePlan;
 use crate::dtype::Dtype;
 use crate::error::{Result, RtError};
-use crate::typed::{BlockTarget, TypedData, copy_block, js_limits};
-use crate::with_typed;
-
-/// One read fans out to at most this many chunk tasks.
-const MAX_CHUNKS_PER_READ: u64 = 1 << 22;
-
-/// Chunks above this many decoded bytes are never fetched whole just to extract a piece.
-const HUGE_CHUNK_BYTES: u64 = 1 << 30;
+use crate::typed::{TypedData, js_limits};
+use assemble::{Assembly, FilledRun, Piece, RunSlot};
+use fetch::IntoRun;
+use plan::{ChunkPiece, ChunkRead, SelectionPlan, plan_chunk_reads, plan_selection};
 
 /// A zarrs array over any async readable store.
 pub type ZArray = Array<dyn AsyncReadableStorageTraits>;
@@ -67,339 +67,101 @@ pub async fn read_region(
     stop: &[u64],
     limit: &Arc<Semaphore>,
 ) -> Result<TypedData> {
-    let SelectionPlan {
-        out_shape,
-        total,
-        chunk_count,
-    } = size_region(target, start, stop)?;
-    let n = usize::try_from(total).unwrap_or(usize::MAX);
-    // With more than one chunk, whole chunks that `direct` decodes land straight in the output when they
-    // are one contiguous run of it (chunked along leading dimensions only): no buffer per chunk and no
-    // copy, which for zstd and blosc is a large share of a read.
-    let compressor = direct_compressor(target).filter(|_| target.plan.is_identity());
-    // Each chunk with its piece's shape and, if it is decoded straight into the output, where it lands
-    // there; the output is shared only when some chunk is.
-    let chunks: Vec<_> = chunks_overlapping(&target.storage_chunks, start, stop)
-        .into_iter()
-        .map(|(indices, ranges, offset)| {
-            let shape: Vec<u64> = ranges.iter().map(|r| r.end - r.start).collect();
-            let run = compressor
-                .filter(|_| chunk_count > 1 && is_whole(&ranges, &target.storage_chunks))
-                .and_then(|_| contiguous_run(&out_shape, &shape, &offset));
-            (indices, ranges, offset, shape, run)
-        })
-        .collect();
-    let shared = match compressor {
-        Some(_) if chunks.iter().any(|c| c.4.is_some()) => Some(SharedOutput::new(
-            direct::zeroed(target.dtype, n).ok_or_else(|| {
-                RtError::InvalidSelection(format!(
-                    "array {:?}: a selection of {total} elements does not fit in memory",
-                    target.path
-                ))
-            })?,
-        )),
-        _ => None,
-    };
+    let selection = size_region(target, start, stop)?;
+    // Whole chunks that `direct` decodes land straight in the output when they are one contiguous run of
+    // it (chunked along leading dimensions only): no buffer per chunk and no copy, which for zstd and
+    // blosc is a large share of a read.
+    let compressor = fetch::direct_compressor(target).filter(|_| target.plan.is_identity());
+    let chunks = plan_chunk_reads(
+        &selection,
+        &target.storage_chunks,
+        start,
+        stop,
+        compressor.is_some(),
+    );
+    if chunks.is_empty() {
+        // An empty selection: decode nothing, but still hand back the right (empty) buffer type.
+        return target.plan.apply(empty_of(target.dtype));
+    }
+    let elements = usize::try_from(selection.total).unwrap_or(usize::MAX);
+    let mut assembly = Assembly::new(&target.path, &selection.out_shape, elements);
+    if chunks.iter().any(|c| c.run.is_some()) {
+        assembly.prepare_runs(target.dtype)?;
+    }
     let mut tasks = JoinSet::new();
-    for (indices, ranges, offset, shape, run) in chunks {
-        let into = match (&shared, compressor, run) {
-            (Some(out), Some(c), Some((at, len))) => Some((Arc::clone(out), c, at, len)),
+    for ChunkRead { piece, run } in chunks {
+        let into = match (run, compressor) {
+            (Some(run), Some(compressor)) => Some(DirectRun {
+                slot: assembly.run_slot(run)?,
+                compressor,
+            }),
             _ => None,
         };
         let target = target.clone();
         let limit = Arc::clone(limit);
         tasks.spawn(crate::tasks::counted(async move {
-            let permit = limit
-                .acquire_owned()
-                .await
-                .map_err(|_| RtError::Aborted("reader closed".into()))?;
-            let raw = if let Some((out, compressor, at, len)) = into {
-                if fetch_direct_into(&target, compressor, &indices, &out, at, len).await? {
-                    return Ok(Done::Placed(len));
-                }
-                // Never written: zarrs supplies the fill value.
-                fetch_chunk_subset(&target, &indices, &ArraySubset::new_with_ranges(&ranges))
-                    .await?
-            } else {
-                fetch_piece(&target, &indices, &ranges).await?
-            };
-            drop(permit);
-            let decoded = target.plan.apply(raw)?;
-            Ok::<_, RtError>(Done::Piece(decoded, shape, offset))
+            read_chunk(&target, piece, into, &limit).await
         }));
     }
-    if chunk_count == 1 {
-        // One chunk covers the whole selection: its decoded piece is the output, as it is (no output
-        // buffer to allocate and fill, no copy).
-        if let Some(joined) = tasks.join_next().await {
-            return match joined.map_err(|e| join_error(&target.path, &e))?? {
-                Done::Piece(piece, _, _) => Ok(piece),
-                Done::Placed(_) => Err(RtError::Internal(format!(
-                    "a one-chunk read of {:?} had no output to decode into",
-                    target.path
-                ))),
-            };
-        }
-    }
-    let mut out: Option<TypedData> = None;
-    let mut written = 0;
     while let Some(joined) = tasks.join_next().await {
         match joined.map_err(|e| join_error(&target.path, &e))?? {
-            Done::Placed(len) => written += len,
-            Done::Piece(piece, shape, offset) => {
-                if let Some(shared) = &shared {
-                    // Row by row into the shared output, beside the tasks still writing their own runs.
-                    written += shared.put(&piece, &out_shape, &shape, &offset, &target.path)?;
-                } else {
-                    let buf = match &mut out {
-                        Some(buf) => buf,
-                        None => out.insert(alloc_like(&piece, n)?),
-                    };
-                    place(buf, n, &out_shape, &piece, &shape, &offset)?;
-                    written += piece.len();
-                }
+            Arrived::Run(filled) => assembly.add_run(filled),
+            // Row by row into the output, beside the tasks still writing their own runs.
+            Arrived::Piece(piece) => assembly.add_piece(piece)?,
+        }
+    }
+    assembly.finish()
+}
+
+/// A whole chunk decoded straight into its run of the output.
+struct DirectRun {
+    slot: RunSlot,
+    compressor: direct::Compressor,
+}
+
+/// What a chunk task hands back: its run of the output filled, or its decoded piece for the reader to
+/// place.
+enum Arrived {
+    Run(FilledRun),
+    Piece(Piece),
+}
+
+/// One chunk task: fetches and decodes `piece` (straight into its run, with `into`), holding one of the
+/// read's `limit` permits while it fetches, then CF-decodes it.
+async fn read_chunk(
+    target: &ReadTarget,
+    piece: ChunkPiece,
+    into: Option<DirectRun>,
+    limit: &Semaphore,
+) -> Result<Arrived> {
+    let permit = limit
+        .acquire()
+        .await
+        .map_err(|_| RtError::Aborted("reader closed".into()))?;
+    let raw = match into {
+        None => fetch::fetch_piece(target, &piece).await?,
+        Some(DirectRun {
+            mut slot,
+            compressor,
+        }) => {
+            let outcome =
+                fetch::decode_into_run(target, compressor, &piece.indices, slot.bytes()).await?;
+            if outcome == IntoRun::Decoded {
+                return Ok(Arrived::Run(slot.filled()));
             }
+            // Never written: zarrs supplies the fill value, which fills the run.
+            let fill = fetch::zarrs_piece(target, &piece).await?;
+            drop(permit);
+            let decoded = target.plan.apply(fill)?;
+            return Ok(Arrived::Run(slot.write(&decoded, &target.path)?));
         }
-    }
-    if let Some(shared) = shared {
-        // Every task has been joined, so this is the last reference.
-        let buf = Arc::try_unwrap(shared)
-            .map_err(|_| {
-                RtError::Internal(format!("a read of {:?} outlived its tasks", target.path))
-            })?
-            .into_inner();
-        out = Some(buf);
-    }
-    match out {
-        Some(buf) => finish(buf, n, written),
-        // An empty selection: decode nothing, but still hand back the right (empty) buffer type.
-        None => target.plan.apply(empty_of(target.dtype)),
-    }
-}
-
-/// What a chunk task hands back: how many elements it decoded straight into the shared output, or a
-/// decoded piece for the reader to place (its shape and where it lands).
-enum Done {
-    Placed(usize),
-    Piece(TypedData, Vec<u64>, Vec<u64>),
-}
-
-/// A read's output while its chunk tasks decode into it, each into its own run of elements.
-///
-/// The buffer is initialised (zero-filled) and its heap block never moves while shared. Tasks write only
-/// through [`SharedOutput::run`], to runs that `chunks_overlapping` makes disjoint, and the reader copies
-/// the other chunks' pieces in row by row as they arrive (their places are disjoint from every run too);
-/// the reader takes the buffer back after joining every task. Shared by `Arc`, so a cancelled read frees
-/// it only after its last task has stopped writing.
-struct SharedOutput {
-    data: TypedData,
-    base: *mut u8,
-    item_size: usize,
-    elements: usize,
-}
-
-// SAFETY: the raw pointer is into `data`'s heap block, owned by this value; concurrent writers each use a
-// disjoint run of it (see `run`), and `data` itself is only touched once no writer is left.
-unsafe impl Send for SharedOutput {}
-// SAFETY: as for `Send`.
-unsafe impl Sync for SharedOutput {}
-
-impl SharedOutput {
-    fn new(mut data: TypedData) -> Arc<Self> {
-        let elements = data.len();
-        let (base, item_size) =
-            with_typed!(&mut data, v => (v.as_mut_ptr().cast::<u8>(), item_of(v)));
-        Arc::new(Self {
-            data,
-            base,
-            item_size,
-            elements,
-        })
-    }
-
-    /// Elements `[at, at + len)` as bytes.
-    ///
-    /// # Safety
-    /// No other live slice from `run` may overlap this one.
-    #[allow(clippy::mut_from_ref)]
-    unsafe fn run(&self, at: usize, len: usize) -> Option<&mut [u8]> {
-        let end = at.checked_add(len)?;
-        if end > self.elements {
-            return None;
-        }
-        // SAFETY: in bounds (checked above) of the initialised buffer; exclusive per the caller's promise.
-        Some(unsafe {
-            std::slice::from_raw_parts_mut(self.base.add(at * self.item_size), len * self.item_size)
-        })
-    }
-
-    /// Copies a decoded piece of shape `shape` into its place at `offset` with [`copy_block`], each row
-    /// through [`SharedOutput::run`]; returns the elements written. The rows are the piece's own place in
-    /// the output, which no chunk task's run overlaps (`chunks_overlapping` partitions the output).
-    fn put(
-        &self,
-        piece: &TypedData,
-        out_shape: &[u64],
-        shape: &[u64],
-        offset: &[u64],
-        path: &str,
-    ) -> Result<usize> {
-        let expected: u64 = shape.iter().product();
-        if std::mem::discriminant(piece) != std::mem::discriminant(&self.data)
-            || piece.len() as u64 != expected
-        {
-            return Err(RtError::Internal(format!(
-                "array {path:?}: a chunk decoded to {} elements of another type or number than its place",
-                piece.len()
-            )));
-        }
-        let inside = shape.len() == out_shape.len()
-            && offset.len() == out_shape.len()
-            && (0..shape.len()).all(|d| {
-                offset[d]
-                    .checked_add(shape[d])
-                    .is_some_and(|end| end <= out_shape[d])
-            });
-        if !inside {
-            return Err(RtError::Internal(format!(
-                "array {path:?}: a chunk's place lies outside the output"
-            )));
-        }
-        let rows = &mut SharedRows(self);
-        macro_rules! copy {
-            ($($variant:ident),*) => {
-                match piece {
-                    $(TypedData::$variant(p) => copy_block(rows, out_shape, p, shape, offset),)*
-                    // Never shared: `direct` decodes numbers only (checked above against the output).
-                    TypedData::Str(_) => {}
-                }
-            };
-        }
-        copy!(I8, I16, I32, I64, U8, U16, U32, U64, F32, F64);
-        Ok(piece.len())
-    }
-
-    fn into_inner(self) -> TypedData {
-        self.data
-    }
-}
-
-/// [`copy_block`]'s rows into a [`SharedOutput`], for [`SharedOutput::put`].
-struct SharedRows<'a>(&'a SharedOutput);
-
-impl<T: bytemuck::Pod> BlockTarget<T> for SharedRows<'_> {
-    fn put_row(&mut self, at: usize, row: &[T]) {
-        // SAFETY: a row of the place of a piece `put` checked: of the output's type and inside it, where
-        // no other live run is (see `put`).
-        let target = unsafe { self.0.run(at, row.len()) }
-            .expect("rows of a piece checked by `put` lie inside the output");
-        target.copy_from_slice(bytemuck::cast_slice(row));
-    }
-}
-
-fn item_of<T>(_: &[T]) -> usize {
-    std::mem::size_of::<T>()
-}
-
-/// Where a piece of shape `shape` at `offset` lies in a C-ordered output of shape `out_shape`, as (first
-/// element, element count), when it is one contiguous run of it: every dimension after its first one
-/// longer than 1 spans the whole output.
-#[must_use]
-pub fn contiguous_run(out_shape: &[u64], shape: &[u64], offset: &[u64]) -> Option<(usize, usize)> {
-    let lead = shape.iter().position(|&s| s != 1).unwrap_or(shape.len());
-    if (lead + 1..shape.len()).any(|d| shape[d] != out_shape[d]) {
-        return None;
-    }
-    let mut at = 0u64;
-    for d in 0..out_shape.len() {
-        at = at.checked_mul(out_shape[d])?.checked_add(offset[d])?;
-    }
-    let len: u64 = shape.iter().product();
-    Some((usize::try_from(at).ok()?, usize::try_from(len).ok()?))
-}
-
-fn is_whole(ranges: &[std::ops::Range<u64>], chunk_shape: &[u64]) -> bool {
-    ranges
-        .iter()
-        .zip(chunk_shape)
-        .all(|(r, &c)| r.start == 0 && r.end == c)
-}
-
-/// A selection checked against its array and sized: the output's shape, its element count and how many
-/// stored chunks it spans.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SelectionPlan {
-    /// `stop - start` per dimension.
-    pub out_shape: Vec<u64>,
-    /// Elements in the selection.
-    pub total: u64,
-    /// Stored chunks (shards) the selection overlaps, each one task of the read.
-    pub chunk_count: u64,
-}
-
-/// Checks the selection `[start, stop)` of the array at `path` of `shape`, stored in chunks of
-/// `chunk_shape`, and sizes it. [`chunks_overlapping`] then gives its pieces.
-///
-/// # Errors
-/// `ERR_INVALID_SELECTION` for a selection outside the array, of more elements than a `u64` counts or
-/// spanning more than `MAX_CHUNKS_PER_READ` chunks; `ERR_INVALID_METADATA` for a chunk shape of
-/// another rank than the array's, or with a zero.
-pub fn plan_selection(
-    path: &str,
-    shape: &[u64],
-    chunk_shape: &[u64],
-    start: &[u64],
-    stop: &[u64],
-) -> Result<SelectionPlan> {
-    check_region(path, shape, start, stop)?;
-    if chunk_shape.len() != shape.len() || chunk_shape.contains(&0) {
-        return Err(RtError::InvalidMetadata(format!(
-            "array {path:?}: chunk shape {chunk_shape:?} does not fit an array of shape {shape:?}"
-        )));
-    }
-    let out_shape: Vec<u64> = start.iter().zip(stop).map(|(a, b)| b - a).collect();
-    let total = out_shape
-        .iter()
-        .try_fold(1u64, |acc, &n| acc.checked_mul(n))
-        .ok_or_else(|| {
-            RtError::InvalidSelection(format!("array {path:?}: the selection is too large"))
-        })?;
-    let chunk_count = start
-        .iter()
-        .zip(stop)
-        .zip(chunk_shape)
-        .map(|((&a, &b), &c)| if b > a { (b - 1) / c - a / c + 1 } else { 0 })
-        .try_fold(1u64, u64::checked_mul)
-        .unwrap_or(u64::MAX);
-    if chunk_count > MAX_CHUNKS_PER_READ {
-        return Err(RtError::InvalidSelection(format!(
-            "array {path:?}: the selection spans {chunk_count} chunks (at most {MAX_CHUNKS_PER_READ} per read); read it in parts"
-        )));
-    }
-    Ok(SelectionPlan {
-        out_shape,
-        total,
-        chunk_count,
-    })
-}
-
-/// Checks that one chunk of `chunk_shape` (a stored chunk, or a shard's inner chunk) of `dtype` can be
-/// counted: its elements, and their bytes, fit in a `u64`. zarrs multiplies them unchecked (a chunk shape
-/// of `[2^63 - 1, 2^63 - 1]` panicked inside it).
-///
-/// # Errors
-/// `ERR_INVALID_METADATA` naming the array and the chunk shape.
-pub fn check_chunk_shape(path: &str, chunk_shape: &[u64], dtype: Dtype) -> Result<()> {
-    let bytes = chunk_shape
-        .iter()
-        .try_fold(1u64, |acc, &n| acc.checked_mul(n))
-        .and_then(|n| n.checked_mul(dtype.buffer_item_bytes().max(1)));
-    match bytes {
-        Some(_) => Ok(()),
-        None => Err(RtError::InvalidMetadata(format!(
-            "array {path:?}: chunk shape {chunk_shape:?} holds more elements than can be counted"
-        ))),
-    }
+    };
+    drop(permit);
+    let data = target.plan.apply(raw)?;
+    Ok(Arrived::Piece(Piece {
+        data,
+        place: piece.place,
+    }))
 }
 
 /// Checks a selection of `target` and sizes it ([`plan_selection`]), then refuses what JavaScript or
@@ -425,18 +187,9 @@ fn size_region(target: &ReadTarget, start: &[u64], stop: &[u64]) -> Result<Selec
         )));
     }
     // Decoding allocates before anything comes back; check the size first so an impossible read is an
-    // error, not an allocation failure that aborts the process or pages that exhaust the machine. An
-    // allocator may grant far more address space than there is memory (mimalloc reserved 35 TB), so
-    // the bound is the machine's physical memory (or a container's limit), and the reservation only
-    // where that is unknown.
+    // error, not an allocation failure that aborts the process or pages that exhaust the machine.
     let bytes = total.saturating_mul(memory_per_element(target));
-    let fits = match physical_memory() {
-        Some(physical) => bytes <= physical,
-        None => Vec::<u8>::new()
-            .try_reserve_exact(usize::try_from(bytes).unwrap_or(usize::MAX))
-            .is_ok(),
-    };
-    if !fits {
+    if !crate::sys::fits_in_memory(bytes) {
         return Err(RtError::InvalidSelection(format!(
             "array {:?}: a selection of {total} elements ({bytes} bytes in memory) does not fit in memory",
             target.path
@@ -481,458 +234,6 @@ fn decoded_item_bytes(target: &ReadTarget) -> u64 {
     }
 }
 
-/// The memory this process may use in bytes, where the platform says: the machine's physical memory, or
-/// a container's (cgroup) memory limit when lower.
-pub(crate) fn physical_memory() -> Option<u64> {
-    #[cfg(unix)]
-    {
-        // SAFETY: sysconf only reads system configuration.
-        let (pages, page_size) = unsafe {
-            (
-                libc::sysconf(libc::_SC_PHYS_PAGES),
-                libc::sysconf(libc::_SC_PAGESIZE),
-            )
-        };
-        let pages = u64::try_from(pages).ok().filter(|&n| n > 0)?;
-        let page_size = u64::try_from(page_size).ok().filter(|&n| n > 0)?;
-        let physical = pages.checked_mul(page_size)?;
-        // A container's memory limit: cgroup v2, then v1 ("max", or no file, means none).
-        let limit = [
-            "/sys/fs/cgroup/memory.max",
-            "/sys/fs/cgroup/memory/memory.limit_in_bytes",
-        ]
-        .iter()
-        .find_map(|f| std::fs::read_to_string(f).ok()?.trim().parse::<u64>().ok());
-        Some(limit.map_or(physical, |l| l.min(physical)))
-    }
-    #[cfg(not(unix))]
-    {
-        None
-    }
-}
-
-/// The assembled output: numeric buffers get their length once every element has been written.
-fn finish(mut out: TypedData, n: usize, written: usize) -> Result<TypedData> {
-    // The pieces partition the selection (`chunks_overlapping`) and `place` checks each piece's size, so
-    // this holds whenever every chunk arrived; checked anyway, since the lengths below depend on it.
-    if written != n {
-        return Err(RtError::Internal(format!(
-            "a read assembled {written} of {n} elements"
-        )));
-    }
-    macro_rules! set_len {
-        ($($variant:ident),*) => {
-            match &mut out {
-                // SAFETY: `alloc_like` reserved `n` elements and the pieces wrote all `n` of them.
-                $(TypedData::$variant(v) if v.is_empty() && n > 0 => unsafe { v.set_len(n) },)*
-                _ => {}
-            }
-        };
-    }
-    set_len!(I8, I16, I32, I64, U8, U16, U32, U64, F32, F64);
-    Ok(out)
-}
-
-fn check_region(path: &str, shape: &[u64], start: &[u64], stop: &[u64]) -> Result<()> {
-    let n = shape.len();
-    if start.len() != n || stop.len() != n {
-        return Err(RtError::InvalidSelection(format!(
-            "array {path:?} has {n} dimensions, the selection has {}",
-            start.len().max(stop.len())
-        )));
-    }
-    for d in 0..n {
-        if start[d] > stop[d] || stop[d] > shape[d] {
-            return Err(RtError::InvalidSelection(format!(
-                "array {path:?}: range {}..{} is outside dimension {d} of size {}",
-                start[d], stop[d], shape[d]
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// One stored chunk's part of a selection: its grid indices, the overlap in chunk coordinates and where
-/// that overlap lands in the output.
-pub type ChunkPiece = (Vec<u64>, Vec<std::ops::Range<u64>>, Vec<u64>);
-
-/// Every stored chunk overlapping `[start, stop)` (a selection [`plan_selection`] accepted, with the same
-/// `chunk_shape`), as [`ChunkPiece`]s: they tile the output exactly, each element in one piece.
-#[must_use]
-pub fn chunks_overlapping(chunk_shape: &[u64], start: &[u64], stop: &[u64]) -> Vec<ChunkPiece> {
-    let n = chunk_shape.len();
-    if start.iter().zip(stop).any(|(a, b)| a >= b) && n > 0 {
-        return Vec::new();
-    }
-    let first: Vec<u64> = (0..n).map(|d| start[d] / chunk_shape[d]).collect();
-    let last: Vec<u64> = (0..n).map(|d| (stop[d] - 1) / chunk_shape[d]).collect();
-    let mut out = Vec::new();
-    let mut idx = first.clone();
-    loop {
-        let mut ranges = Vec::with_capacity(n);
-        let mut offset = Vec::with_capacity(n);
-        for d in 0..n {
-            let origin = idx[d] * chunk_shape[d];
-            let lo = start[d].max(origin);
-            let hi = stop[d].min(origin.saturating_add(chunk_shape[d]));
-            ranges.push(lo - origin..hi - origin);
-            offset.push(lo - start[d]);
-        }
-        out.push((idx.clone(), ranges, offset));
-        // Odometer over the chunk index box.
-        let mut d = n;
-        loop {
-            if d == 0 {
-                return out;
-            }
-            d -= 1;
-            if idx[d] < last[d] {
-                idx[d] += 1;
-                break;
-            }
-            idx[d] = first[d];
-        }
-    }
-}
-
-/// One chunk's part of a read, undecoded (CF decoding follows): `ranges` in chunk coordinates.
-async fn fetch_piece(
-    target: &ReadTarget,
-    indices: &[u64],
-    ranges: &[std::ops::Range<u64>],
-) -> Result<TypedData> {
-    let whole = is_whole(ranges, &target.storage_chunks);
-    let chunk_elements = chunk_elements(target);
-    let huge = is_huge(target);
-    let direct = if let Some(compressor) = direct_compressor(target) {
-        fetch_direct(target, compressor, indices, chunk_elements).await?
-    } else {
-        None
-    };
-    Ok(if let Some(chunk) = direct {
-        if whole {
-            chunk
-        } else {
-            chunk.extract(&target.storage_chunks, ranges)
-        }
-    } else if target.sharded || whole || huge {
-        // Shards: zarrs fetches only the inner chunks the subset needs, by byte range.
-        let subset = ArraySubset::new_with_ranges(ranges);
-        fetch_chunk_subset(target, indices, &subset).await?
-    } else {
-        // A compressed chunk must be fetched whole anyway: one GET, then cut the subset out
-        // (zarrs' partial path would add a HEAD and a ranged GET for the same bytes).
-        let full: Vec<_> = target.storage_chunks.iter().map(|&c| 0..c).collect();
-        let subset = ArraySubset::new_with_ranges(&full);
-        fetch_chunk_subset(target, indices, &subset)
-            .await?
-            .extract(&target.storage_chunks, ranges)
-    })
-}
-
-/// A huge chunk is not materialised to cut a small piece out of it: zarrs' partial path fills a missing
-/// chunk's piece alone and reads uncompressed chunks by byte range.
-fn is_huge(target: &ReadTarget) -> bool {
-    chunk_elements(target).saturating_mul(target.dtype.item_size().max(8) as u64) > HUGE_CHUNK_BYTES
-}
-
-/// Elements in one stored chunk (saturating: a corrupt chunk shape must not overflow here).
-fn chunk_elements(target: &ReadTarget) -> u64 {
-    target
-        .storage_chunks
-        .iter()
-        .try_fold(1u64, |acc, &n| acc.checked_mul(n))
-        .unwrap_or(u64::MAX)
-}
-
-/// The compressor [`direct`] decodes this array's whole chunks with, if any.
-fn direct_compressor(target: &ReadTarget) -> Option<direct::Compressor> {
-    target.direct.filter(|_| !is_huge(target))
-}
-
-/// A whole chunk through [`direct`], decoded into elements `[at, at + len)` of `out`: `false` when it
-/// was never written.
-async fn fetch_direct_into(
-    target: &ReadTarget,
-    compressor: direct::Compressor,
-    indices: &[u64],
-    out: &SharedOutput,
-    at: usize,
-    len: usize,
-) -> Result<bool> {
-    let Some(encoded) = fetch_encoded(target, indices).await? else {
-        return Ok(false);
-    };
-    // SAFETY: this task's run is its chunk's place in the output; `chunks_overlapping` gives every chunk a
-    // place of its own, so no other task's run overlaps it.
-    let run = unsafe { out.run(at, len) }.ok_or_else(|| {
-        RtError::Internal(format!(
-            "array {:?}: a chunk's place lies outside the output",
-            target.path
-        ))
-    })?;
-    direct::decode_into(compressor, &encoded, run)
-        .map_err(|why| decode_error(target, indices, &why))?;
-    Ok(true)
-}
-
-/// A whole chunk through [`direct`]: `None` when it was never written (zarrs then supplies the fill
-/// value).
-async fn fetch_direct(
-    target: &ReadTarget,
-    compressor: direct::Compressor,
-    indices: &[u64],
-    chunk_elements: u64,
-) -> Result<Option<TypedData>> {
-    let Some(encoded) = fetch_encoded(target, indices).await? else {
-        return Ok(None);
-    };
-    let elements = usize::try_from(chunk_elements)
-        .map_err(|_| RtError::Decode(format!("array {:?}: chunk too large", target.path)))?;
-    direct::decode(compressor, target.dtype, &encoded, elements)
-        .map(Some)
-        .map_err(|why| decode_error(target, indices, &why))
-}
-
-/// A chunk's stored bytes, or `None` when it was never written.
-async fn fetch_encoded(
-    target: &ReadTarget,
-    indices: &[u64],
-) -> Result<Option<zarrs::storage::Bytes>> {
-    let a = target.array.as_ref().map_err(Clone::clone)?;
-    a.async_retrieve_encoded_chunk(indices)
-        .await
-        .map_err(|e| chunk_error(&target.path, indices, &ArrayError::StorageError(e)))
-}
-
-fn decode_error(target: &ReadTarget, indices: &[u64], why: &str) -> RtError {
-    RtError::Decode(format!(
-        "array {:?}, chunk {indices:?} failed to decode: {why}",
-        target.path
-    ))
-}
-
-async fn fetch_chunk_subset(
-    target: &ReadTarget,
-    indices: &[u64],
-    subset: &ArraySubset,
-) -> Result<TypedData> {
-    let a = target.array.as_ref().map_err(Clone::clone)?;
-    macro_rules! get {
-        ($t:ty) => {
-            retrieve::<Vec<$t>>(target, a, indices, subset).await?
-        };
-    }
-    Ok(match target.dtype {
-        Dtype::Bool => TypedData::U8(get!(bool).into_iter().map(u8::from).collect()),
-        Dtype::Int8 => TypedData::I8(get!(i8)),
-        Dtype::Int16 => TypedData::I16(get!(i16)),
-        Dtype::Int32 => TypedData::I32(get!(i32)),
-        Dtype::Int64 => TypedData::I64(get!(i64)),
-        Dtype::UInt8 => TypedData::U8(get!(u8)),
-        Dtype::UInt16 => TypedData::U16(get!(u16)),
-        Dtype::UInt32 => TypedData::U32(get!(u32)),
-        Dtype::UInt64 => TypedData::U64(get!(u64)),
-        Dtype::Float16 => TypedData::F32(get!(half::f16).into_iter().map(f32::from).collect()),
-        Dtype::Float32 => TypedData::F32(get!(f32)),
-        Dtype::Float64 => TypedData::F64(get!(f64)),
-        Dtype::String => TypedData::Str(get!(String)),
-        Dtype::FixedUtf32 => TypedData::Str(
-            get!(Vec<char>)
-                .into_iter()
-                .map(|chars| chars.into_iter().take_while(|&c| c != '\0').collect())
-                .collect(),
-        ),
-        Dtype::Unsupported => {
-            return Err(RtError::Internal(format!(
-                "array {:?}: read of an unsupported data type reached the decoder",
-                target.path
-            )));
-        }
-        Dtype::DateTime64 { ns_per_unit } | Dtype::TimeDelta64 { ns_per_unit } => {
-            let bytes = retrieve::<ArrayBytes<'static>>(target, a, indices, subset).await?;
-            let fixed = bytes
-                .into_fixed()
-                .map_err(|e| RtError::Decode(format!("array {:?}: {e}", target.path)))?;
-            let values = fixed
-                .chunks_exact(8)
-                .map(|b| {
-                    let v = i64::from_ne_bytes(b.try_into().expect("8 bytes"));
-                    if v == i64::MIN {
-                        Ok(v)
-                    } else {
-                        v.checked_mul(ns_per_unit).filter(|&ns| ns != i64::MIN).ok_or_else(|| {
-                            RtError::Decode(format!(
-                                "array {:?}, chunk {indices:?}: value {v} is outside the datetime64[ns] range",
-                                target.path
-                            ))
-                        })
-                    }
-                })
-                .collect::<Result<Vec<_>>>()?;
-            TypedData::I64(values)
-        }
-    })
-}
-
-/// A subset of one chunk, decoded by zarrs as `T`, after the checks zarrs does not make on untrusted
-/// bytes: a shard's index is checked first ([`shard`]), a `vlen-utf8` chunk's lengths too
-/// ([`crate::codecs::vlen`]).
-async fn retrieve<T: FromArrayBytes>(
-    target: &ReadTarget,
-    a: &ZArray,
-    indices: &[u64],
-    subset: &ArraySubset,
-) -> Result<T> {
-    let err = |e: ArrayError| chunk_error(&target.path, indices, &e);
-    let options = CodecOptions::default();
-    let shape = a.chunk_shape(indices).map_err(err)?;
-    let shape_u64: Vec<u64> = shape.iter().map(|n| n.get()).collect();
-    let whole = subset.start().iter().all(|&o| o == 0) && subset.shape() == shape_u64.as_slice();
-    let chain = a.codecs();
-    let checked = if target.sharded {
-        shard::ShardLayout::of(&chain, &shape_u64, a.data_type(), a.fill_value())
-            .map(Checked::Shard)
-    } else {
-        crate::codecs::vlen::is_vlen_utf8(&chain).then_some(Checked::Vlen)
-    };
-    let Some(checked) = checked else {
-        return a
-            .async_retrieve_chunk_subset_opt::<T>(indices, subset, &options)
-            .await
-            .map_err(err);
-    };
-    if let (Checked::Shard(layout), false) = (&checked, whole) {
-        return retrieve_shard_part(target, a, indices, subset, layout, &shape).await;
-    }
-    let Some(encoded) = fetch_encoded(target, indices).await? else {
-        return fill_value(target, a, indices, subset);
-    };
-    let codec = |e: CodecError| err(ArrayError::CodecError(e));
-    let decoded = match &checked {
-        Checked::Shard(layout) => {
-            layout
-                .check_shard(&encoded)
-                .map_err(|why| decode_error(target, indices, &why))?;
-            chain
-                .decode(
-                    Cow::Borrowed(&encoded[..]),
-                    &shape,
-                    a.data_type(),
-                    a.fill_value(),
-                    &options,
-                )
-                .map_err(codec)?
-                .into_owned()
-        }
-        Checked::Vlen => crate::codecs::vlen::decode_checked(
-            &chain,
-            &encoded,
-            &shape,
-            a.data_type(),
-            a.fill_value(),
-        )
-        .map_err(|why| decode_error(target, indices, &why))?,
-    };
-    let decoded = if whole {
-        decoded
-    } else {
-        decoded
-            .extract_array_subset(subset, &shape_u64, a.data_type())
-            .map_err(codec)?
-            .into_owned()
-    };
-    decoded
-        .validate(subset.num_elements(), a.data_type())
-        .map_err(codec)?;
-    T::from_array_bytes(decoded, subset.shape(), a.data_type()).map_err(err)
-}
-
-/// The fill value for `subset` of a chunk that was never written.
-fn fill_value<T: FromArrayBytes>(
-    target: &ReadTarget,
-    a: &ZArray,
-    indices: &[u64],
-    subset: &ArraySubset,
-) -> Result<T> {
-    let fill = ArrayBytes::new_fill_value(a.data_type(), subset.num_elements(), a.fill_value())
-        .map_err(|e| decode_error(target, indices, &e.to_string()))?;
-    T::from_array_bytes(fill, subset.shape(), a.data_type())
-        .map_err(|e| chunk_error(&target.path, indices, &e))
-}
-
-/// What [`retrieve`] checks before zarrs decodes.
-enum Checked {
-    Shard(shard::ShardLayout),
-    Vlen,
-}
-
-/// Part of a shard: its index fetched, checked against the shard's size, then zarrs' partial decoder over
-/// the store with the index already in hand ([`shard::KnownIndex`]). The size is asked after the index:
-/// the stores remember the size the index's answer reported ([`crate::source::sizes`]), so asking costs
-/// no request (icechunk answers from the manifest the index fetch loaded).
-async fn retrieve_shard_part<T: FromArrayBytes>(
-    target: &ReadTarget,
-    a: &ZArray,
-    indices: &[u64],
-    subset: &ArraySubset,
-    layout: &shard::ShardLayout,
-    shape: &[std::num::NonZeroU64],
-) -> Result<T> {
-    let err = |e: ArrayError| chunk_error(&target.path, indices, &e);
-    let options = CodecOptions::default();
-    let storage = a.storage();
-    let key = a.chunk_key(indices);
-    let request = layout.index_request();
-    let storage_err = |e| err(ArrayError::StorageError(e));
-    let Some(index) = storage
-        .get_partial(&key, request)
-        .await
-        .map_err(storage_err)?
-    else {
-        // Never written.
-        return fill_value(target, a, indices, subset);
-    };
-    let Some(size) = storage.size_key(&key).await.map_err(storage_err)? else {
-        // Gone between the two questions: as if never written.
-        return fill_value(target, a, indices, subset);
-    };
-    layout
-        .check_index(&index, size)
-        .map_err(|why| decode_error(target, indices, &why))?;
-    let input = shard::KnownIndex::new(storage, key, request, index, layout.inner_strings());
-    let codec = |e: CodecError| err(ArrayError::CodecError(e));
-    let bytes = a
-        .codecs()
-        .async_partial_decoder(input, shape, a.data_type(), a.fill_value(), &options)
-        .await
-        .map_err(codec)?
-        .partial_decode(subset, &options)
-        .await
-        .map_err(codec)?
-        .into_owned();
-    bytes
-        .validate(subset.num_elements(), a.data_type())
-        .map_err(codec)?;
-    T::from_array_bytes(bytes, subset.shape(), a.data_type()).map_err(err)
-}
-
-fn chunk_error(path: &str, indices: &[u64], e: &ArrayError) -> RtError {
-    match e {
-        // The sharding codec fetches its index and inner chunks itself, so a network failure there
-        // arrives as a codec error; it is still a storage failure (retryable), not corrupt data.
-        ArrayError::StorageError(s) | ArrayError::CodecError(CodecError::StorageError(s)) => {
-            crate::error::classify_storage(format!("array {path:?}, chunk {indices:?}: {s}"))
-        }
-        ArrayError::InvalidChunkGridIndicesError(_) | ArrayError::InvalidArraySubset(..) => {
-            RtError::InvalidSelection(format!("array {path:?}, chunk {indices:?}: {e}"))
-        }
-        _ => RtError::Decode(format!(
-            "array {path:?}, chunk {indices:?} failed to decode: {e}"
-        )),
-    }
-}
-
 fn join_error(path: &str, e: &tokio::task::JoinError) -> RtError {
     if e.is_panic() {
         RtError::Internal(format!(
@@ -941,38 +242,6 @@ fn join_error(path: &str, e: &tokio::task::JoinError) -> RtError {
     } else {
         RtError::Aborted(format!("reading {path:?} was cancelled"))
     }
-}
-
-/// The output buffer of a read: numeric buffers are reserved but not initialised (the pieces write every
-/// element once: no zero fill, which cost about 4% of a local read), strings are filled with empty ones.
-/// A selection too large for memory is an error, not an abort.
-fn alloc_like(piece: &TypedData, n: usize) -> Result<TypedData> {
-    fn reserved<T>(n: usize) -> Result<Vec<T>> {
-        let mut v = Vec::new();
-        v.try_reserve_exact(n).map_err(|_| {
-            RtError::InvalidSelection(format!(
-                "a selection of {n} elements does not fit in memory"
-            ))
-        })?;
-        Ok(v)
-    }
-    Ok(match piece {
-        TypedData::I8(_) => TypedData::I8(reserved(n)?),
-        TypedData::I16(_) => TypedData::I16(reserved(n)?),
-        TypedData::I32(_) => TypedData::I32(reserved(n)?),
-        TypedData::I64(_) => TypedData::I64(reserved(n)?),
-        TypedData::U8(_) => TypedData::U8(reserved(n)?),
-        TypedData::U16(_) => TypedData::U16(reserved(n)?),
-        TypedData::U32(_) => TypedData::U32(reserved(n)?),
-        TypedData::U64(_) => TypedData::U64(reserved(n)?),
-        TypedData::F32(_) => TypedData::F32(reserved(n)?),
-        TypedData::F64(_) => TypedData::F64(reserved(n)?),
-        TypedData::Str(_) => {
-            let mut v = reserved(n)?;
-            v.resize(n, String::new());
-            TypedData::Str(v)
-        }
-    })
 }
 
 fn empty_of(dtype: Dtype) -> TypedData {
@@ -990,186 +259,5 @@ fn empty_of(dtype: Dtype) -> TypedData {
         Dtype::Float16 | Dtype::Float32 => TypedData::F32(Vec::new()),
         Dtype::Float64 => TypedData::F64(Vec::new()),
         Dtype::String | Dtype::FixedUtf32 | Dtype::Unsupported => TypedData::Str(Vec::new()),
-    }
-}
-
-fn place(
-    out: &mut TypedData,
-    n: usize,
-    out_shape: &[u64],
-    piece: &TypedData,
-    shape: &[u64],
-    offset: &[u64],
-) -> Result<()> {
-    let expected: u64 = shape.iter().product();
-    if piece.len() as u64 != expected {
-        return Err(RtError::Decode(format!(
-            "a chunk decoded to {} elements, expected {expected}",
-            piece.len()
-        )));
-    }
-    macro_rules! put {
-        ($variant:ident) => {
-            if let (TypedData::$variant(o), TypedData::$variant(p)) = (&mut *out, piece) {
-                // Into the reserved, not yet initialised elements (see `alloc_like`).
-                copy_block(
-                    &mut o.spare_capacity_mut()[..n],
-                    out_shape,
-                    p,
-                    shape,
-                    offset,
-                );
-                return Ok(());
-            }
-        };
-    }
-    put!(I8);
-    put!(I16);
-    put!(I32);
-    put!(I64);
-    put!(U8);
-    put!(U16);
-    put!(U32);
-    put!(U64);
-    put!(F32);
-    put!(F64);
-    if let (TypedData::Str(o), TypedData::Str(p)) = (&mut *out, piece) {
-        copy_block(o.as_mut_slice(), out_shape, p, shape, offset);
-        return Ok(());
-    }
-    Err(RtError::Internal(format!(
-        "chunk pieces of one read decoded to different types ({} elements)",
-        with_typed!(piece, v => v.len())
-    )))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn finds_overlapping_chunks_with_offsets() {
-        let pieces = chunks_overlapping(&[10, 8], &[5, 6], &[15, 10]);
-        let idx: Vec<_> = pieces.iter().map(|p| p.0.clone()).collect();
-        assert_eq!(idx, vec![vec![0, 0], vec![0, 1], vec![1, 0], vec![1, 1]]);
-        assert_eq!(pieces[3].1, vec![0..5, 0..2]);
-        assert_eq!(pieces[3].2, vec![5, 2]);
-        assert_eq!(
-            chunks_overlapping(&[], &[], &[]).len(),
-            1,
-            "a 0-d array is one chunk"
-        );
-    }
-
-    #[test]
-    fn contiguous_runs_are_pieces_spanning_every_later_dimension() {
-        // A volume of a (vcp_time, azimuth, range) output: one run, after the first volume.
-        assert_eq!(
-            contiguous_run(&[4, 720, 10], &[1, 720, 10], &[1, 0, 0]),
-            Some((7200, 7200))
-        );
-        // Several leading rows at once, and a 1-D piece.
-        assert_eq!(contiguous_run(&[12, 4], &[4, 4], &[8, 0]), Some((32, 16)));
-        assert_eq!(contiguous_run(&[10], &[4], &[4]), Some((4, 4)));
-        // A row segment is contiguous when everything before it is a single index.
-        assert_eq!(contiguous_run(&[3, 10], &[1, 4], &[2, 6]), Some((26, 4)));
-        // Not contiguous: a later dimension narrower than the output's.
-        assert_eq!(contiguous_run(&[12, 10], &[4, 4], &[0, 4]), None);
-        assert_eq!(contiguous_run(&[2, 3, 10], &[2, 1, 10], &[0, 1, 0]), None);
-        // A 0-d output is one element.
-        assert_eq!(contiguous_run(&[], &[], &[]), Some((0, 1)));
-    }
-
-    #[test]
-    fn selections_are_planned_or_refused_with_codes() {
-        let plan = plan_selection("/a", &[10, 8], &[4, 4], &[1, 0], &[9, 8]).unwrap();
-        assert_eq!(plan.out_shape, vec![8, 8]);
-        assert_eq!((plan.total, plan.chunk_count), (64, 6));
-        let empty = plan_selection("/a", &[10, 8], &[4, 4], &[3, 3], &[3, 8]).unwrap();
-        assert_eq!((empty.total, empty.chunk_count), (0, 0));
-        let code = |r: Result<SelectionPlan>| r.unwrap_err().code();
-        assert_eq!(
-            code(plan_selection("/a", &[10], &[4], &[0], &[11])),
-            "ERR_INVALID_SELECTION"
-        );
-        assert_eq!(
-            code(plan_selection("/a", &[10], &[4], &[5], &[4])),
-            "ERR_INVALID_SELECTION"
-        );
-        assert_eq!(
-            code(plan_selection("/a", &[10], &[4], &[0, 0], &[1, 1])),
-            "ERR_INVALID_SELECTION"
-        );
-        assert_eq!(
-            code(plan_selection("/a", &[10], &[0], &[0], &[1])),
-            "ERR_INVALID_METADATA"
-        );
-        assert_eq!(
-            code(plan_selection("/a", &[10], &[4, 4], &[0], &[1])),
-            "ERR_INVALID_METADATA"
-        );
-        let huge = [u64::MAX, u64::MAX];
-        assert_eq!(
-            code(plan_selection("/a", &huge, &[1, 1], &[0, 0], &huge)),
-            "ERR_INVALID_SELECTION"
-        );
-        let many = plan_selection("/a", &[1 << 23], &[1], &[0], &[1 << 23]).unwrap_err();
-        assert!(
-            many.message().contains("8388608 chunks"),
-            "{}",
-            many.message()
-        );
-    }
-
-    #[test]
-    fn chunk_shapes_must_be_countable() {
-        assert!(check_chunk_shape("/a", &[1 << 20, 1 << 20], Dtype::Float64).is_ok());
-        let max = (1u64 << 63) - 1;
-        let err = check_chunk_shape("/a", &[max, max], Dtype::Float64).unwrap_err();
-        assert_eq!(err.code(), "ERR_INVALID_METADATA");
-        assert!(err.message().contains("\"/a\""), "{}", err.message());
-        // Elements that fit but whose bytes do not.
-        assert!(check_chunk_shape("/a", &[1 << 62], Dtype::Float64).is_err());
-        assert!(check_chunk_shape("/a", &[1 << 62], Dtype::UInt8).is_ok());
-    }
-
-    #[test]
-    fn physical_memory_is_known_on_unix() {
-        if cfg!(unix) {
-            let bytes = physical_memory().expect("sysconf");
-            assert!(bytes > 1 << 27, "{bytes} bytes");
-        }
-    }
-
-    #[test]
-    fn shared_output_hands_out_runs_inside_the_buffer_only() {
-        let out = SharedOutput::new(TypedData::F32(vec![0.0; 6]));
-        // SAFETY: one run at a time.
-        let run = unsafe { out.run(2, 3) }.unwrap();
-        run.copy_from_slice(bytemuck::cast_slice(&[1.0f32, 2.0, 3.0]));
-        assert!(unsafe { out.run(4, 3) }.is_none());
-        assert!(unsafe { out.run(usize::MAX, 2) }.is_none());
-        let data = Arc::try_unwrap(out).ok().unwrap().into_inner();
-        assert_eq!(data, TypedData::F32(vec![0.0, 0.0, 1.0, 2.0, 3.0, 0.0]));
-    }
-
-    #[test]
-    fn shared_output_places_pieces_row_by_row() {
-        // A 2 x 2 piece at (1, 1) of a 3 x 4 output.
-        let out = SharedOutput::new(TypedData::I32(vec![0; 12]));
-        let piece = TypedData::I32(vec![1, 2, 3, 4]);
-        assert_eq!(out.put(&piece, &[3, 4], &[2, 2], &[1, 1], "a").unwrap(), 4);
-        let wrong_type = TypedData::F64(vec![0.0; 4]);
-        assert!(
-            out.put(&wrong_type, &[3, 4], &[2, 2], &[1, 1], "a")
-                .is_err()
-        );
-        let outside = TypedData::I32(vec![0; 4]);
-        assert!(out.put(&outside, &[3, 4], &[2, 2], &[2, 3], "a").is_err());
-        let data = Arc::try_unwrap(out).ok().unwrap().into_inner();
-        assert_eq!(
-            data,
-            TypedData::I32(vec![0, 0, 0, 0, 0, 1, 2, 0, 0, 3, 4, 0])
-        );
     }
 }

@@ -1,8 +1,9 @@
 //! Selection planning: a fuzzed array shape, chunk shape and selection `[start, stop)` through
-//! `read::plan_selection`, then the pieces `read::chunks_overlapping` cuts it into and the runs
-//! `read::contiguous_run` finds in them. Checks: no panic; a refusal carries `ERR_INVALID_SELECTION` or
-//! `ERR_INVALID_METADATA`; an accepted selection's pieces lie inside their chunks and tile the output
-//! exactly (every element in one piece), one piece per chunk counted; a run is exactly its piece.
+//! `read::plan::plan_selection`, then the pieces `read::plan::chunks_overlapping` cuts it into and the
+//! runs `read::plan::contiguous_run` finds in them. Checks: no panic; a refusal carries
+//! `ERR_INVALID_SELECTION` or `ERR_INVALID_METADATA`; an accepted selection's pieces lie inside their
+//! chunks and tile the output exactly (every element in one piece), one piece per chunk counted; a run
+//! is exactly its piece.
 //!
 //! Input: `[rank][per dimension: shape, chunk, start, stop]`, each number one byte below 0xF0 (itself)
 //! or 0xF0 and then 8 bytes (a little-endian `u64`, for the extremes).
@@ -10,7 +11,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rustytree::read::{chunks_overlapping, contiguous_run, plan_selection};
+use rustytree::read::plan::{ChunkPiece, Run, chunks_overlapping, contiguous_run, plan_selection};
 use rustytree::typed::c_strides;
 
 /// Outputs above this many elements are planned but not tiled element by element.
@@ -81,9 +82,11 @@ fuzz_target!(|data: &[u8]| {
     let mut covered = (plan.total <= MAX_TILED_ELEMENTS).then(|| vec![0u8; plan.total as usize]);
     let strides = c_strides(&plan.out_shape);
     let mut elements = 0u64;
-    for (indices, ranges, offset) in &pieces {
+    for ChunkPiece { indices, ranges, place } in &pieces {
+        let offset = &place.offset;
         assert_eq!((indices.len(), ranges.len(), offset.len()), (rank, rank, rank));
         let piece_shape: Vec<u64> = ranges.iter().map(|r| r.end - r.start).collect();
+        assert_eq!(place.shape, piece_shape);
         for d in 0..rank {
             // Inside its chunk, non-empty, and where it says in the output.
             assert!(ranges[d].start < ranges[d].end && ranges[d].end <= chunks[d]);
@@ -97,7 +100,7 @@ fuzz_target!(|data: &[u8]| {
             for &cell in &cells {
                 covered[cell as usize] += 1;
             }
-            if let Some((at, len)) = contiguous_run(&plan.out_shape, &piece_shape, offset) {
+            if let Some(Run { at, len }) = contiguous_run(&plan.out_shape, place) {
                 assert_eq!(len as u64, size);
                 assert_eq!(cells.iter().min().copied(), Some(at as u64));
                 assert_eq!(cells.iter().max().copied(), Some((at + len - 1) as u64));

@@ -18,7 +18,7 @@ use object_store::GetResult;
 #[must_use]
 pub fn memory_bound() -> u64 {
     static BOUND: LazyLock<u64> =
-        LazyLock::new(|| crate::read::physical_memory().unwrap_or(u64::MAX));
+        LazyLock::new(|| crate::sys::physical_memory().unwrap_or(u64::MAX));
     *BOUND
 }
 
