@@ -41,27 +41,41 @@ function writeStore(root: string, chunkBytes: number, chunks: number): void {
   for (let i = 0; i < chunks; i++) writeFileSync(join(root, 'big', 'c', String(i)), compressed);
 }
 
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
 /** RSS in MB after a forced GC, with nothing in flight. */
 async function settledRssMb(): Promise<number> {
-  await new Promise((resolve) => setImmediate(resolve));
+  await nextTurn();
   global.gc?.();
+  // Node runs the finalizers of collected external buffers (which free the Rust allocation) after the GC,
+  // from the event loop: sampling at once would count the last read's output as retained.
+  await new Promise((resolve) => setTimeout(resolve, 50));
   return Math.round(process.memoryUsage().rss / MB);
 }
 
-/** One read of the soak's mix, chosen by `i`; results are dropped. */
+/** One read of the soak's mix, chosen by `i` (one whole read in eight, large and small slices, chunks,
+ * aborted reads); results are dropped. */
 async function mixedRead(big: Variable, i: number, length: number, chunkBytes: number): Promise<void> {
-  switch (i % 4) {
+  switch (i % 8) {
     case 0:
       await big.read({});
       return;
     case 1: {
       const start = (i * 7919 * 4096) % (length - chunkBytes);
-      await big.read({ n: { start, stop: start + chunkBytes + 4096 } });
+      await big.read({ n: [start, start + chunkBytes + 4096] });
       return;
     }
     case 2:
+    case 3:
+    case 4:
       await big.readChunk([i % (length / chunkBytes)]);
       return;
+    case 5:
+    case 6: {
+      const start = (i * 104729) % length;
+      await big.read({ n: [start, Math.min(length, start + 65536)] });
+      return;
+    }
     default:
       // Aborted as soon as it started: whatever was allocated so far must be handed back too.
       await big.read({}, { signal: AbortSignal.timeout(1) }).catch(() => undefined);
