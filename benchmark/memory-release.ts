@@ -12,6 +12,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { openDatatree, type Variable } from '../index';
+import * as native from '../native';
 
 /** The target: RSS after release at most this many times the RSS after open. */
 export const RSS_RELEASE_FACTOR = 1.3;
@@ -43,13 +44,17 @@ function writeStore(root: string, chunkBytes: number, chunks: number): void {
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 /** RSS in MB after a forced GC, with nothing in flight. */
 async function settledRssMb(): Promise<number> {
+  // An aborted read settles at once, while its native task winds down (up to a chunk's decode): wait for it.
+  for (const deadline = Date.now() + 10_000; native._aliveTasks() > 0 && Date.now() < deadline; ) await sleep(10);
   await nextTurn();
   global.gc?.();
   // Node runs the finalizers of collected external buffers (which free the Rust allocation) after the GC,
   // from the event loop: sampling at once would count the last read's output as retained.
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  await sleep(50);
   return Math.round(process.memoryUsage().rss / MB);
 }
 
