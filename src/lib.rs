@@ -3,6 +3,7 @@
 //! Every module but [`napi`] is plain Rust and testable with `cargo test`; `napi` is the only
 //! module that talks to Node.
 
+pub mod allocator;
 pub mod cf;
 pub mod codecs;
 pub mod dtype;
@@ -18,9 +19,9 @@ pub mod tasks;
 pub mod tree;
 pub mod typed;
 
-/// Every allocation of the addon goes through mimalloc: the open allocates and frees many small objects on
-/// several threads at once (JSON values, zarrs metadata), where glibc malloc's arena locks and
-/// consolidation were the largest single cost. Buffers handed to JS are freed by their Rust finalizer, so
-/// they return to the same allocator.
+/// Every allocation of the addon goes through mimalloc, but for large buffers (see [`allocator`]): the open
+/// allocates and frees many small objects on several threads at once (JSON values, zarrs metadata), where
+/// glibc malloc's arena locks and consolidation were the largest single cost. Buffers handed to JS are freed
+/// by their Rust finalizer, so they return to the same allocator.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: allocator::AddonAllocator = allocator::AddonAllocator;
