@@ -1,7 +1,9 @@
 // Round trips and requests, counted by the store wrapper: the open costs what the format allows.
 import test from 'ava';
-import { statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { openDataset, openDatatree } from '../index';
 import { serveBucket } from './helpers/s3-server';
 import { loadExpected, nodesBelowRoot, store } from './helpers/expected';
@@ -41,11 +43,11 @@ test('index coordinates cost one GET per chunk; reading a chunk of an unsharded 
   t.is(tree.stats().requests - before, 1);
 });
 
-// DEFECT: a never-written chunk is requested twice when the array's codecs are ones the direct decoder
-// handles (bytes + zstd here): the direct path finds the chunk missing and hands the chunk to zarrs, which
-// asks the store again for the fill value (read.rs, fetch_piece). Over object storage that is a second
+// Fixed defect: a never-written chunk was requested twice when the array's codecs are ones the direct
+// decoder handles (bytes + zstd here): the direct path found the chunk missing and handed the chunk to
+// zarrs, which asked the store again for the fill value (read/fetch.rs, fetch_piece). Over object storage that is a second
 // sequential round trip for every missing chunk (seen against MinIO in s3.spec's 403 tests).
-test.failing('reading a never-written chunk is one request, as reading a written one is', async (t) => {
+test('reading a never-written chunk is one request, as reading a written one is', async (t) => {
   const tree = await openDatatree(store('dtypes.zarr'), { loadCoords: false });
   const v = tree.dataset.get('missing_int')!;
   const requestsFor = async (selection: Record<string, [number, number]>) => {
@@ -55,6 +57,25 @@ test.failing('reading a never-written chunk is one request, as reading a written
   };
   t.deepEqual(await requestsFor({ my: [0, 4], mx: [0, 4] }), { requests: 1, values: [1, 2] }, 'chunk (0, 0), written');
   t.deepEqual(await requestsFor({ my: [4, 8], mx: [4, 8] }), { requests: 1, values: [-999, -999] }, 'chunk (1, 1), never written');
+  // The whole array: 3 x 3 chunks, 2 of them written; one request each (it was 9 + 7).
+  t.deepEqual(await requestsFor({ my: [0, 12], mx: [0, 10] }), { requests: 9, values: [1, 2] }, 'every chunk');
+});
+
+test('a never-written chunk that would decode straight into the output costs no second request either', async (t) => {
+  // Chunks spanning the trailing dimension are whole runs of the output, decoded straight into it; a
+  // never-written one is filled from its fill value (it was fetched again through zarrs).
+  const root = join(mkdtempSync(join(tmpdir(), 'rustytree-requests-')), 'runs.zarr');
+  mkdirSync(join(root, 'a', 'c', '0'), { recursive: true });
+  writeFileSync(join(root, 'zarr.json'), JSON.stringify({ zarr_format: 3, node_type: 'group', attributes: {} }));
+  const codecs = [{ name: 'bytes', configuration: { endian: 'little' } }, { name: 'gzip', configuration: { level: 1 } }];
+  const doc = { zarr_format: 3, node_type: 'array', shape: [8, 4], data_type: 'int32', chunk_grid: { name: 'regular', configuration: { chunk_shape: [4, 4] } }, chunk_key_encoding: { name: 'default', configuration: { separator: '/' } }, fill_value: -7, codecs, dimension_names: ['y', 'x'], attributes: {} };
+  writeFileSync(join(root, 'a', 'zarr.json'), JSON.stringify(doc));
+  writeFileSync(join(root, 'a', 'c', '0', '0'), gzipSync(Buffer.from(new Int32Array(16).map((_, i) => i).buffer)));
+  const tree = await openDatatree(root, { loadCoords: false });
+  const before = tree.stats().requests;
+  const values = Array.from((await tree.dataset.get('a')!.read()).data as Int32Array);
+  t.is(tree.stats().requests - before, 2);
+  t.deepEqual(values, [...Array.from({ length: 16 }, (_, i) => i), ...Array(16).fill(-7)]);
 });
 
 test('maxConcurrency caps requests in flight', async (t) => {

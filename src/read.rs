@@ -149,8 +149,8 @@ async fn read_chunk(
             if outcome == IntoRun::Decoded {
                 return Ok(Arrived::Run(slot.filled()));
             }
-            // Never written: zarrs supplies the fill value, which fills the run.
-            let fill = fetch::zarrs_piece(target, &piece).await?;
+            // Never written: the fill value fills the run (no second request).
+            let fill = fetch::fill_piece(target, &piece).await?;
             drop(permit);
             let decoded = target.plan.apply(fill)?;
             return Ok(Arrived::Run(slot.write(&decoded, &target.path)?));

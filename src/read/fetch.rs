@@ -26,7 +26,7 @@ pub(super) enum IntoRun {
     /// The chunk's values fill the run.
     Decoded,
     /// The chunk was never written: the run is untouched, and the chunk's values are its fill value
-    /// ([`zarrs_piece`]).
+    /// ([`fill_piece`]).
     NeverWritten,
 }
 
@@ -38,18 +38,18 @@ pub(super) async fn fetch_piece(target: &ReadTarget, piece: &ChunkPiece) -> Resu
     let whole = piece.is_whole(&target.storage_chunks);
     let chunk_elements = chunk_elements(target);
     let huge = is_huge(target);
-    let direct = if let Some(compressor) = direct_compressor(target) {
-        fetch_direct(target, compressor, indices, chunk_elements).await?
-    } else {
-        None
-    };
-    Ok(if let Some(chunk) = direct {
-        if whole {
+    if let Some(compressor) = direct_compressor(target) {
+        let Some(chunk) = fetch_direct(target, compressor, indices, chunk_elements).await? else {
+            // Never written: its fill value, without asking the store a second time.
+            return fill_piece(target, piece).await;
+        };
+        return Ok(if whole {
             chunk
         } else {
             chunk.extract(&target.storage_chunks, ranges)
-        }
-    } else if target.sharded || whole || huge {
+        });
+    }
+    Ok(if target.sharded || whole || huge {
         // Shards: zarrs fetches only the inner chunks the subset needs, by byte range.
         zarrs_piece(target, piece).await?
     } else {
@@ -63,10 +63,19 @@ pub(super) async fn fetch_piece(target: &ReadTarget, piece: &ChunkPiece) -> Resu
     })
 }
 
-/// `piece` through zarrs alone (for a chunk never written: its fill value).
-pub(super) async fn zarrs_piece(target: &ReadTarget, piece: &ChunkPiece) -> Result<TypedData> {
+/// `piece` through zarrs (after our checks), which fetches only what the subset needs.
+async fn zarrs_piece(target: &ReadTarget, piece: &ChunkPiece) -> Result<TypedData> {
     let subset = ArraySubset::new_with_ranges(&piece.ranges);
     fetch_chunk_subset(target, &piece.indices, &subset).await
+}
+
+/// `piece` of a chunk found never written: its fill value, made without a request.
+///
+/// # Errors
+/// `ERR_DECODE` when the fill value cannot be made for the data type.
+pub(super) async fn fill_piece(target: &ReadTarget, piece: &ChunkPiece) -> Result<TypedData> {
+    let subset = ArraySubset::new_with_ranges(&piece.ranges);
+    typed_subset(target, &piece.indices, &subset, Values::Fill).await
 }
 
 /// A huge chunk is not materialised to cut a small piece out of it: zarrs' partial path fills a missing
@@ -146,10 +155,37 @@ async fn fetch_chunk_subset(
     indices: &[u64],
     subset: &ArraySubset,
 ) -> Result<TypedData> {
+    typed_subset(target, indices, subset, Values::Stored).await
+}
+
+/// Where the values of a chunk's subset come from.
+#[derive(Clone, Copy)]
+enum Values {
+    /// The store, through zarrs after our checks ([`retrieve`]).
+    Stored,
+    /// The fill value, for a chunk already found never written ([`fill_value`]): no request.
+    Fill,
+}
+
+/// `subset` of the chunk at `indices` as the typed buffer JavaScript receives, its values from `values`.
+async fn typed_subset(
+    target: &ReadTarget,
+    indices: &[u64],
+    subset: &ArraySubset,
+    values: Values,
+) -> Result<TypedData> {
     let a = target.array.as_ref().map_err(Clone::clone)?;
+    macro_rules! values_as {
+        ($t:ty) => {
+            match values {
+                Values::Stored => retrieve::<$t>(target, a, indices, subset).await?,
+                Values::Fill => fill_value::<$t>(target, a, indices, subset)?,
+            }
+        };
+    }
     macro_rules! get {
         ($t:ty) => {
-            retrieve::<Vec<$t>>(target, a, indices, subset).await?
+            values_as!(Vec<$t>)
         };
     }
     Ok(match target.dtype {
@@ -179,7 +215,7 @@ async fn fetch_chunk_subset(
             )));
         }
         Dtype::DateTime64 { ns_per_unit } | Dtype::TimeDelta64 { ns_per_unit } => {
-            let bytes = retrieve::<ArrayBytes<'static>>(target, a, indices, subset).await?;
+            let bytes = values_as!(ArrayBytes<'static>);
             let fixed = bytes
                 .into_fixed()
                 .map_err(|e| RtError::Decode(format!("array {:?}: {e}", target.path)))?;
