@@ -262,6 +262,29 @@ pub fn to_js(value: &Value) -> Value {
     }
 }
 
+/// A value of a parsed document as it was stored, for readers other than JavaScript (zarrs): a string
+/// escaped with [`STRING_MARK`] at parse time gets its own text back, and a bare non-finite token marked
+/// at parse time becomes the string Zarr v3 writes for it (`"NaN"`, `"Infinity"`, `"-Infinity"`).
+#[must_use]
+pub fn as_stored(value: Value) -> Value {
+    match value {
+        Value::String(s) => {
+            if let Some(stored) = s.strip_prefix(STRING_MARK) {
+                Value::String(stored.to_owned())
+            } else if let Some(token) = s
+                .strip_prefix(FLOAT_MARK)
+                .filter(|_| marked_float(&s).is_some())
+            {
+                Value::String(token.to_owned())
+            } else {
+                Value::String(s)
+            }
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(as_stored).collect()),
+        other => other,
+    }
+}
+
 /// Puts [`STRING_MARK`] in front of every string value of the JSON text `bytes` that begins with
 /// [`MARK`] once decoded, before the text is parsed: after the parse such a string could not be told
 /// from a mark. Object keys are left as they are (marks are values only). Text without an escaped NUL,
@@ -421,6 +444,21 @@ mod tests {
                 assert!(marked_float(v["n"].as_str().unwrap()).unwrap().is_nan());
             }
         }
+    }
+
+    #[test]
+    fn stored_values_get_their_text_back_for_zarrs() {
+        let doc = parse_lenient(
+            br#"{"f": "\u0000rustytree:float:NaN", "g": NaN, "h": ["\u0000rustytree:string:x", 1], "i": "NaN"}"#,
+        )
+        .unwrap();
+        assert_eq!(as_stored(doc["f"].clone()), "\u{0}rustytree:float:NaN");
+        assert_eq!(as_stored(doc["g"].clone()), "NaN");
+        assert_eq!(
+            as_stored(doc["h"].clone()),
+            serde_json::json!(["\u{0}rustytree:string:x", 1])
+        );
+        assert_eq!(as_stored(doc["i"].clone()), "NaN");
     }
 
     #[test]

@@ -646,7 +646,11 @@ fn array_metadata(document: Value) -> std::result::Result<ArrayMetadata, String>
     let data_type: MetadataV3 = required(&mut map, "data_type")?;
     let chunk_grid: MetadataV3 = required(&mut map, "chunk_grid")?;
     let chunk_key_encoding: MetadataV3 = required(&mut map, "chunk_key_encoding")?;
-    let fill_value: FillValueMetadataV3 = required(&mut map, "fill_value")?;
+    // Strings that imitate our marks were escaped at parse time (for JavaScript); zarrs gets them back.
+    let stored_fill = map.remove("fill_value").map(crate::json::as_stored);
+    let fill_value: FillValueMetadataV3 =
+        serde_json::from_value(stored_fill.ok_or_else(|| "missing field `fill_value`".to_owned())?)
+            .map_err(|e| format!("fill_value: {e}"))?;
     let codecs: Vec<MetadataV3> = required(&mut map, "codecs")?;
     let storage_transformers: Vec<MetadataV3> =
         field(&mut map, "storage_transformers")?.unwrap_or_default();
