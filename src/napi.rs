@@ -1,8 +1,6 @@
 //! The Node-API surface: the only module that imports `napi`. Thin: it converts options, spawns the
 //! work on napi's tokio runtime, races it against cancellation and turns errors into coded reasons.
 
-#![allow(unreachable_pub)]
-
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, LazyLock};

@@ -3,13 +3,13 @@
 //! on patterns short enough for it.
 
 /// One segment of a compiled pattern.
-pub enum Segment {
+pub(crate) enum Segment {
     AnyDepth,
     Glob(globset::GlobMatcher),
 }
 
 /// The pattern's segments; `None` where the old filter rejected it.
-pub fn compile(pattern: &str) -> Option<Vec<Segment>> {
+pub(crate) fn compile(pattern: &str) -> Option<Vec<Segment>> {
     let segments = pattern
         .split('/')
         .filter(|s| !s.is_empty())
@@ -29,7 +29,7 @@ pub fn compile(pattern: &str) -> Option<Vec<Segment>> {
 }
 
 /// Whether the whole path matches.
-pub fn full_match(pattern: &[Segment], path: &[&str]) -> bool {
+pub(crate) fn full_match(pattern: &[Segment], path: &[&str]) -> bool {
     match pattern.split_first() {
         None => path.is_empty(),
         Some((Segment::AnyDepth, rest)) => (0..=path.len()).any(|i| full_match(rest, &path[i..])),
@@ -40,7 +40,7 @@ pub fn full_match(pattern: &[Segment], path: &[&str]) -> bool {
 }
 
 /// Whether the path or a path below it may match.
-pub fn prefix_match(pattern: &[Segment], path: &[&str]) -> bool {
+pub(crate) fn prefix_match(pattern: &[Segment], path: &[&str]) -> bool {
     let Some((first, rest_path)) = path.split_first() else {
         return true;
     };
