@@ -37,8 +37,7 @@ test.after.always(async () => {
 
 for (const [expectedName, storeName, options] of FIXTURE_CASES) {
   test(`Azure: ${expectedName} decodes as xarray does`, (t) =>
-    checkAgainstXarray(t, expectedName, `az://fixtures/${fixtureKey(storeName)}`, { ...options, storageOptions: keys() }),
-  );
+    checkAgainstXarray(t, expectedName, `az://fixtures/${fixtureKey(storeName)}`, { ...options, storageOptions: keys() }));
 }
 
 test('Azure: abfs:// URLs name the same container', async (t) => {
@@ -85,7 +84,11 @@ test('Azure: anonymous reads of a public container', async (t) => {
 
 test('Azure: a wrong account key is ERR_PERMISSION_DENIED and never shows the key', async (t) => {
   const wrong = Buffer.from('not-the-azurite-key-but-64-bytes-long-0123456789abcdefghijklmnop').toString('base64');
-  const err = await rejectsWith(t, openDatatree('az://fixtures/stores/cf.zarr', { storageOptions: { ...keys(), accountKey: wrong } }), 'ERR_PERMISSION_DENIED');
+  const err = await rejectsWith(
+    t,
+    openDatatree('az://fixtures/stores/cf.zarr', { storageOptions: { ...keys(), accountKey: wrong } }),
+    'ERR_PERMISSION_DENIED',
+  );
   for (const text of [err.message, String(err), err.stack ?? '']) {
     t.false(text.includes(wrong));
     t.false(text.includes(AZURITE_KEY));

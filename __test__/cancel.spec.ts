@@ -75,78 +75,87 @@ async function settledWithin<T>(promises: Promise<T>[], ms: number): Promise<Pro
   }
 }
 
-test.serial('1,000 reads aborted at random points: every Promise settles, right values or ERR_ABORTED, nothing left in flight', async (t) => {
-  const seed = 20261124;
-  const rand = random(seed);
-  const expected = loadExpected('nexrad.json');
-  const tree = await openDatatree('s3://stores/nexrad.zarr', { storageOptions: storageOptions() });
-  const targets: [Variable, unknown[]][] = Object.entries(expected.nodes).flatMap(([path, node]) =>
-    Object.entries(node.variables)
-      .filter(([, v]) => v.values !== null && v.dims.length > 1)
-      .map(([name, v]): [Variable, unknown[]] => {
-        const variable = tree.get(path)!.dataset.get(name)!;
-        return [variable, v.values!.map((x) => normalizeExpected(x, variable.dtype))];
-      }),
-  );
-  t.true(targets.length >= 10, `${targets.length} variables read`);
-  const started = Date.now();
-  const tally = { values: 0, aborted: 0, other: 0 };
-  const timers: NodeJS.Timeout[] = [];
-  const BATCH = 50;
-  for (let batch = 0; batch < 1000 / BATCH; batch++) {
-    const reads = Array.from({ length: BATCH }, () => {
-      const [variable, all] = targets[Math.floor(rand() * targets.length)];
-      // One random chunk, through read() or readChunk(): a read costs one request, so 1,000 stay quick.
-      const coords = variable.shape.map((n, d) => Math.floor(rand() * Math.ceil(n / variable.chunks[d])));
-      const start = coords.map((c, d) => c * variable.chunks[d]);
-      const stop = start.map((s, d) => Math.min(s + variable.chunks[d], variable.shape[d]));
-      const want = block(all, variable.shape, start, stop);
-      const plan = abortPlan(rand, 12);
-      const controller = new AbortController();
-      if (plan.before) controller.abort();
-      const selection = Object.fromEntries(variable.dims.map((dim, d): [string, [number, number]] => [dim, [start[d], stop[d]]]));
-      const pending = rand() < 0.5 ? variable.read(selection, { signal: controller.signal }) : variable.readChunk(coords, { signal: controller.signal });
-      const read = pending.then((got) => {
-        const values = Array.from({ length: got.data.length }, (_, i) => toJsonForm(got.data, i, variable.dtype));
-        t.deepEqual(values, want, `${variable.path} chunk ${coords}: a read that was not aborted in time is right`);
-        return 'values' as const;
+test.serial(
+  '1,000 reads aborted at random points: every Promise settles, right values or ERR_ABORTED, nothing left in flight',
+  async (t) => {
+    const seed = 20261124;
+    const rand = random(seed);
+    const expected = loadExpected('nexrad.json');
+    const tree = await openDatatree('s3://stores/nexrad.zarr', { storageOptions: storageOptions() });
+    const targets: [Variable, unknown[]][] = Object.entries(expected.nodes).flatMap(([path, node]) =>
+      Object.entries(node.variables)
+        .filter(([, v]) => v.values !== null && v.dims.length > 1)
+        .map(([name, v]): [Variable, unknown[]] => {
+          const variable = tree.get(path)!.dataset.get(name)!;
+          return [variable, v.values!.map((x) => normalizeExpected(x, variable.dtype))];
+        }),
+    );
+    t.true(targets.length >= 10, `${targets.length} variables read`);
+    const started = Date.now();
+    const tally = { values: 0, aborted: 0, other: 0 };
+    const timers: NodeJS.Timeout[] = [];
+    const BATCH = 50;
+    for (let batch = 0; batch < 1000 / BATCH; batch++) {
+      const reads = Array.from({ length: BATCH }, () => {
+        const [variable, all] = targets[Math.floor(rand() * targets.length)];
+        // One random chunk, through read() or readChunk(): a read costs one request, so 1,000 stay quick.
+        const coords = variable.shape.map((n, d) => Math.floor(rand() * Math.ceil(n / variable.chunks[d])));
+        const start = coords.map((c, d) => c * variable.chunks[d]);
+        const stop = start.map((s, d) => Math.min(s + variable.chunks[d], variable.shape[d]));
+        const want = block(all, variable.shape, start, stop);
+        const plan = abortPlan(rand, 12);
+        const controller = new AbortController();
+        if (plan.before) controller.abort();
+        const selection = Object.fromEntries(variable.dims.map((dim, d): [string, [number, number]] => [dim, [start[d], stop[d]]]));
+        const pending =
+          rand() < 0.5
+            ? variable.read(selection, { signal: controller.signal })
+            : variable.readChunk(coords, { signal: controller.signal });
+        const read = pending.then((got) => {
+          const values = Array.from({ length: got.data.length }, (_, i) => toJsonForm(got.data, i, variable.dtype));
+          t.deepEqual(values, want, `${variable.path} chunk ${coords}: a read that was not aborted in time is right`);
+          return 'values' as const;
+        });
+        if (plan.sync) controller.abort();
+        else if (!plan.before) timers.push(setTimeout(() => controller.abort(), plan.delayMs));
+        return read;
       });
-      if (plan.sync) controller.abort();
-      else if (!plan.before) timers.push(setTimeout(() => controller.abort(), plan.delayMs));
-      return read;
-    });
-    const settled = await settledWithin(reads, 15_000);
-    if (settled === 'HANG') return t.fail(`batch ${batch}: a read never settled (seed ${seed})`);
-    for (const s of settled) {
-      if (s.status === 'fulfilled') tally.values++;
-      else if (isRustytreeError(s.reason, 'ERR_ABORTED')) tally.aborted++;
-      else {
-        tally.other++;
-        t.fail(`unexpected rejection: ${(s.reason as any)?.code} ${(s.reason as Error)?.message}`);
+      const settled = await settledWithin(reads, 15_000);
+      if (settled === 'HANG') return t.fail(`batch ${batch}: a read never settled (seed ${seed})`);
+      for (const s of settled) {
+        if (s.status === 'fulfilled') tally.values++;
+        else if (isRustytreeError(s.reason, 'ERR_ABORTED')) tally.aborted++;
+        else {
+          tally.other++;
+          t.fail(`unexpected rejection: ${(s.reason as any)?.code} ${(s.reason as Error)?.message}`);
+        }
       }
     }
-  }
-  const ms = Date.now() - started;
-  for (const timer of timers) clearTimeout(timer);
-  t.is(tally.values + tally.aborted, 1000);
-  // The plan aborts most reads mid-flight; both outcomes must really occur for the test to mean anything.
-  t.true(tally.aborted > 300, `${tally.aborted} aborted`);
-  t.true(tally.values > 20, `${tally.values} completed`);
-  const quiet = Date.now();
-  while ((proxy.inFlight > 0 || server.counts.inFlight > 0 || tree.stats().inFlight > 0) && Date.now() - quiet < 3000) {
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  t.is(tree.stats().inFlight, 0, 'no request in flight in the tree');
-  t.is(proxy.inFlight, 0, 'no request in flight at the proxy');
-  t.is(server.counts.inFlight, 0, 'no request in flight at the server');
-  t.log(
-    `1,000 reads in ${ms} ms: ${tally.values} completed, ${tally.aborted} ERR_ABORTED; ${tree.stats().requests} requests made; quiet ${Date.now() - quiet} ms after the last settled`,
-  );
-  // The tree is still usable after all that.
-  const [variable, want] = targets[0];
-  const got = await variable.read();
-  t.deepEqual(Array.from({ length: got.data.length }, (_, i) => toJsonForm(got.data, i, variable.dtype)), want);
-});
+    const ms = Date.now() - started;
+    for (const timer of timers) clearTimeout(timer);
+    t.is(tally.values + tally.aborted, 1000);
+    // The plan aborts most reads mid-flight; both outcomes must really occur for the test to mean anything.
+    t.true(tally.aborted > 300, `${tally.aborted} aborted`);
+    t.true(tally.values > 20, `${tally.values} completed`);
+    const quiet = Date.now();
+    while ((proxy.inFlight > 0 || server.counts.inFlight > 0 || tree.stats().inFlight > 0) && Date.now() - quiet < 3000) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    t.is(tree.stats().inFlight, 0, 'no request in flight in the tree');
+    t.is(proxy.inFlight, 0, 'no request in flight at the proxy');
+    t.is(server.counts.inFlight, 0, 'no request in flight at the server');
+    t.log(
+      `1,000 reads in ${ms} ms: ${tally.values} completed, ${tally.aborted} ERR_ABORTED; ${tree.stats().requests} requests made; quiet ${Date.now() - quiet} ms after the last settled`,
+    );
+    // The tree is still usable after all that.
+    const [variable, want] = targets[0];
+    const got = await variable.read();
+    t.deepEqual(
+      Array.from({ length: got.data.length }, (_, i) => toJsonForm(got.data, i, variable.dtype)),
+      want,
+    );
+  },
+);
 
 test.serial('100 opens aborted at random points: ERR_ABORTED or a whole tree, nothing left in flight', async (t) => {
   const rand = random(7);
@@ -273,7 +282,12 @@ test('memory returns near its baseline after five rounds of 1,000 reads aborted 
   t.true(perRound < 6 * 2 ** 20, `RSS ${rounds.map((r) => mb(r.rss)).join(' -> ')} MB: ${mb(perRound)} MB a round after round 2`);
   t.log(
     `baseline RSS ${mb(baseline.rss)} MB heap ${mb(baseline.heapUsed)} MB external ${mb(baseline.external)} MB; ` +
-      rounds.map((r, i) => `round ${i + 1}: ${r.aborted} aborted, ${r.late} requests arrived after the last settled, quiet after ${r.quietMs} ms, RSS ${mb(r.rss)} heap ${mb(r.heapUsed)} external ${mb(r.external)}`).join('; ') +
+      rounds
+        .map(
+          (r, i) =>
+            `round ${i + 1}: ${r.aborted} aborted, ${r.late} requests arrived after the last settled, quiet after ${r.quietMs} ms, RSS ${mb(r.rss)} heap ${mb(r.heapUsed)} external ${mb(r.external)}`,
+        )
+        .join('; ') +
       `; ${Date.now() - started} ms`,
   );
 });

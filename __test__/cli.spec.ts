@@ -58,13 +58,21 @@ for (const [expectedName, storeName, options] of FIXTURE_CASES) {
     for (const [path, node] of Object.entries(expected.nodes)) {
       const g = groups.get(path)!;
       t.deepEqual(g.dims, node.dims, `${path} dims`);
-      t.deepEqual([...g.variables.keys()].sort(), [...Object.keys(node.variables), ...(node.inherited_coords ?? [])].sort(), `${path} variables`);
+      t.deepEqual(
+        [...g.variables.keys()].sort(),
+        [...Object.keys(node.variables), ...(node.inherited_coords ?? [])].sort(),
+        `${path} variables`,
+      );
       for (const [name, ev] of Object.entries(node.variables)) {
         const v = g.variables.get(name)!;
         t.deepEqual(v.dims, ev.dims, `${path} ${name} dims`);
         t.deepEqual(v.shape, ev.shape, `${path} ${name} shape`);
         t.is(v.section === 'Coordinates', ev.is_coord, `${path} ${name} section`);
-        if (ev.cftime) t.true(warnings.some((w) => w.includes(name)), `${name}: a warning names it`);
+        if (ev.cftime)
+          t.true(
+            warnings.some((w) => w.includes(name)),
+            `${name}: a warning names it`,
+          );
         else if (ev.reader !== 'zarr-python') t.is(v.dtype, asNs(ev.dtype), `${path} ${name} dtype`);
       }
     }
@@ -74,7 +82,13 @@ for (const [expectedName, storeName, options] of FIXTURE_CASES) {
 test('tree prints what the library opens: nexrad.zarr DBZH of sweep_1 is (azimuth, range) float64 36×20, attrs intact', async (t) => {
   const r = await runCli(['tree', NEXRAD]);
   const g = parseTree(r.stdout).groups.get('/VCP-12/sweep_1')!;
-  t.deepEqual(g.variables.get('DBZH'), { dims: ['azimuth', 'range'], dtype: 'float64', shape: [36, 20], section: 'Data variables', index: false });
+  t.deepEqual(g.variables.get('DBZH'), {
+    dims: ['azimuth', 'range'],
+    dtype: 'float64',
+    shape: [36, 20],
+    section: 'Data variables',
+    index: false,
+  });
   t.true(g.variables.get('azimuth')!.index);
   t.is(g.attrs.get('sweep_mode'), '"azimuth_surveillance"');
   t.is(parseTree(r.stdout).groups.get('/')!.attrs.get('instrument_name'), '"KLOT"');
@@ -132,7 +146,10 @@ test('info on a packed variable: stored int16, scale_factor, add_offset, _FillVa
   for (const key of ['scale_factor', 'add_offset', '_FillValue']) t.is(info.cf_encoding[key], ev.encoding[key], key);
   t.deepEqual(info.chunks, ev.encoding.chunks);
   t.deepEqual(info.attrs, ev.attrs);
-  t.deepEqual(info.codecs.map((c: { name: string }) => c.name), ['bytes', 'zstd']);
+  t.deepEqual(
+    info.codecs.map((c: { name: string }) => c.name),
+    ['bytes', 'zstd'],
+  );
   const text = (await runCli(['info', CF, 'temperature'])).stdout;
   t.true(text.includes('dtype:       float64 (stored as int16)'), text);
   t.true(text.includes('  scale_factor: 0.01\n  add_offset: 273.15\n'), text);
@@ -156,7 +173,10 @@ test('info on a CF datetime: units and calendar moved to the encoding, float64 s
 test('info on a sharded array names the shard and inner chunk shapes and the nested codecs', async (t) => {
   const text = (await runCli(['info', 'fixtures/stores/codecs.zarr', 'f32_sharding'])).stdout;
   t.true(text.includes('chunks:      5×5 (inner chunks of shards 20×20)'), text);
-  t.true(text.includes('sharding_indexed(chunk_shape=[5,5], codecs=[bytes(endian="little")], index_codecs=[bytes(endian="little") -> crc32c]'), text);
+  t.true(
+    text.includes('sharding_indexed(chunk_shape=[5,5], codecs=[bytes(endian="little")], index_codecs=[bytes(endian="little") -> crc32c]'),
+    text,
+  );
 });
 
 // DBZH of /VCP-12/sweep_0 is (vcp_time 2, azimuth 36, range 20); the expected values are flat, C order.
@@ -174,7 +194,10 @@ test('cat --sel in text: a 3×6 block, value by value, NaN as nan, with the sele
   const lines = r.stdout.split('\n');
   t.is(lines[0], `<rustytree.Variable '${DBZH}' (azimuth: 3, range: 6) float64>`);
   const rows = lines.slice(1, 4).map((l) => l.replace(/[[\]]/g, ' ').trim().split(/\s+/));
-  t.deepEqual(rows.flat(), cells().map(([a, rr]) => (dbzhAt(1, a, rr) === 'NaN' ? 'nan' : String(dbzhAt(1, a, rr)))));
+  t.deepEqual(
+    rows.flat(),
+    cells().map(([a, rr]) => (dbzhAt(1, a, rr) === 'NaN' ? 'nan' : String(dbzhAt(1, a, rr)))),
+  );
   t.true(r.stdout.includes('  * azimuth   (azimuth) float32 20.5 30.5 40.5\n'), r.stdout);
   t.true(r.stdout.includes('    vcp_time  () datetime64[ns] 2024-05-01T00:05:00.000Z\n'), r.stdout);
 });
@@ -186,7 +209,10 @@ test('cat --sel --json: dims, shape, nested values (NaN as null) and the coordin
   t.deepEqual(out.dims, ['azimuth', 'range']);
   t.deepEqual(out.shape, [3, 6]);
   t.deepEqual(out.selection, { vcp_time: 1, azimuth: [2, 5], range: [0, 6] });
-  t.deepEqual(out.values.flat(), cells().map(([a, rr]) => (dbzhAt(1, a, rr) === 'NaN' ? null : dbzhAt(1, a, rr))));
+  t.deepEqual(
+    out.values.flat(),
+    cells().map(([a, rr]) => (dbzhAt(1, a, rr) === 'NaN' ? null : dbzhAt(1, a, rr))),
+  );
   t.deepEqual(out.coords.azimuth, azimuth.slice(2, 5));
   t.deepEqual(out.coords.range, range.slice(0, 6));
   const vcpTime = nexrad.nodes['/VCP-12'].variables.vcp_time.values as string[];
@@ -215,7 +241,10 @@ test('cat of CF datetimes: ISO strings, NaT as null in JSON and empty in CSV', a
   t.deepEqual(json.values, iso);
   t.is(json.dtype, 'datetime64[ns]');
   const csv = (await runCli(['cat', CF, 'time_nat', '--csv'])).stdout.trimEnd().split('\n');
-  t.deepEqual(csv.slice(1).map((l) => l.split(',').at(-1)), iso.map((s) => s ?? ''));
+  t.deepEqual(
+    csv.slice(1).map((l) => l.split(',').at(-1)),
+    iso.map((s) => s ?? ''),
+  );
 });
 
 test('cat keeps int64 digits, float32 as float32, strings and unicode, bool and 0-d values', async (t) => {
@@ -246,19 +275,34 @@ test('cat --progress always reads chunk-aligned blocks: same stdout, the bar onl
   const ev = loadExpected('codecs.json').nodes['/'].variables.f32_sharding.values as (number | string)[];
   t.true(ev.includes('NaN'), 'the fixture has NaN cells');
   // An empty field is NaN (Number('') would be 0).
-  const values = plain.stdout.trimEnd().split('\n').slice(1).map((l) => l.split(',').at(-1) || 'NaN');
-  t.deepEqual(values.map((x) => Math.fround(Number(x))), ev.map((x) => Math.fround(Number(x))));
+  const values = plain.stdout
+    .trimEnd()
+    .split('\n')
+    .slice(1)
+    .map((l) => l.split(',').at(-1) || 'NaN');
+  t.deepEqual(
+    values.map((x) => Math.fround(Number(x))),
+    ev.map((x) => Math.fround(Number(x))),
+  );
   // Without a terminal, auto draws nothing.
   t.is((await runCli(args)).stderr, '');
 });
 
-test('--stats prints the request counts of the command on stderr, equal to the library\'s own', async (t) => {
+test("--stats prints the request counts of the command on stderr, equal to the library's own", async (t) => {
   // Consolidated metadata and no coordinates to load: one GET (the README's request table).
   const info = await runCli(['info', NEXRAD, DBZH, '--stats']);
-  t.regex(info.stderr, /^rustytree: stats: requests=1 gets=1 rangedGets=0 heads=0 lists=0 bytes=\d+ roundTrips=1 peakInFlight=1 elapsedMs=\d+\n$/);
+  t.regex(
+    info.stderr,
+    /^rustytree: stats: requests=1 gets=1 rangedGets=0 heads=0 lists=0 bytes=\d+ roundTrips=1 peakInFlight=1 elapsedMs=\d+\n$/,
+  );
   const tree = await runCli(['tree', NEXRAD, '--stats']);
   const lib = (await openDatatree(store('nexrad.zarr'))).stats();
-  t.true(tree.stderr.includes(`requests=${lib.requests} gets=${lib.gets} rangedGets=${lib.rangedGets} heads=${lib.heads} lists=${lib.lists} bytes=${lib.bytes} `), tree.stderr);
+  t.true(
+    tree.stderr.includes(
+      `requests=${lib.requests} gets=${lib.gets} rangedGets=${lib.rangedGets} heads=${lib.heads} lists=${lib.lists} bytes=${lib.bytes} `,
+    ),
+    tree.stderr,
+  );
   t.is(tree.stdout, (await runCli(['tree', NEXRAD])).stdout);
   // cat opens the groups down to sweep_0 (loading their index coordinates), then reads one chunk.
   const cat = await runCli(['cat', NEXRAD, DBZH, ...SEL, '--stats']);
@@ -286,7 +330,12 @@ test('bad command lines exit 2 with ERR_INVALID_ARGUMENT and a pointer to --help
 
 test('selections the variable refuses exit 10 (ERR_INVALID_SELECTION), naming the dimension', async (t) => {
   assertFailure(t, await runCli(['cat', NEXRAD, DBZH, '--sel', 'elevation=0']), 'ERR_INVALID_SELECTION', 'no dimension "elevation"');
-  assertFailure(t, await runCli(['cat', NEXRAD, DBZH, '--sel', 'azimuth=36']), 'ERR_INVALID_SELECTION', 'index 36 is out of range for dimension azimuth of size 36');
+  assertFailure(
+    t,
+    await runCli(['cat', NEXRAD, DBZH, '--sel', 'azimuth=36']),
+    'ERR_INVALID_SELECTION',
+    'index 36 is out of range for dimension azimuth of size 36',
+  );
   assertFailure(t, await runCli(['cat', NEXRAD, DBZH, '--sel', 'range=5:21']), 'ERR_INVALID_SELECTION', 'range 5:21');
   assertFailure(t, await runCli(['cat', NEXRAD, DBZH, '--sel', 'range=5:2']), 'ERR_INVALID_SELECTION', 'reversed');
 });

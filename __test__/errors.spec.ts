@@ -90,7 +90,10 @@ test('aborting mid-read rejects with ERR_ABORTED and the tree keeps working', as
   // A read this small can finish before the abort lands; either outcome is fine, a hang or crash is not.
   t.true(result === 'aborted' || result === 'resolved', result);
   const again = await v.read();
-  t.is(again.data.length, v.shape.reduce((a, b) => a * b, 1));
+  t.is(
+    again.data.length,
+    v.shape.reduce((a, b) => a * b, 1),
+  );
 });
 
 test('a Rust panic rejects with ERR_INTERNAL and Node keeps running', async (t) => {
@@ -133,7 +136,10 @@ test('an index coordinate that cannot be loaded leaves the open standing, with a
   const tree = await openDatatree(broken('complex_coord.zarr'));
   const k = tree.dataset.get('k')!;
   t.is(k.values, undefined);
-  t.true(tree.warnings.some((w) => w.includes('/k') && w.includes('ERR_UNSUPPORTED_DTYPE')), tree.warnings.join('\n'));
+  t.true(
+    tree.warnings.some((w) => w.includes('/k') && w.includes('ERR_UNSUPPORTED_DTYPE')),
+    tree.warnings.join('\n'),
+  );
   t.deepEqual(Array.from((await tree.dataset.get('v')!.read()).data as Int32Array), [3, 3, 3, 3]);
   await rejectsWith(t, k.read(), 'ERR_UNSUPPORTED_DTYPE', '/k');
 });
@@ -152,7 +158,17 @@ test('CF attributes that cannot be applied fail only that variable, on read', as
 
 test('icechunk-only options on a plain Zarr store are ERR_INVALID_ARGUMENT, like version selectors', async (t) => {
   // virtualChunkContainers used to be accepted silently on a plain store.
-  await rejectsWith(t, openDatatree(store('nexrad.zarr'), { virtualChunkContainers: ['s3://bucket/'] }), 'ERR_INVALID_ARGUMENT', 'virtualChunkContainers');
-  await rejectsWith(t, openDatatree(store('nexrad.zarr'), { icechunkCaching: { chunkBytes: 1 << 20 } }), 'ERR_INVALID_ARGUMENT', 'icechunkCaching');
+  await rejectsWith(
+    t,
+    openDatatree(store('nexrad.zarr'), { virtualChunkContainers: ['s3://bucket/'] }),
+    'ERR_INVALID_ARGUMENT',
+    'virtualChunkContainers',
+  );
+  await rejectsWith(
+    t,
+    openDatatree(store('nexrad.zarr'), { icechunkCaching: { chunkBytes: 1 << 20 } }),
+    'ERR_INVALID_ARGUMENT',
+    'icechunkCaching',
+  );
   t.truthy(await openDatatree(store('nexrad.zarr'), { virtualChunkContainers: [] }));
 });

@@ -99,11 +99,18 @@ test('the retry budget is exact: three 503s on one key fail with maxRetries 2 an
   for (const status of STATUSES) {
     const proxy = await proxyFor();
     proxy.inject({ kind: 'status', status, times: 3, match: /cf\.zarr\/zarr\.json/ });
-    const err = await rejectsWith(t, within(openDatatree('s3://stores/cf.zarr', { storageOptions: through(proxy, { maxRetries: 2 }) })), 'ERR_STORAGE', 'zarr.json');
+    const err = await rejectsWith(
+      t,
+      within(openDatatree('s3://stores/cf.zarr', { storageOptions: through(proxy, { maxRetries: 2 }) })),
+      'ERR_STORAGE',
+      'zarr.json',
+    );
     t.regex(err.message, new RegExp(`${status}`), 'the last status is reported');
     t.is(proxy.log.filter((l) => l.includes('zarr.json')).length, 3, 'one try and two retries');
     proxy.inject({ kind: 'status', status, times: 3, match: /cf\.zarr\/zarr\.json/ });
-    const tree = await within(openDatatree('s3://stores/cf.zarr', { loadCoords: false, storageOptions: through(proxy, { maxRetries: 3 }) }));
+    const tree = await within(
+      openDatatree('s3://stores/cf.zarr', { loadCoords: false, storageOptions: through(proxy, { maxRetries: 3 }) }),
+    );
     t.true([...tree.subtree].length > 0);
   }
 });
@@ -140,7 +147,9 @@ for (const kind of ['reset', 'truncate'] as const) {
     const proxy = await proxyFor();
     proxy.inject({ kind, times: 1, match: /list-type=2/ });
     const outcome = await within(
-      checkAgainstXarray(t, 'nexrad_unconsolidated.json', 's3://stores/nexrad_unconsolidated.zarr', { storageOptions: through(proxy, { maxRetries: 3 }) }).then(
+      checkAgainstXarray(t, 'nexrad_unconsolidated.json', 's3://stores/nexrad_unconsolidated.zarr', {
+        storageOptions: through(proxy, { maxRetries: 3 }),
+      }).then(
         () => undefined,
         (e: unknown) => e as Error,
       ),
@@ -155,7 +164,11 @@ test('a listing cut mid-body fails with a coded error, never an empty or partial
   for (const kind of ['reset', 'truncate', 'longLength', 'shortLength'] as FaultKind[]) {
     const proxy = await proxyFor();
     proxy.inject({ kind, times: 100, match: /list-type=2/ });
-    const err = await rejectsWith(t, within(openDatatree('s3://stores/nexrad_unconsolidated.zarr', { storageOptions: through(proxy, { maxRetries: 2 }) })), 'ERR_STORAGE');
+    const err = await rejectsWith(
+      t,
+      within(openDatatree('s3://stores/nexrad_unconsolidated.zarr', { storageOptions: through(proxy, { maxRetries: 2 }) })),
+      'ERR_STORAGE',
+    );
     t.regex(err.message, /list/i, `${kind}: ${err.message}`);
     await drained(t, proxy);
   }
@@ -166,7 +179,12 @@ test('every try cut mid-body: a coded error naming the key once the retries are 
     for (const [target, , source, match, names] of TARGETS.filter(([target]) => !/listing|chunk|manifest/.test(target))) {
       const proxy = await proxyFor();
       proxy.inject({ kind, times: 1000, match });
-      const err = await rejectsWith(t, within(openDatatree(source, { loadCoords: false, storageOptions: through(proxy, { maxRetries: 2 }) })), 'ERR_STORAGE', names);
+      const err = await rejectsWith(
+        t,
+        within(openDatatree(source, { loadCoords: false, storageOptions: through(proxy, { maxRetries: 2 }) })),
+        'ERR_STORAGE',
+        names,
+      );
       t.true(proxy.faulted.length >= 3 && proxy.faulted.length <= 6, `${kind} ${target}: ${proxy.faulted.length} tries: ${err.message}`);
       await drained(t, proxy);
     }
@@ -177,7 +195,12 @@ test('every try cut mid-body: a coded error naming the key once the retries are 
  * Reads every variable of `expectedName`'s root-to-leaf tree: each is either the values xarray decoded
  * or a coded error naming the variable. Returns the tally of outcomes.
  */
-async function rightOrCoded(t: ExecutionContext, tree: DataTree, expectedName: string, allowed: ErrorCode[]): Promise<Record<string, number>> {
+async function rightOrCoded(
+  t: ExecutionContext,
+  tree: DataTree,
+  expectedName: string,
+  allowed: ErrorCode[],
+): Promise<Record<string, number>> {
   const tally: Record<string, number> = {};
   const expected = loadExpected(expectedName);
   for (const [path, node] of Object.entries(expected.nodes)) {
@@ -187,7 +210,11 @@ async function rightOrCoded(t: ExecutionContext, tree: DataTree, expectedName: s
       try {
         const got = await within(v.read(), DEADLINE_MS, `${v.path}.read()`);
         const values = Array.from({ length: got.data.length }, (_, i) => toJsonForm(got.data, i, v.dtype));
-        t.deepEqual(values, ev.values.map((x) => normalizeExpected(x, v.dtype)), `${v.path}: never a wrong value`);
+        t.deepEqual(
+          values,
+          ev.values.map((x) => normalizeExpected(x, v.dtype)),
+          `${v.path}: never a wrong value`,
+        );
         tally.right = (tally.right ?? 0) + 1;
       } catch (e) {
         t.true(isRustytreeError(e, ...allowed), `${v.path}: ${(e as any)?.code} ${(e as Error).message}`);
@@ -225,7 +252,12 @@ test('wrong Content-Lengths on metadata, snapshots and manifests: coded errors n
     [/cf\.zarr\/zarr\.json/, 's3://stores/cf.zarr', ['ERR_INVALID_METADATA', 'ERR_STORAGE'], /zarr\.json/],
     [/radar\.icechunk\/repo/, 's3://icechunk/radar.icechunk', ['ERR_STORAGE', 'ERR_INVALID_METADATA'], /repo/],
     [/radar\.icechunk\/snapshots\//, 's3://icechunk/radar.icechunk', ['ERR_STORAGE', 'ERR_INVALID_METADATA'], /snapshot/],
-    [/radar\.icechunk\/manifests\//, 's3://icechunk/radar.icechunk', ['ERR_STORAGE', 'ERR_INVALID_METADATA', 'ERR_DECODE'], /manifest|vcp_time|time/],
+    [
+      /radar\.icechunk\/manifests\//,
+      's3://icechunk/radar.icechunk',
+      ['ERR_STORAGE', 'ERR_INVALID_METADATA', 'ERR_DECODE'],
+      /manifest|vcp_time|time/,
+    ],
   ];
   for (const kind of ['shortLength', 'longLength'] as const) {
     for (const [match, source, codes, names] of cases) {
@@ -281,8 +313,18 @@ test('connect failures (a closed port): ERR_STORAGE naming the key, after the re
     await rejectsWith(t, within(openDatatree(source, { storageOptions: { ...options, endpoint: dead } })), 'ERR_STORAGE', 'zarr.json');
     t.true(Date.now() - started < 5000);
   }
-  await rejectsWith(t, within(openDatatree(`${dead}/cf.zarr`, { storageOptions: { maxRetries: 2, initialBackoff: 5 } })), 'ERR_STORAGE', 'zarr.json');
-  await rejectsWith(t, within(openDatatree(`${dead}/radar.icechunk`, { engine: 'icechunk', storageOptions: { maxRetries: 2, initialBackoff: 5 } })), 'ERR_STORAGE', 'repo');
+  await rejectsWith(
+    t,
+    within(openDatatree(`${dead}/cf.zarr`, { storageOptions: { maxRetries: 2, initialBackoff: 5 } })),
+    'ERR_STORAGE',
+    'zarr.json',
+  );
+  await rejectsWith(
+    t,
+    within(openDatatree(`${dead}/radar.icechunk`, { engine: 'icechunk', storageOptions: { maxRetries: 2, initialBackoff: 5 } })),
+    'ERR_STORAGE',
+    'repo',
+  );
 });
 
 test('a server that dies mid-walk: ERR_STORAGE naming the level being listed, no hang, nothing in flight', async (t) => {
@@ -315,5 +357,8 @@ test('a server that dies mid-read: ERR_STORAGE naming the chunk, then reads thro
   const again = await within(openDatatree('s3://stores/nexrad.zarr', { storageOptions: through(live) }));
   const got = await within(again.get('/VCP-12/sweep_0')!.dataset.get('DBZH')!.read());
   const ev = loadExpected('nexrad.json').nodes['/VCP-12/sweep_0'].variables.DBZH;
-  t.deepEqual(Array.from({ length: got.data.length }, (_, i) => toJsonForm(got.data, i, 'float64')), ev.values!.map((x) => normalizeExpected(x, 'float64')));
+  t.deepEqual(
+    Array.from({ length: got.data.length }, (_, i) => toJsonForm(got.data, i, 'float64')),
+    ev.values!.map((x) => normalizeExpected(x, 'float64')),
+  );
 });

@@ -35,8 +35,7 @@ test.after.always(async () => {
 
 for (const [expectedName, storeName, options] of FIXTURE_CASES) {
   test(`GCS: ${expectedName} decodes as xarray does`, (t) =>
-    checkAgainstXarray(t, expectedName, `gs://fixtures/${fixtureKey(storeName)}`, { ...options, storageOptions: anonymous() }),
-  );
+    checkAgainstXarray(t, expectedName, `gs://fixtures/${fixtureKey(storeName)}`, { ...options, storageOptions: anonymous() }));
 }
 
 test('GCS: a bearer token is sent and never shown', async (t) => {

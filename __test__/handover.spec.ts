@@ -30,7 +30,12 @@ const native = require('./native.js');
 `;
 
 function readAll(env: Record<string, string>) {
-  const r = spawnSync(process.execPath, ['-e', script], { cwd: repo, env: { ...process.env, ...env }, encoding: 'utf8', maxBuffer: 1 << 28 });
+  const r = spawnSync(process.execPath, ['-e', script], {
+    cwd: repo,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+  });
   if (r.status !== 0) throw new Error(r.stderr);
   return JSON.parse(r.stdout) as { out: Record<string, unknown[]>; stats: native.NativeHandoverStats };
 }

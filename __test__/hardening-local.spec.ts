@@ -70,20 +70,22 @@ const ONE_GIB = 2 ** 30;
 
 // DEFECT: file reads run inline on the tokio workers; a FIFO's open() (a hung mount) blocks each worker it
 // lands on, so with as many stalled files as cores every call in the process freezes, aborts included.
-test.serial('reads of stalled files (as many FIFOs as cores) reject at their AbortSignal.timeout while an unrelated open and read complete', (t) => {
-  const stalledCount = Math.max(2, availableParallelism());
-  const documents: Record<string, unknown> = { '': group() };
-  for (let i = 0; i < stalledCount; i++) documents[`a${i}`] = array('uint8', 4, BYTES);
-  const stalled = writeStore('stalled.zarr', documents);
-  const fifos: string[] = [];
-  for (let i = 0; i < stalledCount; i++) {
-    const fifo = join(stalled, `a${i}`, 'c', '0');
-    mkdirSync(join(fifo, '..'), { recursive: true });
-    spawnSync('mkfifo', [fifo]);
-    fifos.push(fifo);
-  }
-  const healthy = writeStore('healthy.zarr', { '': group(), v: array('uint8', 4, BYTES) }, { 'v/c/0': Buffer.from([1, 2, 3, 4]) });
-  const script = `
+test.serial(
+  'reads of stalled files (as many FIFOs as cores) reject at their AbortSignal.timeout while an unrelated open and read complete',
+  (t) => {
+    const stalledCount = Math.max(2, availableParallelism());
+    const documents: Record<string, unknown> = { '': group() };
+    for (let i = 0; i < stalledCount; i++) documents[`a${i}`] = array('uint8', 4, BYTES);
+    const stalled = writeStore('stalled.zarr', documents);
+    const fifos: string[] = [];
+    for (let i = 0; i < stalledCount; i++) {
+      const fifo = join(stalled, `a${i}`, 'c', '0');
+      mkdirSync(join(fifo, '..'), { recursive: true });
+      spawnSync('mkfifo', [fifo]);
+      fifos.push(fifo);
+    }
+    const healthy = writeStore('healthy.zarr', { '': group(), v: array('uint8', 4, BYTES) }, { 'v/c/0': Buffer.from([1, 2, 3, 4]) });
+    const script = `
     const { openSync, closeSync, constants } = require('node:fs');
     const { openDatatree } = require(${JSON.stringify(INDEX)});
     const fifos = ${JSON.stringify(fifos)};
@@ -113,17 +115,18 @@ test.serial('reads of stalled files (as many FIFOs as cores) reject at their Abo
       process.exit(0);
     })().catch((e) => { release(); console.log(JSON.stringify({ error: String(e) })); process.exit(0); });
   `;
-  const { status, result, stderr } = child(script, { timeout: 30_000 });
-  t.is(status, 0, stderr);
-  t.false(result?.hung, `the process froze: ${JSON.stringify(result)}`);
-  t.is(result.reads.length, stalledCount);
-  for (const r of result.reads) {
-    t.is(r.code, 'ERR_ABORTED');
-    t.true(r.ms < 2500, `a read aborted at 1 s settled at ${r.ms} ms`);
-  }
-  t.deepEqual(result.unrelated?.values, [1, 2, 3, 4], JSON.stringify(result.unrelated));
-  t.true(result.unrelated.ms < 2000, `the unrelated open and read took ${result.unrelated.ms} ms`);
-});
+    const { status, result, stderr } = child(script, { timeout: 30_000 });
+    t.is(status, 0, stderr);
+    t.false(result?.hung, `the process froze: ${JSON.stringify(result)}`);
+    t.is(result.reads.length, stalledCount);
+    for (const r of result.reads) {
+      t.is(r.code, 'ERR_ABORTED');
+      t.true(r.ms < 2500, `a read aborted at 1 s settled at ${r.ms} ms`);
+    }
+    t.deepEqual(result.unrelated?.values, [1, 2, 3, 4], JSON.stringify(result.unrelated));
+    t.true(result.unrelated.ms < 2000, `the unrelated open and read took ${result.unrelated.ms} ms`);
+  },
+);
 
 /**
  * A store whose array `big` has a gzip chunk of `chunk` bytes for every worker of napi's runtime (one more
@@ -146,71 +149,79 @@ function gzipStore(name: string, chunk: number): string {
 // DEFECT: an aborted operation's promise is settled by a task on the same tokio workers that decode chunks,
 // and waits until the aborted task is dropped: with a huge gzip chunk decoding on every worker, an abort
 // at 100 ms settles only when a decode ends (seconds later).
-test.serial('an abort of a read decoding a 256 MB gzip chunk on every worker rejects within 500 ms, and the decodes wind down in the background', async (t) => {
-  const chunk = 256 * 2 ** 20;
-  const tree = await openDatatree(gzipStore('gzip.zarr', chunk), { loadCoords: false });
-  const big = tree.dataset.get('big')!;
-  // How long one chunk's decode takes, to know when aborted ones (a chunk a worker) have surely finished.
-  let decodeStarted = Date.now();
-  t.is((await big.readChunk([0])).data.length, chunk);
-  const decodeMs = Date.now() - decodeStarted;
-  t.log(`one 256 MB chunk decodes in ${decodeMs} ms`);
-  for (let round = 0; round < 2; round++) {
-    decodeStarted = Date.now();
-    const err = await t.throwsAsync(big.read({}, { signal: AbortSignal.timeout(100) }));
-    const settledMs = Date.now() - decodeStarted;
-    t.true(isRustytreeError(err, 'ERR_ABORTED'), String(err));
-    t.true(settledMs < 500, `aborted at 100 ms, settled at ${settledMs} ms (a chunk takes ${decodeMs} ms)`);
-    await new Promise((r) => setTimeout(r, 2 * decodeMs + 500));
-  }
-  // The decodes wound down in the background and were dropped: the runtime serves other reads at once.
-  // (Their memory is freed, but the allocator keeps some of it per worker thread, so RSS is no measure.)
-  const smallStarted = Date.now();
-  const small = await tree.dataset.get('small')!.read({}, { signal: AbortSignal.timeout(5000) });
-  t.deepEqual([...(small.data as Uint8Array)], [9, 8, 7, 6]);
-  t.true(Date.now() - smallStarted < 2000, `a small read after the aborted ones took ${Date.now() - smallStarted} ms`);
-  t.is(tree.stats().inFlight, 0);
-});
+test.serial(
+  'an abort of a read decoding a 256 MB gzip chunk on every worker rejects within 500 ms, and the decodes wind down in the background',
+  async (t) => {
+    const chunk = 256 * 2 ** 20;
+    const tree = await openDatatree(gzipStore('gzip.zarr', chunk), { loadCoords: false });
+    const big = tree.dataset.get('big')!;
+    // How long one chunk's decode takes, to know when aborted ones (a chunk a worker) have surely finished.
+    let decodeStarted = Date.now();
+    t.is((await big.readChunk([0])).data.length, chunk);
+    const decodeMs = Date.now() - decodeStarted;
+    t.log(`one 256 MB chunk decodes in ${decodeMs} ms`);
+    for (let round = 0; round < 2; round++) {
+      decodeStarted = Date.now();
+      const err = await t.throwsAsync(big.read({}, { signal: AbortSignal.timeout(100) }));
+      const settledMs = Date.now() - decodeStarted;
+      t.true(isRustytreeError(err, 'ERR_ABORTED'), String(err));
+      t.true(settledMs < 500, `aborted at 100 ms, settled at ${settledMs} ms (a chunk takes ${decodeMs} ms)`);
+      await new Promise((r) => setTimeout(r, 2 * decodeMs + 500));
+    }
+    // The decodes wound down in the background and were dropped: the runtime serves other reads at once.
+    // (Their memory is freed, but the allocator keeps some of it per worker thread, so RSS is no measure.)
+    const smallStarted = Date.now();
+    const small = await tree.dataset.get('small')!.read({}, { signal: AbortSignal.timeout(5000) });
+    t.deepEqual([...(small.data as Uint8Array)], [9, 8, 7, 6]);
+    t.true(Date.now() - smallStarted < 2000, `a small read after the aborted ones took ${Date.now() - smallStarted} ms`);
+    t.is(tree.stats().inFlight, 0);
+  },
+);
 
-test.serial('aborted decodes are dropped once they wind down, and their memory with them: no native task outlives twelve aborted reads', async (t) => {
-  // Issue 15 item 7: an abort rejects at once while the decodes wind down in the background; they must then
-  // be dropped, and with them every buffer they own (the output, the compressed chunks, the decoders' state:
-  // Rust frees what a dropped task owns). The native layer counts its live tasks (each operation and each
-  // chunk task of a read); the count proves the drop. RSS is no measure of it: the allocator keeps freed
-  // pages for reuse (issue 19 is about handing them back), so it is only logged.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const native = require('../native.js');
-  const chunk = 64 * 2 ** 20;
-  const tree = await openDatatree(gzipStore('gzip-leak.zarr', chunk), { loadCoords: false });
-  const big = tree.dataset.get('big')!;
-  const idle = native._aliveTasks();
-  const started = Date.now();
-  t.is((await big.readChunk([0])).data.length, chunk);
-  const decodeMs = Date.now() - started;
-  t.true(decodeMs > 100, `one chunk decodes in ${decodeMs} ms: too fast for an abort to catch it mid-decode`);
-  // Halfway through: every worker is inside a decode, not waiting for its file, when the abort lands.
-  const abortAfter = Math.round(decodeMs / 2);
-  const rss: number[] = [];
-  let windingDown = 0;
-  for (let round = 0; round < 12; round++) {
-    const err = await t.throwsAsync(big.read({}, { signal: AbortSignal.timeout(abortAfter) }));
-    t.true(isRustytreeError(err, 'ERR_ABORTED'), String(err));
-    // The promise rejected while the decodes still run: the count sees them.
-    windingDown = Math.max(windingDown, native._aliveTasks() - idle);
-    // Every aborted decode (one chunk a worker) ends within a few decode times even on a loaded machine;
-    // a task that is never dropped keeps the count up until the deadline.
-    const deadline = Date.now() + 20 * decodeMs + 5000;
-    while (native._aliveTasks() > idle && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    t.is(native._aliveTasks(), idle, `round ${round}: native tasks still alive ${20 * decodeMs + 5000} ms after the abort`);
-    rss.push(process.memoryUsage().rss);
-  }
-  t.true(windingDown >= 1, 'no task was seen winding down after an abort: the abort did not land mid-decode');
-  t.is(tree.stats().inFlight, 0);
-  t.log(`up to ${windingDown} tasks winding down after an abort; RSS after each round (MiB): ${rss.map((n) => Math.round(n / 2 ** 20)).join(' ')}`);
-  const small = await tree.dataset.get('small')!.read({});
-  t.deepEqual([...(small.data as Uint8Array)], [9, 8, 7, 6]);
-  t.is(native._aliveTasks(), idle);
-});
+test.serial(
+  'aborted decodes are dropped once they wind down, and their memory with them: no native task outlives twelve aborted reads',
+  async (t) => {
+    // Issue 15 item 7: an abort rejects at once while the decodes wind down in the background; they must then
+    // be dropped, and with them every buffer they own (the output, the compressed chunks, the decoders' state:
+    // Rust frees what a dropped task owns). The native layer counts its live tasks (each operation and each
+    // chunk task of a read); the count proves the drop. RSS is no measure of it: the allocator keeps freed
+    // pages for reuse (issue 19 is about handing them back), so it is only logged.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const native = require('../native.js');
+    const chunk = 64 * 2 ** 20;
+    const tree = await openDatatree(gzipStore('gzip-leak.zarr', chunk), { loadCoords: false });
+    const big = tree.dataset.get('big')!;
+    const idle = native._aliveTasks();
+    const started = Date.now();
+    t.is((await big.readChunk([0])).data.length, chunk);
+    const decodeMs = Date.now() - started;
+    t.true(decodeMs > 100, `one chunk decodes in ${decodeMs} ms: too fast for an abort to catch it mid-decode`);
+    // Halfway through: every worker is inside a decode, not waiting for its file, when the abort lands.
+    const abortAfter = Math.round(decodeMs / 2);
+    const rss: number[] = [];
+    let windingDown = 0;
+    for (let round = 0; round < 12; round++) {
+      const err = await t.throwsAsync(big.read({}, { signal: AbortSignal.timeout(abortAfter) }));
+      t.true(isRustytreeError(err, 'ERR_ABORTED'), String(err));
+      // The promise rejected while the decodes still run: the count sees them.
+      windingDown = Math.max(windingDown, native._aliveTasks() - idle);
+      // Every aborted decode (one chunk a worker) ends within a few decode times even on a loaded machine;
+      // a task that is never dropped keeps the count up until the deadline.
+      const deadline = Date.now() + 20 * decodeMs + 5000;
+      while (native._aliveTasks() > idle && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      t.is(native._aliveTasks(), idle, `round ${round}: native tasks still alive ${20 * decodeMs + 5000} ms after the abort`);
+      rss.push(process.memoryUsage().rss);
+    }
+    t.true(windingDown >= 1, 'no task was seen winding down after an abort: the abort did not land mid-decode');
+    t.is(tree.stats().inFlight, 0);
+    t.log(
+      `up to ${windingDown} tasks winding down after an abort; RSS after each round (MiB): ${rss.map((n) => Math.round(n / 2 ** 20)).join(' ')}`,
+    );
+    const small = await tree.dataset.get('small')!.read({});
+    t.deepEqual([...(small.data as Uint8Array)], [9, 8, 7, 6]);
+    t.is(native._aliveTasks(), idle);
+  },
+);
 
 // DEFECT: a local read allocates the size the file claims with vec![0u8; size], which aborts the process
 // when the allocation fails.
@@ -253,7 +264,11 @@ test.serial('a sparse 50 GB zarr.json is ERR_INVALID_METADATA naming the limit, 
 // DEFECT: the local listing classifies entries by their own file type, so a symbolic link to a group
 // directory counts as a file and the group is silently missing.
 test('a group directory that is a symbolic link is part of an unconsolidated walk', async (t) => {
-  const elsewhere = writeStore('elsewhere', { g: group({ kind: 'linked' }), 'g/v': array('uint8', 4, BYTES) }, { 'g/v/c/0': Buffer.from([5, 6, 7, 8]) });
+  const elsewhere = writeStore(
+    'elsewhere',
+    { g: group({ kind: 'linked' }), 'g/v': array('uint8', 4, BYTES) },
+    { 'g/v/c/0': Buffer.from([5, 6, 7, 8]) },
+  );
   const root = writeStore('with-link.zarr', { '': group(), real: group() });
   symlinkSync(join(elsewhere, 'g'), join(root, 'linked'));
   const tree = await openDatatree(root);
@@ -278,11 +293,15 @@ test('a symbolic link loop ends the walk: the link back is skipped', async (t) =
 test('zarr.json with a UTF-8 byte order mark opens, for node documents and consolidated metadata', async (t) => {
   const bom = Buffer.from([0xef, 0xbb, 0xbf]);
   const withBom = (doc: unknown) => Buffer.concat([bom, Buffer.from(JSON.stringify(doc))]);
-  const plain = writeStore('bom.zarr', {}, {
-    'zarr.json': withBom(group({ title: 'bom' })),
-    'v/zarr.json': withBom(array('uint8', 4, BYTES)),
-    'v/c/0': Buffer.from([1, 1, 2, 3]),
-  });
+  const plain = writeStore(
+    'bom.zarr',
+    {},
+    {
+      'zarr.json': withBom(group({ title: 'bom' })),
+      'v/zarr.json': withBom(array('uint8', 4, BYTES)),
+      'v/c/0': Buffer.from([1, 1, 2, 3]),
+    },
+  );
   const tree = await openDatatree(plain);
   t.is(tree.attrs.title, 'bom');
   t.deepEqual([...((await tree.dataset.get('v')!.read()).data as Uint8Array)], [1, 1, 2, 3]);
@@ -290,7 +309,11 @@ test('zarr.json with a UTF-8 byte order mark opens, for node documents and conso
     ...group({ title: 'bom-consolidated' }),
     consolidated_metadata: { kind: 'inline', must_understand: false, metadata: { v: array('uint8', 4, BYTES) } },
   };
-  const consolidated = writeStore('bom-consolidated.zarr', {}, { 'zarr.json': withBom(consolidatedDoc), 'v/c/0': Buffer.from([4, 4, 4, 4]) });
+  const consolidated = writeStore(
+    'bom-consolidated.zarr',
+    {},
+    { 'zarr.json': withBom(consolidatedDoc), 'v/c/0': Buffer.from([4, 4, 4, 4]) },
+  );
   const ctree = await openDatatree(consolidated);
   t.is(ctree.attrs.title, 'bom-consolidated');
   t.deepEqual([...((await ctree.dataset.get('v')!.read()).data as Uint8Array)], [4, 4, 4, 4]);
@@ -310,7 +333,6 @@ test('a metadata document over the limit is ERR_INVALID_METADATA naming the docu
   writeFileSync(join(root, 'zarr.json'), doc);
   await rejectsWith(t, openDatatree(root), 'ERR_INVALID_METADATA', '268435456-byte limit');
 });
-
 
 /**
  * Opens `root` in a child and reports the growth of its peak resident set (VmHWM) over the open and the
@@ -353,10 +375,17 @@ test.serial('a zarr.json with 50 MB of numbers in an attribute opens within a fe
   const consolidated = join(work, 'numbers-consolidated.zarr');
   mkdirSync(consolidated, { recursive: true });
   writeFileSync(join(consolidated, 'zarr.json'), consolidatedDoc);
-  for (const [root, node, size] of [[plain, null, plainDoc.length], [consolidated, 'v', consolidatedDoc.length]] as const) {
+  for (const [root, node, size] of [
+    [plain, null, plainDoc.length],
+    [consolidated, 'v', consolidatedDoc.length],
+  ] as const) {
     const { status, signal, result, stderr } = openMeasured(root, node);
     t.is(status, 0, `signal ${signal}: ${stderr.slice(0, 400)}`);
-    t.like(result, { length: 6_500_000, first: 0, last: 6_499_999, big: '9007199254740993', nan: true }, JSON.stringify(result).slice(0, 400));
+    t.like(
+      result,
+      { length: 6_500_000, first: 0, last: 6_499_999, big: '9007199254740993', nan: true },
+      JSON.stringify(result).slice(0, 400),
+    );
     t.deepEqual(result?.keys, ['numbers', 'big', 'nan', 'units']);
     // Measured (ci build, loaded machine): 21x (plain) and 29x (consolidated) the document before, 6.5x to
     // 8.5x after, most of it JavaScript's own: reading and JSON.parse of the same text alone is about 5x.
@@ -371,7 +400,10 @@ test.serial('a zarr.json whose parse would not fit in memory is ERR_INVALID_META
   const root = join(work, 'ones.zarr');
   mkdirSync(root, { recursive: true });
   // Attributes stay text, but those Rust reads (CF decoding's) are parsed: a `missing_value` list is.
-  writeFileSync(join(root, 'zarr.json'), `{"zarr_format": 3, "node_type": "group", "attributes": {"missing_value": [${Array(20_000_000).fill('1').join(',')}]}}`);
+  writeFileSync(
+    join(root, 'zarr.json'),
+    `{"zarr_format": 3, "node_type": "group", "attributes": {"missing_value": [${Array(20_000_000).fill('1').join(',')}]}}`,
+  );
   const script = `
     const { openDatatree } = require(${JSON.stringify(INDEX)});
     openDatatree(${JSON.stringify(root)}).then(

@@ -116,21 +116,36 @@ test('a shard index entry pointing into the index itself is ERR_DECODE for every
   // DEFECT: a whole read rejected with ERR_DECODE, but readChunk([0, 0]) and selections returned the index's
   // own bytes as values (6.3e-322): the partial path never checked the entries against the shard.
   const data = innerChunks();
-  const entries: [bigint, bigint][] = [[128n, 32n], [32n, 32n], [64n, 32n], [96n, 32n]];
+  const entries: [bigint, bigint][] = [
+    [128n, 32n],
+    [32n, 32n],
+    [64n, 32n],
+    [96n, 32n],
+  ];
   await expectDecodeErrors(t, makeStore({ 'a/zarr.json': shardedArray('end'), 'a/c/0/0': Buffer.concat([data, index(entries)]) }));
 });
 
 test('a shard holding only its index is ERR_DECODE for every selection', async (t) => {
   // DEFECT: as above, a shard of 64 bytes (the index alone, its entries pointing into itself) read in part
   // returned the index's bytes as values.
-  const entries: [bigint, bigint][] = [[0n, 32n], [32n, 32n], [0n, 32n], [32n, 32n]];
+  const entries: [bigint, bigint][] = [
+    [0n, 32n],
+    [32n, 32n],
+    [0n, 32n],
+    [32n, 32n],
+  ];
   await expectDecodeErrors(t, makeStore({ 'a/zarr.json': shardedArray('end'), 'a/c/0/0': index(entries) }));
 });
 
 test('an entry overlapping an index at the start of the shard is ERR_DECODE for every selection', async (t) => {
   // DEFECT: the index at the start of the shard: entry 0 pointing at the index bytes read them as values.
   const data = innerChunks();
-  const entries: [bigint, bigint][] = [[0n, 32n], [96n, 32n], [128n, 32n], [160n, 32n]];
+  const entries: [bigint, bigint][] = [
+    [0n, 32n],
+    [96n, 32n],
+    [128n, 32n],
+    [160n, 32n],
+  ];
   await expectDecodeErrors(t, makeStore({ 'a/zarr.json': shardedArray('start'), 'a/c/0/0': Buffer.concat([index(entries), data]) }));
 });
 
@@ -138,17 +153,41 @@ test('an inner chunk of the wrong length in a bytes-only shard is ERR_DECODE for
   // DEFECT: an inner chunk of 24 bytes where 2 x 2 float64 need 32: the partial path read what it needed
   // from the bytes it was pointed at, past the chunk's end, without checking the chunk's length.
   const data = innerChunks();
-  const entries: [bigint, bigint][] = [[0n, 24n], [32n, 32n], [64n, 32n], [96n, 32n]];
+  const entries: [bigint, bigint][] = [
+    [0n, 24n],
+    [32n, 32n],
+    [64n, 32n],
+    [96n, 32n],
+  ];
   await expectDecodeErrors(t, makeStore({ 'a/zarr.json': shardedArray('end'), 'a/c/0/0': Buffer.concat([data, index(entries)]) }));
 });
 
 test('intact shards still read whole and in part, both index locations', async (t) => {
   const data = innerChunks();
   const expected = [0, 1, 10, 11, 2, 3, 12, 13, 20, 21, 30, 31, 22, 23, 32, 33];
-  const end = makeStore({ 'a/zarr.json': shardedArray('end'), 'a/c/0/0': Buffer.concat([data, index([[0n, 32n], [32n, 32n], [64n, 32n], [96n, 32n]])]) });
+  const end = makeStore({
+    'a/zarr.json': shardedArray('end'),
+    'a/c/0/0': Buffer.concat([
+      data,
+      index([
+        [0n, 32n],
+        [32n, 32n],
+        [64n, 32n],
+        [96n, 32n],
+      ]),
+    ]),
+  });
   const start = makeStore({
     'a/zarr.json': shardedArray('start'),
-    'a/c/0/0': Buffer.concat([index([[64n, 32n], [96n, 32n], [128n, 32n], [160n, 32n]]), data]),
+    'a/c/0/0': Buffer.concat([
+      index([
+        [64n, 32n],
+        [96n, 32n],
+        [128n, 32n],
+        [160n, 32n],
+      ]),
+      data,
+    ]),
   });
   for (const path of [end, start]) {
     const v = (await openDatatree(path, { loadCoords: false })).dataset.get('a')!;
@@ -162,9 +201,39 @@ test('over S3 a corrupt shard read in part is ERR_DECODE and an intact one reads
   // DEFECT: the check asked for the shard's size with a HEAD beside every partial read; the ranged answer
   // that carries the index already says it (Content-Range: bytes a-b/TOTAL).
   const data = innerChunks();
-  const into = makeStore({ 'a/zarr.json': shardedArray('end'), 'a/c/0/0': Buffer.concat([data, index([[128n, 32n], [32n, 32n], [64n, 32n], [96n, 32n]])]) });
-  const only = makeStore({ 'a/zarr.json': shardedArray('end'), 'a/c/0/0': index([[0n, 32n], [32n, 32n], [0n, 32n], [32n, 32n]]) });
-  const sound = makeStore({ 'a/zarr.json': shardedArray('start'), 'a/c/0/0': Buffer.concat([index([[64n, 32n], [96n, 32n], [128n, 32n], [160n, 32n]]), data]) });
+  const into = makeStore({
+    'a/zarr.json': shardedArray('end'),
+    'a/c/0/0': Buffer.concat([
+      data,
+      index([
+        [128n, 32n],
+        [32n, 32n],
+        [64n, 32n],
+        [96n, 32n],
+      ]),
+    ]),
+  });
+  const only = makeStore({
+    'a/zarr.json': shardedArray('end'),
+    'a/c/0/0': index([
+      [0n, 32n],
+      [32n, 32n],
+      [0n, 32n],
+      [32n, 32n],
+    ]),
+  });
+  const sound = makeStore({
+    'a/zarr.json': shardedArray('start'),
+    'a/c/0/0': Buffer.concat([
+      index([
+        [64n, 32n],
+        [96n, 32n],
+        [128n, 32n],
+        [160n, 32n],
+      ]),
+      data,
+    ]),
+  });
   const server = await serveBucket(dirname(into), { bucket: 'into', extraBuckets: { only: dirname(only), sound: dirname(sound) } });
   const at = (bucket: string) => `s3://${bucket}/s.zarr`;
   const storageOptions = { endpoint: server.url, anonymous: true, allowHttp: true, region: 'us-east-1' };
@@ -225,7 +294,12 @@ test('a vlen-utf8 inner chunk of a shard whose length prefix overruns it is ERR_
   const doc = array([4], [4], 'string', '', [
     {
       name: 'sharding_indexed',
-      configuration: { chunk_shape: [2], codecs: [{ name: 'vlen-utf8', configuration: {} }], index_codecs: [bytesCodec], index_location: 'end' },
+      configuration: {
+        chunk_shape: [2],
+        codecs: [{ name: 'vlen-utf8', configuration: {} }],
+        index_codecs: [bytesCodec],
+        index_location: 'end',
+      },
     },
   ]);
   const path = makeStore({ 's/zarr.json': doc, 's/c/0': Buffer.concat([inner, shardIndex]) });
@@ -245,7 +319,12 @@ function u32(n: number): Buffer {
 
 test('a shard index entry whose offset + length overflows is ERR_DECODE (F4)', async (t) => {
   // DEFECT: the whole-shard decode in zarrs added offset and length unchecked and panicked: ERR_INTERNAL.
-  const entries: [bigint, bigint][] = [[2n ** 64n - 8n, 32n], [32n, 32n], [64n, 32n], [96n, 32n]];
+  const entries: [bigint, bigint][] = [
+    [2n ** 64n - 8n, 32n],
+    [32n, 32n],
+    [64n, 32n],
+    [96n, 32n],
+  ];
   const path = makeStore({ 'a/zarr.json': shardedArray('end'), 'a/c/0/0': Buffer.concat([innerChunks(), index(entries)]) });
   const v = (await openDatatree(path, { loadCoords: false })).dataset.get('a')!;
   await rejectsWith(t, v.read(), 'ERR_DECODE', '/a');

@@ -44,7 +44,12 @@ async function liar(...args: Parameters<typeof startLiar>): Promise<LiarServer> 
 const quick = { maxRetries: 1, initialBackoff: 5, maxBackoff: 10 };
 
 /** A source URL and its storage options for `scheme`, with `endpoint` as the service. */
-function remote(scheme: 'http' | 's3' | 'gs' | 'az', endpoint: string, path: string, credentials: StorageOptions = { anonymous: true }): [string, OpenOptions] {
+function remote(
+  scheme: 'http' | 's3' | 'gs' | 'az',
+  endpoint: string,
+  path: string,
+  credentials: StorageOptions = { anonymous: true },
+): [string, OpenOptions] {
   switch (scheme) {
     case 'http':
       return [`${endpoint}/${path}`, { storageOptions: { ...quick } }];
@@ -53,7 +58,10 @@ function remote(scheme: 'http' | 's3' | 'gs' | 'az', endpoint: string, path: str
     case 'gs':
       return [`gs://stores/${path}`, { storageOptions: { endpoint, allowHttp: true, ...credentials, ...quick } }];
     case 'az':
-      return [`az://stores/${path}`, { storageOptions: { endpoint: `${endpoint}/rtacct`, allowHttp: true, accountName: 'rtacct', ...credentials, ...quick } }];
+      return [
+        `az://stores/${path}`,
+        { storageOptions: { endpoint: `${endpoint}/rtacct`, allowHttp: true, accountName: 'rtacct', ...credentials, ...quick } },
+      ];
   }
 }
 
@@ -125,7 +133,8 @@ test('a 2^62-byte Content-Length on a listing or an error answer is a coded erro
   // The group document is honest; the listing (S3 list-type=2) and then every error answer lie.
   const listing = await liar((req, res) => {
     if (req.url?.endsWith('/zarr.json')) res.writeHead(200, { 'Content-Length': GROUP.length, ETag: '"g"' }).end(GROUP);
-    else if (req.url?.includes('list-type=2')) void announceHuge(res, Buffer.from(`<?xml version="1.0"?><ListBucketResult>${' '.repeat(4000)}`));
+    else if (req.url?.includes('list-type=2'))
+      void announceHuge(res, Buffer.from(`<?xml version="1.0"?><ListBucketResult>${' '.repeat(4000)}`));
     else res.writeHead(404).end();
   });
   survives(t, 's3 listing', await openInChild(...remote('s3', listing.url, 'store.zarr')));
@@ -143,7 +152,10 @@ test('a virtual chunk container answering with a 2^62-byte Content-Length is a c
   const tree = await openDatatree(join(FIXTURES, 'icechunk', 'virtual.icechunk'), { virtualChunkContainers: [container] });
   const err = await t.throwsAsync(tree.dataset.get('temp')!.read());
   t.true(isRustytreeError(err, 'ERR_STORAGE', 'ERR_PERMISSION_DENIED'), `${(err as any)?.code} ${err?.message}`);
-  t.true(server.requests.some((r) => r.url.startsWith('/rustytree-virtual/')), 'the chunk was asked of the container');
+  t.true(
+    server.requests.some((r) => r.url.startsWith('/rustytree-virtual/')),
+    'the chunk was asked of the container',
+  );
 });
 
 /** The values of every data variable of every node, for comparing two opens of one store. */
@@ -170,9 +182,15 @@ test('chunked answers (no Content-Length) read the same values as the store on d
   // Unconsolidated: the listings come chunked too.
   const walked = await openDatatree(...remote('s3', overS3.url, 'names_unconsolidated.zarr'));
   const local = await openDatatree(store('names_unconsolidated.zarr'));
-  t.deepEqual([...walked.subtree].map((n) => n.path), [...local.subtree].map((n) => n.path));
+  t.deepEqual(
+    [...walked.subtree].map((n) => n.path),
+    [...local.subtree].map((n) => n.path),
+  );
   t.deepEqual(await valuesOf(walked), await valuesOf(local), 's3 walk');
-  t.true(overS3.requests.some((r) => r.url.includes('list-type=2')), 'the walk listed through the chunking server');
+  t.true(
+    overS3.requests.some((r) => r.url.includes('list-type=2')),
+    'the walk listed through the chunking server',
+  );
 });
 
 // Once accepted, an endless chunked body stops at UNSIZED_BODY_LIMIT (256 MiB) instead of eating memory.
@@ -180,7 +198,12 @@ test('an endless chunked answer is an error once past the bound, and reading sto
   let server: LiarServer;
   server = await liar((req, res) => (req.url?.endsWith('/zarr.json') ? endless(res, server) : res.writeHead(404).end()));
   const started = Date.now();
-  const err = await rejectsWith(t, openDatatree(`${server.url}/store.zarr`, { storageOptions: { maxRetries: 0 } }), 'ERR_STORAGE', 'without a Content-Length');
+  const err = await rejectsWith(
+    t,
+    openDatatree(`${server.url}/store.zarr`, { storageOptions: { maxRetries: 0 } }),
+    'ERR_STORAGE',
+    'without a Content-Length',
+  );
   t.log(`rejected after ${Date.now() - started} ms, ${server.sent >> 20} MiB sent: ${err.message}`);
   const sentThen = server.sent;
   await new Promise((r) => setTimeout(r, 300));
@@ -205,7 +228,8 @@ function leaks(requests: Recorded[]): string[] {
     const text = `${r.url} ${JSON.stringify(r.headers)}`;
     for (const [name, value] of Object.entries(SECRET)) if (text.includes(value)) found.push(`${name} in ${r.method} ${r.url}`);
     for (const header of Object.keys(r.headers)) {
-      if (['authorization', 'referer', 'x-amz-security-token', 'cookie'].includes(header) || header.startsWith('x-ms-')) found.push(`${header} header`);
+      if (['authorization', 'referer', 'x-amz-security-token', 'cookie'].includes(header) || header.startsWith('x-ms-'))
+        found.push(`${header} header`);
     }
   }
   return found;
@@ -236,7 +260,12 @@ test('a redirect to another origin carries no credentials and is refused, for ev
   const sas = { sasToken: `sv=2022-11-02&sp=rl&sig=${SECRET.sig}` };
   await refusedRedirect(t, 'az with SAS', openDatatree(...remote('az', az.first.url, 'store.zarr', sas)), az.other);
   const gs = await redirectPair();
-  await refusedRedirect(t, 'gs with bearer token', openDatatree(...remote('gs', gs.first.url, 'store.zarr', { bearerToken: SECRET.bearer })), gs.other);
+  await refusedRedirect(
+    t,
+    'gs with bearer token',
+    openDatatree(...remote('gs', gs.first.url, 'store.zarr', { bearerToken: SECRET.bearer })),
+    gs.other,
+  );
   const http = await redirectPair();
   const [source, options] = remote('http', http.first.url.replace('http://', `http://reader:${SECRET.password}@`), 'store.zarr');
   await refusedRedirect(t, 'http with user:password', openDatatree(`${source}?X-Amz-Signature=${SECRET.sig}`, options), http.other);
@@ -289,7 +318,11 @@ type Kind = keyof typeof CONTAINERS;
 async function readVirtualInChild(kind: Kind | 's3', proxy: LiarServer): Promise<ChildRun> {
   const [source, container, array] =
     kind === 's3'
-      ? [join(FIXTURES, 'icechunk', 'virtual.icechunk'), { prefix: 's3://rustytree-virtual/', endpoint: proxy.url, allowHttp: true, region: 'us-east-1', anonymous: true }, 'temp']
+      ? [
+          join(FIXTURES, 'icechunk', 'virtual.icechunk'),
+          { prefix: 's3://rustytree-virtual/', endpoint: proxy.url, allowHttp: true, region: 'us-east-1', anonymous: true },
+          'temp',
+        ]
       : [REMOTE_REPO, CONTAINERS[kind].prefix, CONTAINERS[kind].array];
   const script = `
 const { openDatatree } = require(${JSON.stringify(join(ROOT, 'index.js'))});
@@ -310,7 +343,8 @@ const hostOf = (r: Recorded) => new URL(r.url, `http://${r.headers.host}`).host;
 /** Answers a ranged GET of data.bin as a store would, with the ETag and time the references expect. */
 function serveData(req: IncomingMessage, res: ServerResponse): void {
   const match = /bytes=(\d+)-(\d+)/.exec(req.headers.range ?? '');
-  if (!decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).endsWith('/data.bin') || !match) return void res.writeHead(404).end();
+  if (!decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).endsWith('/data.bin') || !match)
+    return void res.writeHead(404).end();
   const [start, end] = [Number(match[1]), Number(match[2])];
   res
     .writeHead(206, {
@@ -333,11 +367,23 @@ test('virtual chunks in HTTP and GCS containers read the right values, with the 
     const asked = proxy.requests.filter((r) => hostOf(r) === CONTAINERS[kind].host);
     t.is(asked.length, 2, `${kind}: one request per chunk`);
     if (kind === 'http') {
-      t.true(asked.every((r) => r.headers['if-match']?.includes('fixture-etag-7f3a')), JSON.stringify(asked.map((r) => r.headers)));
-      t.true(asked.every((r) => r.headers['x-api-key'] === HTTP_HEADER_SECRETS[1]), 'the stored headers go to the container');
+      t.true(
+        asked.every((r) => r.headers['if-match']?.includes('fixture-etag-7f3a')),
+        JSON.stringify(asked.map((r) => r.headers)),
+      );
+      t.true(
+        asked.every((r) => r.headers['x-api-key'] === HTTP_HEADER_SECRETS[1]),
+        'the stored headers go to the container',
+      );
     } else {
-      t.true(asked.every((r) => r.headers['if-unmodified-since'] === new Date('2026-01-01T00:00:00Z').toUTCString()), JSON.stringify(asked.map((r) => r.headers)));
-      t.true(asked.every((r) => decodeURIComponent(r.url).includes('/rustytree-virtual/data/data.bin')), JSON.stringify(asked.map((r) => r.url)));
+      t.true(
+        asked.every((r) => r.headers['if-unmodified-since'] === new Date('2026-01-01T00:00:00Z').toUTCString()),
+        JSON.stringify(asked.map((r) => r.headers)),
+      );
+      t.true(
+        asked.every((r) => decodeURIComponent(r.url).includes('/rustytree-virtual/data/data.bin')),
+        JSON.stringify(asked.map((r) => r.url)),
+      );
     }
   }
 });
@@ -353,7 +399,11 @@ test('a virtual chunk container on HTTP or GCS redirected to another origin send
     });
     const run = await readVirtualInChild(kind, proxy);
     const followed = proxy.requests.filter((r) => hostOf(r) === OTHER_HOST);
-    const carried = followed.flatMap((r) => Object.keys(r.headers).filter((h) => ['authorization', 'referer', 'x-api-key'].includes(h) || HTTP_HEADER_SECRETS.includes(String(r.headers[h]))));
+    const carried = followed.flatMap((r) =>
+      Object.keys(r.headers).filter(
+        (h) => ['authorization', 'referer', 'x-api-key'].includes(h) || HTTP_HEADER_SECRETS.includes(String(r.headers[h])),
+      ),
+    );
     t.deepEqual(carried, [], `${kind}: headers the other origin received`);
     t.is(followed.length, 0, `${kind}: requests followed to the other origin`);
     t.is(run.signal, null, run.stderr.slice(0, 300));
@@ -373,7 +423,10 @@ test('a virtual chunk container on S3, HTTP or GCS announcing a 2^62-byte answer
     t.is(run.status, 0, `${kind}: ${run.stderr.slice(0, 300)}`);
     t.true(['ERR_STORAGE', 'ERR_PERMISSION_DENIED'].includes(run.result?.code), `${kind}: ${JSON.stringify(run.result)}`);
     const host = kind === 's3' ? new URL(proxy.url).host : CONTAINERS[kind].host;
-    t.true(proxy.requests.some((r) => hostOf(r) === host), `${kind}: the chunk was asked of the container`);
+    t.true(
+      proxy.requests.some((r) => hostOf(r) === host),
+      `${kind}: the chunk was asked of the container`,
+    );
   }
 });
 

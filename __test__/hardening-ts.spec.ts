@@ -138,7 +138,7 @@ test('openDatatree opens a store whose dimensions are named after Object.prototy
   const tree = await openDatatree(protoStore());
   const child = tree.get('child')!;
   PROTO_NAMES.forEach((name, i) => {
-    t.true(Object.prototype.hasOwnProperty.call(tree.dataset.dims, name), name);
+    t.true(Object.hasOwn(tree.dataset.dims, name), name);
     t.is(tree.dataset.dims[name], i + 2, name);
     t.is(child.dataset.dims[name], i + 2, name);
   });
@@ -229,10 +229,16 @@ test('with bare NaN in the document, real NaN and big integers revive and lookal
 test('a string fill_value that looks like a native mark reads as the string it is', async (t) => {
   const fill = '\u0000rustytree:float:NaN';
   const array = {
-    zarr_format: 3, node_type: 'array', shape: [2], data_type: 'string',
+    zarr_format: 3,
+    node_type: 'array',
+    shape: [2],
+    data_type: 'string',
     chunk_grid: { name: 'regular', configuration: { chunk_shape: [2] } },
     chunk_key_encoding: { name: 'default', configuration: { separator: '/' } },
-    fill_value: fill, codecs: [{ name: 'vlen-utf8', configuration: {} }], dimension_names: ['x'], attributes: {},
+    fill_value: fill,
+    codecs: [{ name: 'vlen-utf8', configuration: {} }],
+    dimension_names: ['x'],
+    attributes: {},
   };
   const dir = rawStore({ '.': JSON.stringify(groupDoc({})), s: JSON.stringify(array) });
   const v = (await openDatatree(dir, { loadCoords: false })).dataset.get('s')!;
@@ -244,7 +250,13 @@ test('a string fill_value that looks like a native mark reads as the string it i
 // DEFECT: two arrays of one group with dimension x of sizes 2 and 3 opened as dims {x: 3} (the last one
 // won); xarray raises "conflicting sizes for dimension 'x'".
 test('conflicting sizes of one dimension in a group are ERR_INVALID_METADATA naming both arrays', async (t) => {
-  const dir = consolidatedStore({ a: arrayDoc([2], ['x']), b: arrayDoc([3], ['x']), g: groupDoc(), 'g/c': arrayDoc([4], ['y']), 'g/d': arrayDoc([5], ['y']) });
+  const dir = consolidatedStore({
+    a: arrayDoc([2], ['x']),
+    b: arrayDoc([3], ['x']),
+    g: groupDoc(),
+    'g/c': arrayDoc([4], ['y']),
+    'g/d': arrayDoc([5], ['y']),
+  });
   for (const open of [() => openDatatree(dir), () => openDataset(dir)]) {
     const err = await rejectsWith(t, open(), 'ERR_INVALID_METADATA', '"x"');
     t.true(err.message.includes('"/a"') && err.message.includes('"/b"'), err.message);
@@ -258,7 +270,10 @@ test('conflicting sizes of one dimension in a group are ERR_INVALID_METADATA nam
 // selection by name applied to every axis of that name). xarray raises on the conflicting sizes, and warns
 // that repeated names are unsupported when the sizes agree; both are refused here.
 test('a dimension name repeated within one array is ERR_INVALID_METADATA naming the array', async (t) => {
-  for (const shape of [[2, 3], [3, 3]]) {
+  for (const shape of [
+    [2, 3],
+    [3, 3],
+  ]) {
     const dir = consolidatedStore({ g: groupDoc(), 'g/twice': arrayDoc(shape, ['x', 'x']) });
     const err = await rejectsWith(t, openDatatree(dir), 'ERR_INVALID_METADATA', '"/g/twice"');
     t.true(err.message.includes('"x"'), err.message);
@@ -323,7 +338,16 @@ test('open options with throwing getters or Proxies reject with ERR_INVALID_ARGU
     ['storageOptions getter', { storageOptions: throwingGetter('region') }],
     ['storageOptions Proxy', { storageOptions: hostileProxy() }],
     ['icechunkCaching getter', { icechunkCaching: throwingGetter('chunkBytes') }],
-    ['virtualChunkContainers Proxy', { virtualChunkContainers: new Proxy([], { get: () => { throw new TypeError('get'); } }) }],
+    [
+      'virtualChunkContainers Proxy',
+      {
+        virtualChunkContainers: new Proxy([], {
+          get: () => {
+            throw new TypeError('get');
+          },
+        }),
+      },
+    ],
     ['virtualChunkContainers entry getter', { virtualChunkContainers: [throwingGetter('prefix')] }],
     ['asOf Proxy of a Date', { asOf: dateProxy }],
     // A Proxy that forwards works (Node's AbortSignal reads its state through it); one that throws does not.
@@ -341,13 +365,37 @@ test('open options with throwing getters or Proxies reject with ERR_INVALID_ARGU
 test('read and readChunk inputs with throwing getters or Proxies reject with ERR_INVALID_ARGUMENT', async (t) => {
   const ds = await openDataset(simpleStore());
   const v = ds.get('v')!;
-  const badText = { toString: () => { throw new TypeError('toString threw'); } };
+  const badText = {
+    toString: () => {
+      throw new TypeError('toString threw');
+    },
+  };
   const calls: [string, () => unknown][] = [
     ['read selection getter', () => v.read(throwingGetter('x') as never)],
     ['read selection Proxy', () => v.read(hostileProxy() as never)],
-    ['read range Proxy', () => v.read({ x: new Proxy([0, 1], { get: () => { throw new TypeError('get'); } }) as never })],
+    [
+      'read range Proxy',
+      () =>
+        v.read({
+          x: new Proxy([0, 1], {
+            get: () => {
+              throw new TypeError('get');
+            },
+          }) as never,
+        }),
+    ],
     ['read options getter', () => v.read({}, throwingGetter('signal') as never)],
-    ['readChunk coordinates Proxy', () => v.readChunk(new Proxy([0, 0], { get: () => { throw new TypeError('get'); } }))],
+    [
+      'readChunk coordinates Proxy',
+      () =>
+        v.readChunk(
+          new Proxy([0, 0], {
+            get: () => {
+              throw new TypeError('get');
+            },
+          }),
+        ),
+    ],
     ['readChunk options Proxy', () => v.readChunk([0, 0], throwingReads({}) as never)],
     ['readChunk() options getter', () => readChunk(v, [0, 0], throwingGetter('signal') as never)],
   ];
@@ -371,7 +419,9 @@ test('lookups with something that is not a name reject with ERR_INVALID_ARGUMENT
     await expectInvalidArgument(t, `dataset.get(${String(typeof path)})`, () => tree.dataset.get(path as never));
   }
   await expectInvalidArgument(t, 'toDates(null)', () => toDates(null as never));
-  await expectInvalidArgument(t, 'toDates(float64)', () => toDates({ data: new Float64Array(1), shape: [1], stride: [1], dtype: 'float64' }));
+  await expectInvalidArgument(t, 'toDates(float64)', () =>
+    toDates({ data: new Float64Array(1), shape: [1], stride: [1], dtype: 'float64' }),
+  );
 });
 
 // DEFECT: the command line's main() threw a TypeError for an argv that is not a list of strings instead of
@@ -438,8 +488,24 @@ test('200,000 children and 200,000 variables walk and print', (t) => {
   let count = 0;
   for (const _ of tree.subtree) count++;
   t.is(count, n + 1);
-  t.is(tree.toString().split('\n').filter((l) => l.includes('Group: ')).length, n + 1);
-  const info = (name: string) => ({ name, store_path: `/${name}`, dims: [], shape: [], dtype: 'float64', chunks: [], attrs: {}, encoding: {}, is_coord: false });
+  t.is(
+    tree
+      .toString()
+      .split('\n')
+      .filter((l) => l.includes('Group: ')).length,
+    n + 1,
+  );
+  const info = (name: string) => ({
+    name,
+    store_path: `/${name}`,
+    dims: [],
+    shape: [],
+    dtype: 'float64',
+    chunks: [],
+    attrs: {},
+    encoding: {},
+    is_coord: false,
+  });
   const vars = Array.from({ length: n }, (_, i) => new Variable(info(`v${i}`) as never, undefined as never));
   const ds = new Dataset(vars, new Set(), [], {}, undefined as never);
   // The header, the dimensions, "Data variables:" and one line per variable.
@@ -451,7 +517,9 @@ test('200,000 children and 200,000 variables walk and print', (t) => {
 test('a shape or chunk shape beyond 2^53 is ERR_INVALID_METADATA naming the array', async (t) => {
   const big = '9007199254740993';
   const text = (shape: string, chunks: string) =>
-    JSON.stringify(arrayDoc([0], ['x'], {}, [0])).replace('"shape":[0]', `"shape":[${shape}]`).replace('"chunk_shape":[0]', `"chunk_shape":[${chunks}]`);
+    JSON.stringify(arrayDoc([0], ['x'], {}, [0]))
+      .replace('"shape":[0]', `"shape":[${shape}]`)
+      .replace('"chunk_shape":[0]', `"chunk_shape":[${chunks}]`);
   for (const [shape, chunks] of [
     [big, '4'],
     ['4', big],

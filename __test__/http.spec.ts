@@ -62,7 +62,10 @@ test.serial('a read of one inner chunk of a shard is two ranged GETs (no HEAD, n
   server.log.length = 0;
   await tree.dataset.get('i32_sharding')!.readChunk([0, 0]);
   // The index (4 x 4 entries of 16 bytes and a crc32c, at the end), then the 5 x 5 int32 inner chunk.
-  t.deepEqual(server.log, ['GET /stores/codecs.zarr/i32_sharding/c/0/0 bytes=-260', 'GET /stores/codecs.zarr/i32_sharding/c/0/0 bytes=0-99']);
+  t.deepEqual(server.log, [
+    'GET /stores/codecs.zarr/i32_sharding/c/0/0 bytes=-260',
+    'GET /stores/codecs.zarr/i32_sharding/c/0/0 bytes=0-99',
+  ]);
 });
 
 const radar = () => `${server.url}/icechunk/radar.icechunk`;

@@ -119,16 +119,42 @@ test('virtualChunkContainers entries are checked: S3 credentials only for S3 con
   const s3 = 's3://rustytree-virtual/';
   await rejectsWith(
     t,
-    openDatatree(source, { virtualChunkContainers: [{ prefix: 'file:///tmp/rustytree-virtual-fixture/', accessKeyId: 'a', secretAccessKey: 'b' }] }),
+    openDatatree(source, {
+      virtualChunkContainers: [{ prefix: 'file:///tmp/rustytree-virtual-fixture/', accessKeyId: 'a', secretAccessKey: 'b' }],
+    }),
     'ERR_INVALID_ARGUMENT',
     'not an S3 container',
   );
-  await rejectsWith(t, openDatatree(source, { virtualChunkContainers: [{ prefix: s3, accessKeyId: 'a' }] }), 'ERR_INVALID_ARGUMENT', 'secretAccessKey');
-  await rejectsWith(t, openDatatree(source, { virtualChunkContainers: [{ prefix: s3, anonymous: true, accessKeyId: 'a', secretAccessKey: 'b' }] }), 'ERR_INVALID_ARGUMENT', 'anonymous');
-  await rejectsWith(t, openDatatree(source, { virtualChunkContainers: [{ prefix: s3, bucket: 'x' } as any] }), 'ERR_INVALID_ARGUMENT', 'bucket');
-  await rejectsWith(t, openDatatree(source, { virtualChunkContainers: [{ prefix: 'file:///tmp/rustytree-virtual-fixture/', endpoint: 'http://127.0.0.1:1' }] }), 'ERR_INVALID_ARGUMENT', 'not an S3 container');
+  await rejectsWith(
+    t,
+    openDatatree(source, { virtualChunkContainers: [{ prefix: s3, accessKeyId: 'a' }] }),
+    'ERR_INVALID_ARGUMENT',
+    'secretAccessKey',
+  );
+  await rejectsWith(
+    t,
+    openDatatree(source, { virtualChunkContainers: [{ prefix: s3, anonymous: true, accessKeyId: 'a', secretAccessKey: 'b' }] }),
+    'ERR_INVALID_ARGUMENT',
+    'anonymous',
+  );
+  await rejectsWith(
+    t,
+    openDatatree(source, { virtualChunkContainers: [{ prefix: s3, bucket: 'x' } as any] }),
+    'ERR_INVALID_ARGUMENT',
+    'bucket',
+  );
+  await rejectsWith(
+    t,
+    openDatatree(source, {
+      virtualChunkContainers: [{ prefix: 'file:///tmp/rustytree-virtual-fixture/', endpoint: 'http://127.0.0.1:1' }],
+    }),
+    'ERR_INVALID_ARGUMENT',
+    'not an S3 container',
+  );
   // Authorising with keys opens (the S3 chunks themselves are not fetched: only loopback is reachable here).
-  const tree = await openDatatree(source, { virtualChunkContainers: [{ prefix: s3, accessKeyId: 'AKIA-virtual', secretAccessKey: 'virtual-secret-123' }] });
+  const tree = await openDatatree(source, {
+    virtualChunkContainers: [{ prefix: s3, accessKeyId: 'AKIA-virtual', secretAccessKey: 'virtual-secret-123' }],
+  });
   t.deepEqual(tree.dataset.get('temp')!.shape, [4]);
 });
 

@@ -26,8 +26,19 @@ function measureRelease(): Release {
   try {
     const r = spawnSync(
       process.execPath,
-      ['--import=tsx', '--expose-gc', 'benchmark/memory-release.ts', '--rounds', String(ROUNDS), '--soak', '0',
-        '--chunk-mb', '32', '--dir', dir],
+      [
+        '--import=tsx',
+        '--expose-gc',
+        'benchmark/memory-release.ts',
+        '--rounds',
+        String(ROUNDS),
+        '--soak',
+        '0',
+        '--chunk-mb',
+        '32',
+        '--dir',
+        dir,
+      ],
       { cwd: repo, encoding: 'utf8', timeout: 120_000 },
     );
     if (r.status !== 0) throw new Error(`memory-release.ts failed (${r.status}): ${r.stderr}`);

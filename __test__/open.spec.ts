@@ -20,9 +20,15 @@ test('group re-roots the tree; its spelling is normalised', async (t) => {
 test('groupFilter keeps matches and ancestors, consolidated or not', async (t) => {
   for (const name of ['nexrad.zarr', 'nexrad_unconsolidated.zarr']) {
     const tree = await openDatatree(store(name), { groupFilter: '/*/sweep_0' });
-    t.deepEqual([...tree.subtree].map((n) => n.path), ['/', '/VCP-12', '/VCP-12/sweep_0', '/VCP-212', '/VCP-212/sweep_0']);
+    t.deepEqual(
+      [...tree.subtree].map((n) => n.path),
+      ['/', '/VCP-12', '/VCP-12/sweep_0', '/VCP-212', '/VCP-212/sweep_0'],
+    );
     const only = await openDatatree(store(name), { groupFilter: 'VCP-2?2/sweep_[1]' });
-    t.deepEqual([...only.subtree].map((n) => n.path), ['/', '/VCP-212', '/VCP-212/sweep_1']);
+    t.deepEqual(
+      [...only.subtree].map((n) => n.path),
+      ['/', '/VCP-212', '/VCP-212/sweep_1'],
+    );
   }
 });
 
@@ -45,7 +51,10 @@ test('index coordinates are loaded during the open, and inherited by children', 
   // vcp_time lives on /VCP-12 and is visible from the sweep, as in xarray.
   const vt = sweep.dataset.coords.get('vcp_time')!;
   t.is(vt, tree.get('/VCP-12')!.dataset.get('vcp_time'));
-  t.deepEqual(toDates(vt.values!).map((d) => d!.toISOString()), ['2024-05-01T00:00:00.000Z', '2024-05-01T00:05:00.000Z']);
+  t.deepEqual(
+    toDates(vt.values!).map((d) => d!.toISOString()),
+    ['2024-05-01T00:00:00.000Z', '2024-05-01T00:05:00.000Z'],
+  );
   // Non-index variables are not loaded; without inheritance the sweep has no vcp_time coordinate.
   t.is(sweep.dataset.get('DBZH')!.values, undefined);
   const noInherit = await openDatatree(store('nexrad.zarr'), { inheritCoords: false, loadCoords: false });
@@ -76,8 +85,16 @@ test('strips spanning several chunks, written and missing, read as xarray decode
   const dtypes = loadExpected('dtypes.json');
   const all = (dtypes.nodes['/'].variables.missing_float_nan.values as unknown[]).map(num);
   const v = (await openDataset(store('dtypes.zarr'))).get('missing_float_nan')!;
-  for (const [lo, hi] of [[0, 4], [4, 8], [8, 10], [0, 10]]) {
-    for (const rows of [[0, 12], [4, 12]]) {
+  for (const [lo, hi] of [
+    [0, 4],
+    [4, 8],
+    [8, 10],
+    [0, 10],
+  ]) {
+    for (const rows of [
+      [0, 12],
+      [4, 12],
+    ]) {
       const sel = await v.read({ my: rows, mx: [lo, hi] });
       t.deepEqual(sel.shape, [rows[1] - rows[0], hi - lo]);
       const want: number[] = [];

@@ -63,8 +63,19 @@ function run(dir: string, args: string[]) {
 function typeCheck(dir: string, ...files: string[]) {
   return run(dir, [
     join(repo, 'node_modules', 'typescript', 'bin', 'tsc'),
-    '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022',
-    '--types', 'node', '--typeRoots', join(repo, 'node_modules', '@types'), ...files,
+    '--noEmit',
+    '--strict',
+    '--module',
+    'nodenext',
+    '--moduleResolution',
+    'nodenext',
+    '--target',
+    'es2022',
+    '--types',
+    'node',
+    '--typeRoots',
+    join(repo, 'node_modules', '@types'),
+    ...files,
   ]);
 }
 
@@ -154,7 +165,13 @@ test.serial('import and require reach one module through the exports map; deep i
   writeFileSync(join(dir, 'entries.mjs'), ENTRIES);
   const result = run(dir, ['entries.mjs']);
   t.is(result.status, 0, result.stderr);
-  const out = JSON.parse(result.stdout) as { sameModule: boolean; esmNames: string[]; cjsNames: string[]; version: string; deep: Record<string, unknown> };
+  const out = JSON.parse(result.stdout) as {
+    sameModule: boolean;
+    esmNames: string[];
+    cjsNames: string[];
+    version: string;
+    deep: Record<string, unknown>;
+  };
   t.true(out.sameModule, 'import and require give the same exports object');
   t.deepEqual(out.esmNames, out.cjsNames);
   t.true(out.cjsNames.includes('openDatatree') && !out.cjsNames.includes('_testPanic'), out.cjsNames.join(', '));
@@ -174,7 +191,10 @@ export async function main(): Promise<string> {
 `;
   writeFileSync(join(dir, 'esm.mts'), use("import { openDatatree, RustytreeError, type DataTree } from 'rustytree';"));
   writeFileSync(join(dir, 'cjs.cts'), use("import { openDatatree, RustytreeError, type DataTree } from 'rustytree';"));
-  writeFileSync(join(dir, 'default.mts'), "import rustytree from 'rustytree';\nexport const open: typeof rustytree.openDatatree = rustytree.openDatatree;\n");
+  writeFileSync(
+    join(dir, 'default.mts'),
+    "import rustytree from 'rustytree';\nexport const open: typeof rustytree.openDatatree = rustytree.openDatatree;\n",
+  );
   writeFileSync(join(dir, 'deep.mts'), "import { _testPanic } from 'rustytree/native.js';\nexport const p = _testPanic;\n");
   writeFileSync(join(dir, 'deep.cts'), "import { _testPanic } from 'rustytree/native';\nexport const p = _testPanic;\n");
   const good = typeCheck(dir, 'esm.mts', 'cjs.cts', 'default.mts');
@@ -187,7 +207,10 @@ export async function main(): Promise<string> {
 
 test.serial('without its platform package the root package says which platform it looked for', (t) => {
   const dir = makeProject('no-binary', [tarballs.root], ['--omit=optional']);
-  const result = run(dir, ['-e', "try { require('rustytree') } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })) }"]);
+  const result = run(dir, [
+    '-e',
+    "try { require('rustytree') } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })) }",
+  ]);
   t.is(result.status, 0, result.stderr);
   const error = JSON.parse(result.stdout) as { code: string; message: string };
   t.is(error.code, 'ERR_UNSUPPORTED_PLATFORM');

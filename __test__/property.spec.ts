@@ -9,7 +9,18 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { isRustytreeError, openDataset, openDatatree, readChunk, type DataTree, type Dataset, type ErrorCode, type NDArray, type OpenOptions, type Variable } from '../index';
+import {
+  isRustytreeError,
+  openDataset,
+  openDatatree,
+  readChunk,
+  type DataTree,
+  type Dataset,
+  type ErrorCode,
+  type NDArray,
+  type OpenOptions,
+  type Variable,
+} from '../index';
 import { FIXTURE_CASES } from './helpers/cases';
 import { UNSUPPORTED_DTYPES } from './helpers/compare';
 import { loadExpected, normalizeExpected, store, toJsonForm, type Expected, type ExpectedVariable } from './helpers/expected';
@@ -81,7 +92,8 @@ function describe(e: unknown): string {
 /** The rejection carries one of `codes` (any stable code when `codes` is empty). */
 function assertCoded(error: unknown, codes: ErrorCode[], what: string): void {
   const wanted = codes.length ? codes : [...CODES];
-  if (!isRustytreeError(error, ...wanted)) throw new Error(`${what}: expected a rejection with ${wanted.join(' | ')}, got ${describe(error)}`);
+  if (!isRustytreeError(error, ...wanted))
+    throw new Error(`${what}: expected a rejection with ${wanted.join(' | ')}, got ${describe(error)}`);
 }
 
 // ---------------------------------------------------------------- expected values
@@ -110,13 +122,23 @@ function expectedBox(ev: ExpectedVariable, dtype: string, start: number[], stop:
 }
 
 /** Throws unless `got` is the box [start, stop) of xarray's values with shape `shape`. */
-function assertValues(got: NDArray, v: Variable, ev: ExpectedVariable, start: number[], stop: number[], shape: number[], what: string): void {
+function assertValues(
+  got: NDArray,
+  v: Variable,
+  ev: ExpectedVariable,
+  start: number[],
+  stop: number[],
+  shape: number[],
+  what: string,
+): void {
   const want = expectedBox(ev, v.dtype, start, stop);
-  if (JSON.stringify(got.shape) !== JSON.stringify(shape)) throw new Error(`${what}: shape ${JSON.stringify(got.shape)}, expected ${JSON.stringify(shape)}`);
+  if (JSON.stringify(got.shape) !== JSON.stringify(shape))
+    throw new Error(`${what}: shape ${JSON.stringify(got.shape)}, expected ${JSON.stringify(shape)}`);
   if (got.dtype !== v.dtype) throw new Error(`${what}: dtype ${got.dtype}, expected ${v.dtype}`);
   if (got.data.length !== want.length) throw new Error(`${what}: ${got.data.length} values, expected ${want.length}`);
   const strides = shape.map((_, d) => product(shape.slice(d + 1)));
-  if (JSON.stringify(got.stride) !== JSON.stringify(strides)) throw new Error(`${what}: stride ${JSON.stringify(got.stride)}, expected ${JSON.stringify(strides)}`);
+  if (JSON.stringify(got.stride) !== JSON.stringify(strides))
+    throw new Error(`${what}: stride ${JSON.stringify(got.stride)}, expected ${JSON.stringify(strides)}`);
   for (let i = 0; i < want.length; i++) {
     const value = toJsonForm(got.data, i, v.dtype);
     if (!Object.is(value, want[i]) && JSON.stringify(value) !== JSON.stringify(want[i])) {
@@ -154,7 +176,9 @@ const CASES: Case[] = FIXTURE_CASES.map(([expectedName, storeName, options]) => 
   options,
   expected: loadExpected(expectedName),
   icechunk: storeName.endsWith('.icechunk'),
-  specVersion: storeName.endsWith('.icechunk') ? (JSON.parse(readFileSync(`${store(storeName)}.versions.json`, 'utf8')) as { spec_version: number }).spec_version : undefined,
+  specVersion: storeName.endsWith('.icechunk')
+    ? (JSON.parse(readFileSync(`${store(storeName)}.versions.json`, 'utf8')) as { spec_version: number }).spec_version
+    : undefined,
   [fc.toStringMethod]: () => `${expectedName} (${storeName} ${JSON.stringify(options)})`,
 }));
 
@@ -189,11 +213,26 @@ function targets(): Promise<Target[]> {
 test('the fixtures give the property tests a wide pool of variables', async (t) => {
   const pool = await targets();
   t.true(pool.length > 500, `${pool.length} variables`);
-  t.true(pool.some((x) => x.variable.shape.length === 0), 'scalars');
-  t.true(pool.some((x) => x.variable.shape.length >= 3), '3-D arrays');
-  t.true(pool.some((x) => x.variable.dtype === 'datetime64[ns]'), 'datetimes');
-  t.true(pool.some((x) => x.variable.dtype === 'string'), 'strings');
-  t.true(pool.some((x) => x.unsupported), 'an unsupported data type');
+  t.true(
+    pool.some((x) => x.variable.shape.length === 0),
+    'scalars',
+  );
+  t.true(
+    pool.some((x) => x.variable.shape.length >= 3),
+    '3-D arrays',
+  );
+  t.true(
+    pool.some((x) => x.variable.dtype === 'datetime64[ns]'),
+    'datetimes',
+  );
+  t.true(
+    pool.some((x) => x.variable.dtype === 'string'),
+    'strings',
+  );
+  t.true(
+    pool.some((x) => x.unsupported),
+    'an unsupported data type',
+  );
 });
 
 /**
@@ -232,7 +271,14 @@ interface DimPick {
 }
 
 function dimPick(size: number): fc.Arbitrary<DimPick> {
-  const ok = (value: unknown, start: number, stop: number, drop: boolean): DimPick => ({ value, omitted: false, valid: true, start, stop, drop });
+  const ok = (value: unknown, start: number, stop: number, drop: boolean): DimPick => ({
+    value,
+    omitted: false,
+    valid: true,
+    start,
+    stop,
+    drop,
+  });
   const bad = (value: unknown): DimPick => ({ value, omitted: false, valid: false, start: 0, stop: 0, drop: false });
   const choices: fc.WeightedArbitrary<DimPick>[] = [
     { weight: 4, arbitrary: fc.constant({ value: undefined, omitted: true, valid: true, start: 0, stop: size, drop: false }) },
@@ -241,15 +287,25 @@ function dimPick(size: number): fc.Arbitrary<DimPick> {
     { weight: 1, arbitrary: fc.integer({ min: -5, max: -1 }).map(bad) },
     { weight: 1, arbitrary: fc.constantFrom(2 ** 31, 2 ** 53, Number.MAX_VALUE, NaN, Infinity, -Infinity, 0.5, size - 0.5).map(bad) },
     // Valid-looking ranges that are reversed or out of bounds.
-    { weight: 2, arbitrary: fc.tuple(fc.integer({ min: 1, max: size + 2 }), fc.integer({ min: 1, max: 3 })).map(([a, k]) => bad([a, a - k])) },
+    {
+      weight: 2,
+      arbitrary: fc.tuple(fc.integer({ min: 1, max: size + 2 }), fc.integer({ min: 1, max: 3 })).map(([a, k]) => bad([a, a - k])),
+    },
     { weight: 1, arbitrary: fc.tuple(fc.integer({ min: -4, max: -1 }), fc.integer({ min: 0, max: size })).map(([a, b]) => bad([a, b])) },
-    { weight: 1, arbitrary: fc.tuple(fc.integer({ min: 0, max: size }), fc.integer({ min: size + 1, max: size + 4 })).map(([a, b]) => bad([a, b])) },
+    {
+      weight: 1,
+      arbitrary: fc.tuple(fc.integer({ min: 0, max: size }), fc.integer({ min: size + 1, max: size + 4 })).map(([a, b]) => bad([a, b])),
+    },
     { weight: 1, arbitrary: fc.tuple(fc.integer({ min: 0, max: size }), fc.constantFrom(0.5, NaN, Infinity)).map(([a, x]) => bad([a, x])) },
     // Not an index or a pair at all.
     {
       weight: 2,
       arbitrary: fc
-        .constantFrom<unknown>('0', '0:1', null, true, {}, [], [0], [0, 1, 2], 0n, Symbol('x'), () => 0, new Date(0), { 0: 0, 1: 1, length: 2 })
+        .constantFrom<unknown>('0', '0:1', null, true, {}, [], [0], [0, 1, 2], 0n, Symbol('x'), () => 0, new Date(0), {
+          0: 0,
+          1: 1,
+          length: 2,
+        })
         .map(bad),
     },
   ];
@@ -275,7 +331,7 @@ const foreignKey = (dims: string[]) =>
     .oneof(
       fc.constantFrom('constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', '', '0', 'length'),
       fc.string({ minLength: 1, maxLength: 8 }),
-      ...(dims.length ? [fc.constantFrom(...dims).map((d) => d.toUpperCase() === d ? `${d}_` : d.toUpperCase())] : []),
+      ...(dims.length ? [fc.constantFrom(...dims).map((d) => (d.toUpperCase() === d ? `${d}_` : d.toUpperCase()))] : []),
     )
     .filter((k) => !dims.includes(k));
 
@@ -296,7 +352,10 @@ const selectionCase = (pool: Target[]): fc.Arbitrary<SelectionCase> =>
       picks: fc.tuple(...shape.map(dimPick)),
       foreign: fc.oneof(
         { weight: 5, arbitrary: fc.constant([] as [string, unknown][]) },
-        { weight: 1, arbitrary: fc.array(fc.tuple(foreignKey(dims), fc.oneof(fc.nat(3), fc.constant([0, 1]))), { minLength: 1, maxLength: 2 }) },
+        {
+          weight: 1,
+          arbitrary: fc.array(fc.tuple(foreignKey(dims), fc.oneof(fc.nat(3), fc.constant([0, 1]))), { minLength: 1, maxLength: 2 }),
+        },
       ),
     });
   });
@@ -329,7 +388,15 @@ test.serial('random selections read what xarray decoded, or reject with ERR_INVA
         return;
       }
       const shape = c.picks.filter((p) => !p.drop).map((p) => p.stop - p.start);
-      assertValues(array, v, ev, c.picks.map((p) => p.start), c.picks.map((p) => p.stop), shape, what);
+      assertValues(
+        array,
+        v,
+        ev,
+        c.picks.map((p) => p.start),
+        c.picks.map((p) => p.stop),
+        shape,
+        what,
+      );
       values++;
     }),
     1000,
@@ -362,14 +429,19 @@ function chunkCoords(v: Variable): fc.Arbitrary<unknown> {
     // Too few or too many coordinates.
     { weight: 1, arbitrary: fc.array(fc.nat(2), { maxLength: grid.length + 2 }).filter((a) => a.length !== grid.length) },
     // Not an array.
-    { weight: 1, arbitrary: fc.constantFrom<unknown>(null, undefined, 0, '0', '000', { length: grid.length }, new Uint32Array(grid.length)) },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom<unknown>(null, undefined, 0, '0', '000', { length: grid.length }, new Uint32Array(grid.length)),
+    },
   );
 }
 
 const chunkCase = (pool: Target[]): fc.Arbitrary<ChunkCase> =>
-  fc.nat({ max: pool.length - 1 }).chain((i) =>
-    fc.record({ target: fc.constant(pool[i]), coords: chunkCoords(pool[i].variable), viaFunction: fc.boolean(), signal: signalKind }),
-  );
+  fc
+    .nat({ max: pool.length - 1 })
+    .chain((i) =>
+      fc.record({ target: fc.constant(pool[i]), coords: chunkCoords(pool[i].variable), viaFunction: fc.boolean(), signal: signalKind }),
+    );
 
 test.serial('random chunk coordinates read the chunk xarray would slice, or reject with ERR_INVALID_SELECTION', async (t) => {
   const pool = await targets();
@@ -381,7 +453,8 @@ test.serial('random chunk coordinates read the chunk xarray would slice, or reje
       const what = `${c.target.label} ${c.viaFunction ? 'readChunk(v, ' : 'v.readChunk('}${fc.stringify(c.coords)}) chunks ${JSON.stringify(v.chunks)}, signal ${c.signal}`;
       const coords = c.coords as number[];
       const grid = v.shape.map((s, d) => Math.ceil(s / v.chunks[d]));
-      const valid = Array.isArray(coords) && coords.length === grid.length && coords.every((x, d) => Number.isInteger(x) && x >= 0 && x < grid[d]);
+      const valid =
+        Array.isArray(coords) && coords.length === grid.length && coords.every((x, d) => Number.isInteger(x) && x >= 0 && x < grid[d]);
       const options = readOptions(c.signal);
       const got = await settle(() => (c.viaFunction ? readChunk(v, coords, options) : v.readChunk(coords, options)), what);
       const array = expectRead(got, c.target, valid, c.signal, what);
@@ -391,7 +464,15 @@ test.serial('random chunk coordinates read the chunk xarray would slice, or reje
       }
       const start = coords.map((x, d) => x * v.chunks[d]);
       const stop = coords.map((x, d) => Math.min((x + 1) * v.chunks[d], v.shape[d]));
-      assertValues(array, v, c.target.expected, start, stop, stop.map((b, d) => b - start[d]), what);
+      assertValues(
+        array,
+        v,
+        c.target.expected,
+        start,
+        stop,
+        stop.map((b, d) => b - start[d]),
+        what,
+      );
       values++;
     }),
     1000,
@@ -430,7 +511,17 @@ function versionPart(c: Case): fc.Arbitrary<Part> {
   if (!c.icechunk) {
     return fc.oneof(
       { weight: 1, arbitrary: fc.constant(none) },
-      { weight: 1, arbitrary: fc.constantFrom<Record<string, unknown>>({ branch: 'main' }, { tag: 'v1' }, { snapshotId: 'AAAAAAAAAAAAAAAAAAAA' }, { asOf: '2100-01-01T00:00:00Z' }).map((s) => part(s, { must: IA })) },
+      {
+        weight: 1,
+        arbitrary: fc
+          .constantFrom<Record<string, unknown>>(
+            { branch: 'main' },
+            { tag: 'v1' },
+            { snapshotId: 'AAAAAAAAAAAAAAAAAAAA' },
+            { asOf: '2100-01-01T00:00:00Z' },
+          )
+          .map((s) => part(s, { must: IA })),
+      },
     );
   }
   const own = c.options.tag !== undefined ? 'tag' : c.options.snapshotId !== undefined ? 'snapshotId' : 'branch';
@@ -438,7 +529,11 @@ function versionPart(c: Case): fc.Arbitrary<Part> {
   const replace = (set: Record<string, unknown>, more: Omit<Part, 'set'>) => part(set, { unset: selectors, ...more });
   const restated: Part[] = [replace({ [own]: ownValue }, {})];
   // A time after every commit selects the branch's head.
-  if (own === 'branch') restated.push(replace({ branch: ownValue, asOf: '2100-01-01T00:00:00Z' }, {}), replace({ branch: ownValue, asOf: new Date(Date.UTC(2100, 0, 1)) }, {}));
+  if (own === 'branch')
+    restated.push(
+      replace({ branch: ownValue, asOf: '2100-01-01T00:00:00Z' }, {}),
+      replace({ branch: ownValue, asOf: new Date(Date.UTC(2100, 0, 1)) }, {}),
+    );
   // Two selectors at once (a branch with a time is the one allowed pair).
   const others = { branch: 'main', tag: 'v1', snapshotId: 'AAAAAAAAAAAAAAAAAAAA', asOf: '2100-01-01T00:00:00Z' } as Record<string, unknown>;
   const conflicts: Part[] = Object.keys(others)
@@ -459,37 +554,62 @@ function versionPart(c: Case): fc.Arbitrary<Part> {
     { weight: 2, arbitrary: fc.constantFrom(...restated) },
     { weight: 2, arbitrary: fc.constantFrom(...conflicts) },
     { weight: 2, arbitrary: fc.constantFrom(...unknown) },
-    { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...selectors), wrongTypes).filter(([k, v]) => !(k === 'asOf' && v instanceof Date)).map(([k, v]) => replace({ [k]: v }, { must: IA })) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(fc.constantFrom(...selectors), wrongTypes)
+        .filter(([k, v]) => !(k === 'asOf' && v instanceof Date))
+        .map(([k, v]) => replace({ [k]: v }, { must: IA })),
+    },
   );
 }
 
 function groupPart(c: Case): fc.Arbitrary<Part> {
   const groups = Object.keys(c.expected.nodes);
-  const arrays = Object.entries(c.expected.nodes).flatMap(([p, n]) => Object.keys(n.variables).map((v) => (p === '/' ? `/${v}` : `${p}/${v}`)));
+  const arrays = Object.entries(c.expected.nodes).flatMap(([p, n]) =>
+    Object.keys(n.variables).map((v) => (p === '/' ? `/${v}` : `${p}/${v}`)),
+  );
   // The same group written the ways users write it.
-  const spelled = fc.tuple(fc.constantFrom(...groups), fc.constantFrom('', '/', '//'), fc.constantFrom('', '/', '//')).map(([g, lead, trail]) => {
-    const bare = g.replace(/^\//, '');
-    return part({ group: bare === '' ? lead : `${lead}${bare}${trail}` }, { group: g });
-  });
+  const spelled = fc
+    .tuple(fc.constantFrom(...groups), fc.constantFrom('', '/', '//'), fc.constantFrom('', '/', '//'))
+    .map(([g, lead, trail]) => {
+      const bare = g.replace(/^\//, '');
+      return part({ group: bare === '' ? lead : `${lead}${bare}${trail}` }, { group: g });
+    });
   return fc.oneof(
     { weight: 1, arbitrary: fc.constant(none) },
     { weight: 3, arbitrary: spelled },
     { weight: 1, arbitrary: fc.constantFrom(part({ group: '/no_such_group' }, { must: NF }), part({ group: arrays[0] }, { must: NF })) },
-    { weight: 1, arbitrary: fc.constantFrom(part({ group: '..' }, { must: IA }), part({ group: '/a/../b' }, { must: IA }), part({ group: './x' }, { must: IA })) },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        part({ group: '..' }, { must: IA }),
+        part({ group: '/a/../b' }, { must: IA }),
+        part({ group: './x' }, { must: IA }),
+      ),
+    },
     { weight: 1, arbitrary: wrongTypes.map((v) => part({ group: v }, { must: IA })) },
   );
 }
 
 const groupFilterPart: fc.Arbitrary<Part> = fc.oneof(
   { weight: 1, arbitrary: fc.constant(none) },
-  { weight: 2, arbitrary: fc.constantFrom('*', '**', '/*', '/*/*', '/*/sweep_0', 'sweep_[01]', '/VCP-1?/**', '{a,b}', '/nothing').map((g) => part({ groupFilter: g }, { filtered: true })) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .constantFrom('*', '**', '/*', '/*/*', '/*/sweep_0', 'sweep_[01]', '/VCP-1?/**', '{a,b}', '/nothing')
+      .map((g) => part({ groupFilter: g }, { filtered: true })),
+  },
   { weight: 1, arbitrary: fc.constantFrom('[', '', '\\', '[!]', 'a[b', '/x/[').map((g) => part({ groupFilter: g }, { must: IA })) },
   // Random text: a pattern or not, but never anything other than a tree or ERR_INVALID_ARGUMENT.
   { weight: 1, arbitrary: fc.string({ maxLength: 10 }).map((g) => part({ groupFilter: g }, { may: IA, filtered: true })) },
   { weight: 1, arbitrary: wrongTypes.map((v) => part({ groupFilter: v }, { must: IA })) },
 );
 
-function flagPart(c: Case, key: 'decodeCf' | 'maskAndScale' | 'decodeTimes' | 'decodeTimedelta' | 'loadCoords' | 'inheritCoords'): fc.Arbitrary<Part> {
+function flagPart(
+  c: Case,
+  key: 'decodeCf' | 'maskAndScale' | 'decodeTimes' | 'decodeTimedelta' | 'loadCoords' | 'inheritCoords',
+): fc.Arbitrary<Part> {
   const current = c.options[key];
   const decodes = key === 'decodeCf' || key === 'maskAndScale' || key === 'decodeTimes' || key === 'decodeTimedelta';
   return fc.oneof(
@@ -502,14 +622,27 @@ function flagPart(c: Case, key: 'decodeCf' | 'maskAndScale' | 'decodeTimes' | 'd
         return part({ [key]: b }, { changesValues: decodes && !neutral });
       }),
     },
-    { weight: 1, arbitrary: fc.oneof(wrongTypes.filter((v) => typeof v !== 'boolean'), fc.constantFrom('true', 'false', '')).map((v) => part({ [key]: v }, { must: IA })) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .oneof(
+          wrongTypes.filter((v) => typeof v !== 'boolean'),
+          fc.constantFrom('true', 'false', ''),
+        )
+        .map((v) => part({ [key]: v }, { must: IA })),
+    },
   );
 }
 
 const maxConcurrencyPart: fc.Arbitrary<Part> = fc.oneof(
   { weight: 1, arbitrary: fc.constant(none) },
   { weight: 2, arbitrary: fc.oneof(fc.integer({ min: 1, max: 64 }), fc.constant(65536)).map((n) => part({ maxConcurrency: n })) },
-  { weight: 2, arbitrary: fc.constantFrom<unknown>(0, -1, 1.5, NaN, Infinity, 65537, 2 ** 53, '8', null, true).map((n) => part({ maxConcurrency: n }, { must: IA })) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .constantFrom<unknown>(0, -1, 1.5, NaN, Infinity, 65537, 2 ** 53, '8', null, true)
+      .map((n) => part({ maxConcurrency: n }, { must: IA })),
+  },
 );
 
 const enginePart = (c: Case): fc.Arbitrary<Part> =>
@@ -525,24 +658,69 @@ const storagePart = (c: Case): fc.Arbitrary<Part> =>
     { weight: 1, arbitrary: fc.constant(none) },
     { weight: 1, arbitrary: fc.constant(part({ storageOptions: {} })) },
     // Object-store settings do not apply to a local path.
-    { weight: 1, arbitrary: fc.constantFrom<unknown>({ region: 'us-east-1' }, { anonymous: true }, { bogus: 'x' }, 5, null, 'x', { region: NaN }).map((s) => part({ storageOptions: s }, { must: IA })) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .constantFrom<unknown>({ region: 'us-east-1' }, { anonymous: true }, { bogus: 'x' }, 5, null, 'x', { region: NaN })
+        .map((s) => part({ storageOptions: s }, { must: IA })),
+    },
     // icechunk's reader settings, like its version selectors, do not apply to plain Zarr.
-    { weight: 1, arbitrary: fc.constant(part({ icechunkCaching: { chunkBytes: 1 << 20, snapshotNodes: 1000 } }, { must: c.icechunk ? undefined : IA })) },
-    { weight: 1, arbitrary: fc.constantFrom<unknown>({ chunkBytes: -1 }, { chunkBytes: 1.5 }, { bogus: 1 }, 'big', null).map((s) => part({ icechunkCaching: s }, { must: IA })) },
+    {
+      weight: 1,
+      arbitrary: fc.constant(
+        part({ icechunkCaching: { chunkBytes: 1 << 20, snapshotNodes: 1000 } }, { must: c.icechunk ? undefined : IA }),
+      ),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .constantFrom<unknown>({ chunkBytes: -1 }, { chunkBytes: 1.5 }, { bogus: 1 }, 'big', null)
+        .map((s) => part({ icechunkCaching: s }, { must: IA })),
+    },
     { weight: 1, arbitrary: fc.constant(part({ virtualChunkContainers: [] })) },
     // A container the repository does not declare; plain Zarr has no containers at all.
     { weight: 1, arbitrary: fc.constant(part({ virtualChunkContainers: ['s3://no-such-container/'] }, { must: IA })) },
-    { weight: 1, arbitrary: fc.constantFrom<unknown>(5, 's3://x/', [5], [{ prefix: 5 }], [{ prefix: 's3://x/', bogus: 1 }]).map((s) => part({ virtualChunkContainers: s }, { must: IA })) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .constantFrom<unknown>(5, 's3://x/', [5], [{ prefix: 5 }], [{ prefix: 's3://x/', bogus: 1 }])
+        .map((s) => part({ virtualChunkContainers: s }, { must: IA })),
+    },
   );
 
-const KNOWN = new Set(['group', 'groupFilter', 'decodeCf', 'maskAndScale', 'decodeTimes', 'decodeTimedelta', 'loadCoords', 'inheritCoords', 'maxConcurrency', 'signal', 'engine', 'branch', 'tag', 'snapshotId', 'asOf', 'storageOptions', 'virtualChunkContainers', 'icechunkCaching']);
+const KNOWN = new Set([
+  'group',
+  'groupFilter',
+  'decodeCf',
+  'maskAndScale',
+  'decodeTimes',
+  'decodeTimedelta',
+  'loadCoords',
+  'inheritCoords',
+  'maxConcurrency',
+  'signal',
+  'engine',
+  'branch',
+  'tag',
+  'snapshotId',
+  'asOf',
+  'storageOptions',
+  'virtualChunkContainers',
+  'icechunkCaching',
+]);
 
 const unknownKeyPart: fc.Arbitrary<Part> = fc.oneof(
   { weight: 1, arbitrary: fc.constant(none) },
   {
     weight: 1,
     arbitrary: fc
-      .tuple(fc.oneof(fc.constantFrom('bogus', 'Group', 'max_concurrency', 'constructor', 'toString', '__proto__', ''), fc.string({ minLength: 1, maxLength: 12 })), fc.anything())
+      .tuple(
+        fc.oneof(
+          fc.constantFrom('bogus', 'Group', 'max_concurrency', 'constructor', 'toString', '__proto__', ''),
+          fc.string({ minLength: 1, maxLength: 12 }),
+        ),
+        fc.anything(),
+      )
       .filter(([k]) => !KNOWN.has(k))
       .map(([k, v]) => part({ [`\u0000own:${k}`]: v }, { must: IA })),
   },
@@ -562,29 +740,31 @@ interface OptionsCase {
 }
 
 const optionsCase: fc.Arbitrary<OptionsCase> = fc.constantFrom(...CASES).chain((c) =>
-  fc.record({
-    c: fc.constant(c),
-    parts: fc.tuple(
-      versionPart(c),
-      groupPart(c),
-      groupFilterPart,
-      flagPart(c, 'decodeCf'),
-      flagPart(c, 'maskAndScale'),
-      flagPart(c, 'decodeTimes'),
-      flagPart(c, 'decodeTimedelta'),
-      flagPart(c, 'loadCoords'),
-      flagPart(c, 'inheritCoords'),
-      maxConcurrencyPart,
-      enginePart(c),
-      storagePart(c),
-      unknownKeyPart,
-      signalPart,
-    ),
-    // At most three options beyond the case's own per run, so that some combinations are valid.
-    keep: fc.subarray([...Array(14).keys()], { maxLength: 3 }),
-    dataset: fc.boolean(),
-    picks: fc.array(fc.nat(), { minLength: 2, maxLength: 2 }),
-  }).map(({ parts, keep, ...rest }) => ({ ...rest, parts: keep.map((i) => parts[i]) })),
+  fc
+    .record({
+      c: fc.constant(c),
+      parts: fc.tuple(
+        versionPart(c),
+        groupPart(c),
+        groupFilterPart,
+        flagPart(c, 'decodeCf'),
+        flagPart(c, 'maskAndScale'),
+        flagPart(c, 'decodeTimes'),
+        flagPart(c, 'decodeTimedelta'),
+        flagPart(c, 'loadCoords'),
+        flagPart(c, 'inheritCoords'),
+        maxConcurrencyPart,
+        enginePart(c),
+        storagePart(c),
+        unknownKeyPart,
+        signalPart,
+      ),
+      // At most three options beyond the case's own per run, so that some combinations are valid.
+      keep: fc.subarray([...Array(14).keys()], { maxLength: 3 }),
+      dataset: fc.boolean(),
+      picks: fc.array(fc.nat(), { minLength: 2, maxLength: 2 }),
+    })
+    .map(({ parts, keep, ...rest }) => ({ ...rest, parts: keep.map((i) => parts[i]) })),
 );
 
 /** The options object of a case: own properties only, signals made fresh for each run. */
@@ -620,7 +800,8 @@ async function assertOpened(result: DataTree | Dataset, oc: OptionsCase, group: 
       .map((p) => (group === '/' ? p : p.slice(group.length) || '/'))
       .sort();
     if (paths.some((p) => !want.includes(p))) throw new Error(`${what}: nodes ${paths} are not all in ${want}`);
-    if (!filtered && JSON.stringify([...paths].sort()) !== JSON.stringify(want)) throw new Error(`${what}: nodes ${paths}, expected ${want}`);
+    if (!filtered && JSON.stringify([...paths].sort()) !== JSON.stringify(want))
+      throw new Error(`${what}: nodes ${paths}, expected ${want}`);
     datasets = [...tree.subtree].map((n) => [n.path, n.dataset.variables]);
   }
   // Two variables, chosen by the case, read whole and compared with xarray.
@@ -629,7 +810,8 @@ async function assertOpened(result: DataTree | Dataset, oc: OptionsCase, group: 
     for (const [name, ev] of Object.entries(expected[under(path)]?.variables ?? {})) {
       const v = vars.get(name);
       if (!v) throw new Error(`${what}: ${path} has no variable ${name}`);
-      if (!ev.cftime && ev.values !== null && ev.reader !== 'zarr-python' && !(UNSUPPORTED_DTYPES[oc.c.expectedName] ?? []).includes(name)) candidates.push([v, ev]);
+      if (!ev.cftime && ev.values !== null && ev.reader !== 'zarr-python' && !(UNSUPPORTED_DTYPES[oc.c.expectedName] ?? []).includes(name))
+        candidates.push([v, ev]);
     }
   }
   for (const pick of oc.picks) {
@@ -637,7 +819,15 @@ async function assertOpened(result: DataTree | Dataset, oc: OptionsCase, group: 
     const [v, ev] = candidates[pick % candidates.length];
     const got = await settle(() => v.read(), `${what} ${v.path}.read()`);
     if (!got.ok) throw new Error(`${what}: ${v.path}.read() rejected ${describe(got.error)}`);
-    assertValues(got.value, v, ev, v.shape.map(() => 0), v.shape, v.shape, `${what} ${v.path}`);
+    assertValues(
+      got.value,
+      v,
+      ev,
+      v.shape.map(() => 0),
+      v.shape,
+      v.shape,
+      `${what} ${v.path}`,
+    );
   }
 }
 
@@ -658,7 +848,8 @@ test.serial('random option objects open what xarray decoded, or reject with the 
       }
       if (oc.dataset && options.groupFilter !== undefined) must.add('ERR_INVALID_ARGUMENT');
       // Forcing the Zarr engine onto a repository while naming a version is an argument error too.
-      if (options.engine === 'zarr' && ['branch', 'tag', 'snapshotId', 'asOf'].some((k) => options[k] !== undefined)) must.add('ERR_INVALID_ARGUMENT');
+      if (options.engine === 'zarr' && ['branch', 'tag', 'snapshotId', 'asOf'].some((k) => options[k] !== undefined))
+        must.add('ERR_INVALID_ARGUMENT');
       const got = await settle<DataTree | Dataset>(() => open(store(oc.c.storeName), options as OpenOptions), what);
       if (!got.ok) {
         if (must.size === 0 && !may.size) throw new Error(`${what}: rejected ${describe(got.error)}`);
@@ -670,13 +861,22 @@ test.serial('random option objects open what xarray decoded, or reject with the 
       opened++;
       if (oc.parts.some((p) => p.changesValues)) return;
       const group = oc.parts.find((p) => p.group)?.group ?? '/';
-      await assertOpened(got.value, oc, group, oc.parts.some((p) => p.filtered), what);
+      await assertOpened(
+        got.value,
+        oc,
+        group,
+        oc.parts.some((p) => p.filtered),
+        what,
+      );
       compared++;
     }),
     400,
   );
   t.log(`${opened} opened (${compared} compared with xarray), ${rejected} rejected`);
-  t.true(opened > 30 * SCALE && compared > 15 * SCALE && rejected > 30 * SCALE, `${opened} opened (${compared} compared with xarray), ${rejected} rejected`);
+  t.true(
+    opened > 30 * SCALE && compared > 15 * SCALE && rejected > 30 * SCALE,
+    `${opened} opened (${compared} compared with xarray), ${rejected} rejected`,
+  );
 });
 
 // ---------------------------------------------------------------- defects the properties found

@@ -63,7 +63,9 @@ function markdownBlocks(file: string): { blocks: Block[]; problems: string[] } {
 function tsdocBlocks(): Block[] {
   const blocks: Block[] = [];
   const dir = join(ROOT, 'ts');
-  for (const name of readdirSync(dir).filter((f) => f.endsWith('.ts')).sort()) {
+  for (const name of readdirSync(dir)
+    .filter((f) => f.endsWith('.ts'))
+    .sort()) {
     const lines = readFileSync(join(dir, name), 'utf8').split('\n');
     let start = -1;
     lines.forEach((line, i) => {
@@ -190,7 +192,8 @@ function publicDocs(): { name: string; where: string; tags: string[] }[] {
       for (const member of decl.members) {
         const callable = ts.isMethodDeclaration(member) || ts.isGetAccessorDeclaration(member);
         const hidden =
-          ts.getCombinedModifierFlags(member) & ts.ModifierFlags.Private || ts.getJSDocTags(member).some((tag) => tag.tagName.text === 'internal');
+          ts.getCombinedModifierFlags(member) & ts.ModifierFlags.Private ||
+          ts.getJSDocTags(member).some((tag) => tag.tagName.text === 'internal');
         if (callable && !hidden) record(`${exported.name}.${member.name.getText()}`, member);
       }
     }

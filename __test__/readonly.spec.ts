@@ -11,7 +11,7 @@ import { openDatatree } from '../index';
 import { serveBucket, type BucketServer } from './helpers/s3-server';
 import { FIXTURE_CASES, fixtureKey } from './helpers/cases';
 import { checkAgainstXarray } from './helpers/compare';
-import { FIXTURES, loadExpected } from './helpers/expected';
+import { FIXTURES } from './helpers/expected';
 import { startFaultProxy, type FaultProxy } from './helpers/fault-proxy';
 import { serveDirectory } from './helpers/http-server';
 import { filesUnder } from './helpers/servers';
@@ -69,7 +69,11 @@ for (const [expectedName, storeName, options] of FIXTURE_CASES) {
     proxies.push(proxy);
     await checkAgainstXarray(t, expectedName, `s3://fixtures/${key}`, { ...options, storageOptions: storageOptions(proxy) });
     const seen = summarise(proxy.log, key);
-    t.deepEqual([...seen.methods].filter((m) => m !== 'GET' && m !== 'HEAD'), [], 'only GET and HEAD');
+    t.deepEqual(
+      [...seen.methods].filter((m) => m !== 'GET' && m !== 'HEAD'),
+      [],
+      'only GET and HEAD',
+    );
     t.deepEqual(seen.outside, [], 'no request outside the store');
     if (/unconsolidated/.test(key)) {
       // Every fixture fits one page of a recursive listing: the root is listed with and without a
@@ -92,7 +96,11 @@ test('read-only over HTTP: a consolidated store and an icechunk repository see G
     await checkAgainstXarray(t, 'nexrad.json', `${http.url}/stores/nexrad.zarr`, {});
     await checkAgainstXarray(t, 'icechunk_radar.main.json', `${http.url}/icechunk/radar.icechunk`, {});
     const methods = new Set(http.log.map((line) => line.split(' ')[0]));
-    t.deepEqual([...methods].filter((m) => m !== 'GET' && m !== 'HEAD'), [], http.log.join('\n'));
+    t.deepEqual(
+      [...methods].filter((m) => m !== 'GET' && m !== 'HEAD'),
+      [],
+      http.log.join('\n'),
+    );
     t.log(`HTTP: ${http.log.length} requests, methods ${[...methods].join(', ')}`);
   } finally {
     await http.close();
@@ -131,9 +139,21 @@ test.serial('local opens and reads of every fixture leave the fixture files exac
   let reads = 0;
   for (const [, storeName, options] of FIXTURE_CASES) reads += await openAndReadAll(t, join(FIXTURES, 'stores', storeName), options);
   const after = snapshot();
-  t.deepEqual([...after.keys()].filter((k) => !before.has(k)), [], 'no file created');
-  t.deepEqual([...before.keys()].filter((k) => !after.has(k)), [], 'no file removed');
-  t.deepEqual([...before].filter(([k, v]) => after.get(k) !== v).map(([k]) => k), [], 'no file changed');
+  t.deepEqual(
+    [...after.keys()].filter((k) => !before.has(k)),
+    [],
+    'no file created',
+  );
+  t.deepEqual(
+    [...before.keys()].filter((k) => !after.has(k)),
+    [],
+    'no file removed',
+  );
+  t.deepEqual(
+    [...before].filter(([k, v]) => after.get(k) !== v).map(([k]) => k),
+    [],
+    'no file changed',
+  );
   t.true(reads > 200, `${reads} variables read`);
   t.log(`${before.size} fixture files unchanged after ${FIXTURE_CASES.length} local opens and ${reads} reads`);
 });

@@ -39,7 +39,10 @@ test('index coordinates cost one GET per chunk; reading a chunk of an unsharded 
     .reduce((n, v) => n + Math.ceil(v.shape[0] / v.chunks[0]), 0);
   t.like(tree.stats(), { requests: 1 + coordChunks, heads: 0, rangedGets: 0 });
   const before = tree.stats().requests;
-  await tree.get('/VCP-12/sweep_0')!.dataset.get('DBZH')!.read({ vcp_time: 0, azimuth: [2, 4], range: [1, 3] });
+  await tree
+    .get('/VCP-12/sweep_0')!
+    .dataset.get('DBZH')!
+    .read({ vcp_time: 0, azimuth: [2, 4], range: [1, 3] });
   t.is(tree.stats().requests - before, 1);
 });
 
@@ -67,8 +70,22 @@ test('a never-written chunk that would decode straight into the output costs no 
   const root = join(mkdtempSync(join(tmpdir(), 'rustytree-requests-')), 'runs.zarr');
   mkdirSync(join(root, 'a', 'c', '0'), { recursive: true });
   writeFileSync(join(root, 'zarr.json'), JSON.stringify({ zarr_format: 3, node_type: 'group', attributes: {} }));
-  const codecs = [{ name: 'bytes', configuration: { endian: 'little' } }, { name: 'gzip', configuration: { level: 1 } }];
-  const doc = { zarr_format: 3, node_type: 'array', shape: [8, 4], data_type: 'int32', chunk_grid: { name: 'regular', configuration: { chunk_shape: [4, 4] } }, chunk_key_encoding: { name: 'default', configuration: { separator: '/' } }, fill_value: -7, codecs, dimension_names: ['y', 'x'], attributes: {} };
+  const codecs = [
+    { name: 'bytes', configuration: { endian: 'little' } },
+    { name: 'gzip', configuration: { level: 1 } },
+  ];
+  const doc = {
+    zarr_format: 3,
+    node_type: 'array',
+    shape: [8, 4],
+    data_type: 'int32',
+    chunk_grid: { name: 'regular', configuration: { chunk_shape: [4, 4] } },
+    chunk_key_encoding: { name: 'default', configuration: { separator: '/' } },
+    fill_value: -7,
+    codecs,
+    dimension_names: ['y', 'x'],
+    attributes: {},
+  };
   writeFileSync(join(root, 'a', 'zarr.json'), JSON.stringify(doc));
   writeFileSync(join(root, 'a', 'c', '0', '0'), gzipSync(Buffer.from(new Int32Array(16).map((_, i) => i).buffer)));
   const tree = await openDatatree(root, { loadCoords: false });
@@ -154,7 +171,11 @@ test('roundTrips counts sequential waves of requests: 1 for a consolidated open,
     // Root zarr.json; the root listed with and without a delimiter; every node's zarr.json (the recursive
     // listing named them all). The third wave may start while the second is in flight (documents named
     // by the delimited listing), and then counts with it.
-    const walked = await openDatatree('s3://fixtures/stores/nexrad_unconsolidated.zarr', { engine: 'zarr', loadCoords: false, storageOptions });
+    const walked = await openDatatree('s3://fixtures/stores/nexrad_unconsolidated.zarr', {
+      engine: 'zarr',
+      loadCoords: false,
+      storageOptions,
+    });
     const stats = walked.stats();
     t.true(stats.roundTrips >= 2 && stats.roundTrips <= 3, JSON.stringify(stats));
     t.like(stats, { lists: 2, gets: 1 + nodesBelowRoot('nexrad_unconsolidated.zarr') });

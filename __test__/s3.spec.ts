@@ -57,8 +57,7 @@ test.after.always(async () => {
 
 for (const [expectedName, storeName, options] of FIXTURE_CASES) {
   test(`S3: ${expectedName} decodes as xarray does`, (t) =>
-    checkAgainstXarray(t, expectedName, `s3://fixtures/${fixtureKey(storeName)}`, { ...options, storageOptions: keys() }),
-  );
+    checkAgainstXarray(t, expectedName, `s3://fixtures/${fixtureKey(storeName)}`, { ...options, storageOptions: keys() }));
 }
 
 test('S3: a consolidated open is one round trip, an icechunk branch open two', async (t) => {
@@ -78,7 +77,9 @@ test('S3: an unconsolidated store that fits one page of a listing is listed at i
 
 test('S3: anonymous reads of a public bucket', async (t) => {
   await checkAgainstXarray(t, 'cf.json', 's3://public/stores/cf.zarr', { storageOptions: anonymous() });
-  await checkAgainstXarray(t, 'nexrad_unconsolidated.json', 's3://public/stores/nexrad_unconsolidated.zarr', { storageOptions: anonymous() });
+  await checkAgainstXarray(t, 'nexrad_unconsolidated.json', 's3://public/stores/nexrad_unconsolidated.zarr', {
+    storageOptions: anonymous(),
+  });
   await checkAgainstXarray(t, 'icechunk_radar.main.json', 's3://public/icechunk/radar.icechunk', { storageOptions: anonymous() });
 });
 
@@ -91,7 +92,11 @@ test('S3: without list permission, missing keys read as missing and a walk is re
   await checkAgainstXarray(t, 'dtypes.json', 's3://getonly/stores/dtypes.zarr', { storageOptions: anonymous() });
   await checkAgainstXarray(t, 'icechunk_radar.main.json', 's3://getonly/icechunk/radar.icechunk', { storageOptions: anonymous() });
   // A walk needs listings, which the policy refuses: a clear error, not an empty tree.
-  await rejectsWith(t, openDatatree('s3://getonly/stores/nexrad_unconsolidated.zarr', { storageOptions: anonymous() }), 'ERR_PERMISSION_DENIED');
+  await rejectsWith(
+    t,
+    openDatatree('s3://getonly/stores/nexrad_unconsolidated.zarr', { storageOptions: anonymous() }),
+    'ERR_PERMISSION_DENIED',
+  );
 });
 
 // The 403-means-missing rule of chunk reads (source/object.rs, ObjectStoreAdapter::for_chunks), branch by
@@ -118,7 +123,10 @@ test('S3: 403 AccessDenied for never-written chunks, without list permission: th
   const { proxy: logged, lists, missingInt } = await dtypesThroughProxy('nolist', anonymous());
   try {
     const all = await missingInt.read();
-    t.deepEqual(jsonValues(all, missingInt.dtype), expectedValues(loadExpected('dtypes.json').nodes['/'].variables.missing_int, missingInt.dtype));
+    t.deepEqual(
+      jsonValues(all, missingInt.dtype),
+      expectedValues(loadExpected('dtypes.json').nodes['/'].variables.missing_int, missingInt.dtype),
+    );
     // Seven refusals, one question whether this reader may list (refused too), remembered for the rest.
     t.is(lists().length, 1, logged.log.join('\n'));
     t.regex(lists()[0], /prefix=stores%2Fdtypes\.zarr%2Fmissing_int%2Fc%2F/);
@@ -163,7 +171,10 @@ test('S3: a 403 that is a signature failure is ERR_PERMISSION_DENIED, never a mi
     logged.inject({ kind: 'badSignature', times: 1000, match: /missing_int\/c\/|list-type=2/ });
     const err = await rejectsWith(t, missingInt.read({ my: [4, 8], mx: [4, 8] }), 'ERR_PERMISSION_DENIED', 'missing_int');
     t.regex(err.message, /SignatureDoesNotMatch/);
-    t.true(logged.faulted.some((f) => f.includes('missing_int/c/1/1')), logged.faulted.join('\n'));
+    t.true(
+      logged.faulted.some((f) => f.includes('missing_int/c/1/1')),
+      logged.faulted.join('\n'),
+    );
     t.is(lists().length, 0, logged.log.join('\n'));
   } finally {
     await logged.close();
@@ -185,20 +196,49 @@ test('S3: a wrong secret is ERR_PERMISSION_DENIED and never shows the secret', a
     t.false(text.includes(secret), text);
     t.false(text.includes(minio.secretAccessKey), text);
   }
-  await rejectsWith(t, openDatatree('s3://fixtures/stores/cf.zarr', { storageOptions: { ...keys(), accessKeyId: 'NOSUCHKEY' } }), 'ERR_PERMISSION_DENIED');
+  await rejectsWith(
+    t,
+    openDatatree('s3://fixtures/stores/cf.zarr', { storageOptions: { ...keys(), accessKeyId: 'NOSUCHKEY' } }),
+    'ERR_PERMISSION_DENIED',
+  );
 });
 
 test('S3: a missing bucket or object is ERR_NOT_FOUND', async (t) => {
   await rejectsWith(t, openDatatree('s3://no-such-bucket/stores/cf.zarr', { storageOptions: keys() }), 'ERR_NOT_FOUND');
   await rejectsWith(t, openDatatree('s3://fixtures/stores/no_such.zarr', { storageOptions: keys() }), 'ERR_NOT_FOUND');
-  await rejectsWith(t, openDatatree('s3://fixtures/icechunk/radar.icechunk', { storageOptions: keys(), branch: 'nope' }), 'ERR_NOT_FOUND', 'nope');
+  await rejectsWith(
+    t,
+    openDatatree('s3://fixtures/icechunk/radar.icechunk', { storageOptions: keys(), branch: 'nope' }),
+    'ERR_NOT_FOUND',
+    'nope',
+  );
 });
 
 test('S3: storage options are checked by name and type', async (t) => {
-  await rejectsWith(t, openDatatree('s3://fixtures/stores/cf.zarr', { storageOptions: { ...keys(), secretKey: 'x' } as any }), 'ERR_INVALID_ARGUMENT', 'secretKey');
-  await rejectsWith(t, openDatatree('s3://fixtures/stores/cf.zarr', { storageOptions: { ...keys(), accountKey: 'x' } }), 'ERR_INVALID_ARGUMENT', 'accountKey');
-  await rejectsWith(t, openDatatree('s3://fixtures/stores/cf.zarr', { storageOptions: { ...keys(), timeout: -1 } }), 'ERR_INVALID_ARGUMENT', 'timeout');
-  await rejectsWith(t, openDatatree('s3://fixtures/stores/cf.zarr', { storageOptions: { region: {} } as any }), 'ERR_INVALID_ARGUMENT', 'region');
+  await rejectsWith(
+    t,
+    openDatatree('s3://fixtures/stores/cf.zarr', { storageOptions: { ...keys(), secretKey: 'x' } as any }),
+    'ERR_INVALID_ARGUMENT',
+    'secretKey',
+  );
+  await rejectsWith(
+    t,
+    openDatatree('s3://fixtures/stores/cf.zarr', { storageOptions: { ...keys(), accountKey: 'x' } }),
+    'ERR_INVALID_ARGUMENT',
+    'accountKey',
+  );
+  await rejectsWith(
+    t,
+    openDatatree('s3://fixtures/stores/cf.zarr', { storageOptions: { ...keys(), timeout: -1 } }),
+    'ERR_INVALID_ARGUMENT',
+    'timeout',
+  );
+  await rejectsWith(
+    t,
+    openDatatree('s3://fixtures/stores/cf.zarr', { storageOptions: { region: {} } as any }),
+    'ERR_INVALID_ARGUMENT',
+    'region',
+  );
   await rejectsWith(t, openDatatree(join(FIXTURES, 'stores', 'cf.zarr'), { storageOptions: keys() }), 'ERR_INVALID_ARGUMENT', 'local');
 });
 
@@ -260,7 +300,9 @@ test.serial('S3: a stalled request times out with a coded error', async (t) => {
     const started = Date.now();
     await rejectsWith(
       t,
-      openDatatree('s3://fixtures/stores/cf.zarr', { storageOptions: { ...keys(), endpoint: proxy.url, timeout: 300, maxRetries: 1, initialBackoff: 10 } }),
+      openDatatree('s3://fixtures/stores/cf.zarr', {
+        storageOptions: { ...keys(), endpoint: proxy.url, timeout: 300, maxRetries: 1, initialBackoff: 10 },
+      }),
       'ERR_STORAGE',
       'zarr.json',
     );

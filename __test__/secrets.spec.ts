@@ -75,12 +75,24 @@ function texts(err: unknown): string[] {
 const shown = (text: string, secrets: string[]) => secrets.filter((secret) => text.includes(secret));
 
 /** `promise` rejects with a coded error in time, and none of `secrets` shows anywhere in it. */
-async function clean(t: ExecutionContext, label: string, promise: Promise<unknown>, codes: ErrorCode[], secrets = SECRETS): Promise<string> {
+async function clean(
+  t: ExecutionContext,
+  label: string,
+  promise: Promise<unknown>,
+  codes: ErrorCode[],
+  secrets = SECRETS,
+): Promise<string> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<'HANG'>((r) => {
     timer = setTimeout(() => r('HANG'), 15_000);
   });
-  const outcome = await Promise.race([promise.then(() => 'RESOLVED' as const, (e: unknown) => e), deadline]);
+  const outcome = await Promise.race([
+    promise.then(
+      () => 'RESOLVED' as const,
+      (e: unknown) => e,
+    ),
+    deadline,
+  ]);
   clearTimeout(timer);
   if (outcome === 'HANG' || outcome === 'RESOLVED') {
     t.fail(`${label}: ${outcome}, expected a rejection`);
@@ -115,7 +127,12 @@ test('S3 keys and session token: refusals, missing keys, server errors, timeouts
   ] as const) {
     const proxy = await proxyWith(REFLECT(status));
     await clean(t, `s3 open ${status}`, openDatatree('s3://stores/cf.zarr', { storageOptions: s3Keys(proxy.url) }), [code]);
-    await clean(t, `s3 icechunk ${status}`, openDatatree('s3://icechunk/radar.icechunk', { engine: 'icechunk', storageOptions: s3Keys(proxy.url) }), [code, 'ERR_STORAGE']);
+    await clean(
+      t,
+      `s3 icechunk ${status}`,
+      openDatatree('s3://icechunk/radar.icechunk', { engine: 'icechunk', storageOptions: s3Keys(proxy.url) }),
+      [code, 'ERR_STORAGE'],
+    );
     // The reflecting server really handed the session token back: the scrubbing above was exercised.
     t.true(proxy.echoed.some((body) => body.includes(S.sessionToken) && body.includes(S.accessKeyId)));
   }
@@ -143,8 +160,12 @@ test('S3 keys and session token: refusals, missing keys, server errors, timeouts
   await clean(t, 's3 chunk aborted', read, ['ERR_ABORTED']);
   const aborted = new AbortController();
   aborted.abort();
-  await clean(t, 's3 open aborted', openDatatree('s3://stores/cf.zarr', { signal: aborted.signal, storageOptions: s3Keys(proxy.url) }), ['ERR_ABORTED']);
-  await clean(t, 's3 closed port', openDatatree('s3://stores/cf.zarr', { storageOptions: s3Keys(`http://127.0.0.1:${deadPort}`) }), ['ERR_STORAGE']);
+  await clean(t, 's3 open aborted', openDatatree('s3://stores/cf.zarr', { signal: aborted.signal, storageOptions: s3Keys(proxy.url) }), [
+    'ERR_ABORTED',
+  ]);
+  await clean(t, 's3 closed port', openDatatree('s3://stores/cf.zarr', { storageOptions: s3Keys(`http://127.0.0.1:${deadPort}`) }), [
+    'ERR_STORAGE',
+  ]);
 });
 
 test('S3 options that are invalid never echo the values given', async (t) => {
@@ -159,13 +180,30 @@ test('S3 options that are invalid never echo the values given', async (t) => {
     ['timeout as a secret', { ...base, timeout: S.sessionToken } as unknown as StorageOptions],
   ];
   for (const [label, storageOptions] of cases) {
-    await clean(t, label, openDatatree('s3://stores/cf.zarr', { storageOptions }), ['ERR_INVALID_ARGUMENT', 'ERR_PERMISSION_DENIED', 'ERR_STORAGE', 'ERR_INVALID_SOURCE']);
+    await clean(t, label, openDatatree('s3://stores/cf.zarr', { storageOptions }), [
+      'ERR_INVALID_ARGUMENT',
+      'ERR_PERMISSION_DENIED',
+      'ERR_STORAGE',
+      'ERR_INVALID_SOURCE',
+    ]);
   }
-  await clean(t, 'storage options on a local path', openDatatree(join(FIXTURES, 'stores', 'cf.zarr'), { storageOptions: s3Keys(server.url) }), ['ERR_INVALID_ARGUMENT']);
+  await clean(
+    t,
+    'storage options on a local path',
+    openDatatree(join(FIXTURES, 'stores', 'cf.zarr'), { storageOptions: s3Keys(server.url) }),
+    ['ERR_INVALID_ARGUMENT'],
+  );
 });
 
 test('GCS bearer token and service account key', async (t) => {
-  const gcs = (endpoint: string, extra: StorageOptions = {}): StorageOptions => ({ endpoint, allowHttp: true, bearerToken: S.bearerToken, maxRetries: 1, initialBackoff: 5, ...extra });
+  const gcs = (endpoint: string, extra: StorageOptions = {}): StorageOptions => ({
+    endpoint,
+    allowHttp: true,
+    bearerToken: S.bearerToken,
+    maxRetries: 1,
+    initialBackoff: 5,
+    ...extra,
+  });
   for (const [status, code] of [
     [401, 'ERR_PERMISSION_DENIED'],
     [403, 'ERR_PERMISSION_DENIED'],
@@ -174,11 +212,16 @@ test('GCS bearer token and service account key', async (t) => {
   ] as const) {
     const proxy = await proxyWith(REFLECT(status));
     await clean(t, `gs ${status}`, openDatatree('gs://stores/cf.zarr', { storageOptions: gcs(proxy.url) }), [code]);
-    t.true(proxy.echoed.some((body) => body.includes(S.bearerToken)), 'the token came back in the body');
+    t.true(
+      proxy.echoed.some((body) => body.includes(S.bearerToken)),
+      'the token came back in the body',
+    );
   }
   const stall = await proxyWith({ kind: 'stall', times: 1000 });
   await clean(t, 'gs timeout', openDatatree('gs://stores/cf.zarr', { storageOptions: gcs(stall.url, { timeout: 300 }) }), ['ERR_STORAGE']);
-  await clean(t, 'gs closed port', openDatatree('gs://stores/cf.zarr', { storageOptions: gcs(`http://127.0.0.1:${deadPort}`) }), ['ERR_STORAGE']);
+  await clean(t, 'gs closed port', openDatatree('gs://stores/cf.zarr', { storageOptions: gcs(`http://127.0.0.1:${deadPort}`) }), [
+    'ERR_STORAGE',
+  ]);
   const key = JSON.stringify({
     type: 'service_account',
     project_id: 'rt',
@@ -190,7 +233,9 @@ test('GCS bearer token and service account key', async (t) => {
   await clean(
     t,
     'gs service account key',
-    openDatatree('gs://stores/cf.zarr', { storageOptions: { endpoint: `http://127.0.0.1:${deadPort}`, allowHttp: true, serviceAccountKey: key, maxRetries: 1 } }),
+    openDatatree('gs://stores/cf.zarr', {
+      storageOptions: { endpoint: `http://127.0.0.1:${deadPort}`, allowHttp: true, serviceAccountKey: key, maxRetries: 1 },
+    }),
     ['ERR_INVALID_SOURCE', 'ERR_PERMISSION_DENIED', 'ERR_STORAGE', 'ERR_INVALID_ARGUMENT'],
   );
 });
@@ -205,7 +250,9 @@ test('Azure account key, SAS token and client secret', async (t) => {
     const proxy = await proxyWith(REFLECT(status));
     const endpoint = `${proxy.url}/rtacct`;
     const common = { endpoint, allowHttp: true, accountName: 'rtacct', maxRetries: 1, initialBackoff: 5 };
-    await clean(t, `az key ${status}`, openDatatree('az://stores/cf.zarr', { storageOptions: { ...common, accountKey: S.accountKey } }), [code]);
+    await clean(t, `az key ${status}`, openDatatree('az://stores/cf.zarr', { storageOptions: { ...common, accountKey: S.accountKey } }), [
+      code,
+    ]);
     await clean(t, `az sas ${status}`, openDatatree('az://stores/cf.zarr', { storageOptions: { ...common, sasToken: sas } }), [code]);
     // The SAS signature travels in the query string, so the reflected request line carries it.
     t.true(proxy.echoed.some((body) => body.includes(S.sasSignature)));
@@ -214,19 +261,32 @@ test('Azure account key, SAS token and client secret', async (t) => {
   await clean(
     t,
     'az sas timeout',
-    openDatatree('az://stores/cf.zarr', { storageOptions: { endpoint: `${stall.url}/rtacct`, allowHttp: true, accountName: 'rtacct', sasToken: sas, timeout: 300, maxRetries: 1 } }),
+    openDatatree('az://stores/cf.zarr', {
+      storageOptions: {
+        endpoint: `${stall.url}/rtacct`,
+        allowHttp: true,
+        accountName: 'rtacct',
+        sasToken: sas,
+        timeout: 300,
+        maxRetries: 1,
+      },
+    }),
     ['ERR_STORAGE'],
   );
   await clean(
     t,
     'az key not base64',
-    openDatatree('az://stores/cf.zarr', { storageOptions: { endpoint: `${server.url}/rtacct`, allowHttp: true, accountName: 'rtacct', accountKey: S.badAccountKey } }),
+    openDatatree('az://stores/cf.zarr', {
+      storageOptions: { endpoint: `${server.url}/rtacct`, allowHttp: true, accountName: 'rtacct', accountKey: S.badAccountKey },
+    }),
     ['ERR_INVALID_SOURCE', 'ERR_INVALID_ARGUMENT', 'ERR_PERMISSION_DENIED', 'ERR_STORAGE'],
   );
   await clean(
     t,
     'az key on s3',
-    openDatatree('s3://stores/cf.zarr', { storageOptions: { endpoint: server.url, allowHttp: true, accountKey: S.accountKey, sasToken: sas, clientSecret: S.clientSecret } }),
+    openDatatree('s3://stores/cf.zarr', {
+      storageOptions: { endpoint: server.url, allowHttp: true, accountKey: S.accountKey, sasToken: sas, clientSecret: S.clientSecret },
+    }),
     ['ERR_INVALID_ARGUMENT'],
   );
 });
@@ -248,7 +308,9 @@ test('virtual chunk container keys', async (t) => {
   await clean(
     t,
     'virtual unknown container',
-    openDatatree(join(FIXTURES, 'icechunk', 'virtual.icechunk'), { virtualChunkContainers: [{ ...container, prefix: 's3://no-such-container/' }] }),
+    openDatatree(join(FIXTURES, 'icechunk', 'virtual.icechunk'), {
+      virtualChunkContainers: [{ ...container, prefix: 's3://no-such-container/' }],
+    }),
     ['ERR_INVALID_ARGUMENT'],
   );
   await clean(
@@ -338,7 +400,10 @@ test('credentials from the environment stay out of errors and of the process out
   t.is(code, 0, stderr);
   t.regex(stdout, /ERRORS 4/, 'every attempt rejected');
   t.regex(stdout, /ERR_PERMISSION_DENIED/);
-  t.true(proxy.echoed.some((body) => body.includes(S.sessionToken)), 'the environment credentials were sent and reflected');
+  t.true(
+    proxy.echoed.some((body) => body.includes(S.sessionToken)),
+    'the environment credentials were sent and reflected',
+  );
   t.deepEqual(shown(stdout, SECRETS), [], 'stdout');
   t.deepEqual(shown(stderr, SECRETS), [], 'stderr');
   t.log(`child output: ${stdout.length} bytes stdout, ${stderr.length} bytes stderr, ${proxy.log.length} requests reflected`);
@@ -353,7 +418,14 @@ test('an access key id from the environment or a virtual chunk container is scru
   const proxy = await proxyWith(REFLECT(403));
   const tree = await openDatatree(join(FIXTURES, 'icechunk', 'virtual.icechunk'), {
     virtualChunkContainers: [
-      { prefix: 's3://rustytree-virtual/', endpoint: proxy.url, allowHttp: true, region: 'us-east-1', accessKeyId: S.virtualKeyId, secretAccessKey: S.virtualSecret },
+      {
+        prefix: 's3://rustytree-virtual/',
+        endpoint: proxy.url,
+        allowHttp: true,
+        region: 'us-east-1',
+        accessKeyId: S.virtualKeyId,
+        secretAccessKey: S.virtualSecret,
+      },
     ],
   });
   await clean(t, 'virtual 403', tree.dataset.get('temp')!.read(), ['ERR_PERMISSION_DENIED', 'ERR_STORAGE'], [S.virtualKeyId]);

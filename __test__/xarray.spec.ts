@@ -7,6 +7,5 @@ import { store } from './helpers/expected';
 
 for (const [expectedName, storeName, options] of cases) {
   test(`${expectedName}: rustytree decodes ${storeName} as xarray does`, (t) =>
-    checkAgainstXarray(t, expectedName, store(storeName), options),
-  );
+    checkAgainstXarray(t, expectedName, store(storeName), options));
 }

@@ -59,7 +59,12 @@ const CASES: Case[] = [
   { name: 'Zarr, consolidated (engine: zarr)', path: 'stores/nexrad.zarr', options: { engine: 'zarr', loadCoords: false }, minimum: 1 },
   { name: 'Zarr, consolidated (detected)', path: 'stores/nexrad.zarr', options: { loadCoords: false }, minimum: 1 },
   { name: 'Zarr, consolidated + index coords', path: 'stores/nexrad.zarr', options: { engine: 'zarr' }, minimum: 2 },
-  { name: 'icechunk main (engine: icechunk)', path: 'icechunk/radar.icechunk', options: { engine: 'icechunk', loadCoords: false }, minimum: 2 },
+  {
+    name: 'icechunk main (engine: icechunk)',
+    path: 'icechunk/radar.icechunk',
+    options: { engine: 'icechunk', loadCoords: false },
+    minimum: 2,
+  },
   { name: 'icechunk main (detected)', path: 'icechunk/radar.icechunk', options: { loadCoords: false }, minimum: 2 },
   { name: 'icechunk main + index coords', path: 'icechunk/radar.icechunk', options: {}, minimum: 3 },
 ];
@@ -108,16 +113,35 @@ async function main(): Promise<void> {
     const results: Results = {};
     if (only.includes('roundtrips')) await roundTrips();
     if (only.includes('contenders')) {
-      await compare(FIXTURES, { consolidated: 'stores/nexrad.zarr', unconsolidated: 'stores/nexrad_unconsolidated.zarr' }, {
-        latencies: [0],
-        runs: 1,
-        tasks: ['open'],
-        log: (l) => console.log(`contender ${l}`),
-      });
+      await compare(
+        FIXTURES,
+        { consolidated: 'stores/nexrad.zarr', unconsolidated: 'stores/nexrad_unconsolidated.zarr' },
+        {
+          latencies: [0],
+          runs: 1,
+          tasks: ['open'],
+          log: (l) => console.log(`contender ${l}`),
+        },
+      );
     }
     if (only.includes('throughput')) {
-      const rows = await throughput(FIXTURES, ['stores/nexrad.zarr'], { moments: ['DBZH', 'ZDR'], runs: 1, log: (l) => console.log(`throughput ${l}`) });
-      const layout = { profile: 'fixture', groups: 0, arrays: 0, vcps: 0, sweeps: 0, volumes: 0, azimuths: 0, gates: 0, decoded_bytes_all_moments: 0, writer: { xarray: '', zarr: '', icechunk: '' } };
+      const rows = await throughput(FIXTURES, ['stores/nexrad.zarr'], {
+        moments: ['DBZH', 'ZDR'],
+        runs: 1,
+        log: (l) => console.log(`throughput ${l}`),
+      });
+      const layout = {
+        profile: 'fixture',
+        groups: 0,
+        arrays: 0,
+        vcps: 0,
+        sweeps: 0,
+        volumes: 0,
+        azimuths: 0,
+        gates: 0,
+        decoded_bytes_all_moments: 0,
+        writer: { xarray: '', zarr: '', icechunk: '' },
+      };
       results.throughput = { meta: meta(loadavg()[0]), runs: 1, layout, maxConcurrency: LOCAL_MAX_CONCURRENCY, rows };
     }
     console.log(`report: ${render(results).split('\n').length} lines`);
@@ -132,37 +156,61 @@ async function main(): Promise<void> {
   }
   if (only.includes('contenders') && dataDir && layout) {
     const start = loadavg()[0];
-    const measurements = await compare(dataDir, { consolidated: 'klot_consolidated.zarr', unconsolidated: 'klot.zarr', icechunk: 'klot.icechunk' }, {
-      latencies: LATENCIES,
-      runs: RUNS,
-      tasks: ['open', 'coords', 'read'],
-      log: console.log,
-      python,
-      slowRuns: SLOW_RUNS,
-      slowLatencies: SLOW_LATENCIES,
-      slowTasks: ['open', 'read'],
-      contenders: onlyContenders,
-    });
+    const measurements = await compare(
+      dataDir,
+      { consolidated: 'klot_consolidated.zarr', unconsolidated: 'klot.zarr', icechunk: 'klot.icechunk' },
+      {
+        latencies: LATENCIES,
+        runs: RUNS,
+        tasks: ['open', 'coords', 'read'],
+        log: console.log,
+        python,
+        slowRuns: SLOW_RUNS,
+        slowLatencies: SLOW_LATENCIES,
+        slowTasks: ['open', 'read'],
+        contenders: onlyContenders,
+      },
+    );
     const old = results.contenders;
     if (onlyContenders && old) {
       old.measurements = merge(old.measurements, measurements);
-      old.updates = [...(old.updates ?? []).filter((u) => !u.contenders.every((c) => onlyContenders.includes(c))), { meta: meta(start), contenders: onlyContenders }];
+      old.updates = [
+        ...(old.updates ?? []).filter((u) => !u.contenders.every((c) => onlyContenders.includes(c))),
+        { meta: meta(start), contenders: onlyContenders },
+      ];
     } else {
       const slow = { runs: SLOW_RUNS, latencies: SLOW_LATENCIES };
-      results.contenders = { meta: meta(start), runs: RUNS, latencies: LATENCIES, layout, python: python !== undefined, slow, measurements };
+      results.contenders = {
+        meta: meta(start),
+        runs: RUNS,
+        latencies: LATENCIES,
+        layout,
+        python: python !== undefined,
+        slow,
+        measurements,
+      };
     }
   }
   if (only.includes('throughput') && dataDir && layout) {
     const start = loadavg()[0];
     const moments = JSON.parse(readFileSync(join(dataDir, 'layout.json'), 'utf8')).moments as string[];
     const runs = large ? LARGE_RUNS : RUNS;
-    const rows = await throughput(dataDir, Object.keys(CODEC_STORES), { moments, runs, python, contenders: onlyContenders, log: console.log });
+    const rows = await throughput(dataDir, Object.keys(CODEC_STORES), {
+      moments,
+      runs,
+      python,
+      contenders: onlyContenders,
+      log: console.log,
+    });
     const old = large ? results.throughputLarge : results.throughput;
     let part: ThroughputPart = { meta: meta(start), runs, layout, maxConcurrency: LOCAL_MAX_CONCURRENCY, rows };
     if (onlyContenders && old) {
       // Only these rows are replaced (`limit` stands for both limit rows).
       const measured = (r: { store: string; contender: string }) => rows.some((n) => n.store === r.store && n.contender === r.contender);
-      const updates = [...(old.updates ?? []).filter((u) => !u.contenders.every((c) => onlyContenders.includes(c))), { meta: meta(start), contenders: onlyContenders }];
+      const updates = [
+        ...(old.updates ?? []).filter((u) => !u.contenders.every((c) => onlyContenders.includes(c))),
+        { meta: meta(start), contenders: onlyContenders },
+      ];
       part = { ...old, rows: [...old.rows.filter((r) => !measured(r)), ...rows], updates };
     }
     if (large) results.throughputLarge = part;

@@ -41,8 +41,13 @@ export function layoutOf(root: string, consolidatedStore: string, moment: string
   const entries = Object.entries(metadata).map(([k, v]) => [`/${k}`, v] as const);
   const name = (p: string) => p.slice(p.lastIndexOf('/') + 1);
   const depth = (p: string) => (p === '/' ? 0 : p.split('/').length - 1);
-  const groups = ['/', ...entries.filter(([, v]) => v.node_type === 'group').map(([k]) => k)].sort((a, b) => depth(a) - depth(b) || (a < b ? -1 : 1));
-  const arrays = entries.filter(([, v]) => v.node_type === 'array').map(([k]) => k).sort();
+  const groups = ['/', ...entries.filter(([, v]) => v.node_type === 'group').map(([k]) => k)].sort(
+    (a, b) => depth(a) - depth(b) || (a < b ? -1 : 1),
+  );
+  const arrays = entries
+    .filter(([, v]) => v.node_type === 'array')
+    .map(([k]) => k)
+    .sort();
   const coords = entries
     .filter(([k, v]) => v.node_type === 'array' && v.dimension_names?.length === 1 && v.dimension_names[0] === name(k))
     .map(([k]) => k)

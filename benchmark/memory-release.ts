@@ -29,13 +29,25 @@ function writeStore(root: string, chunkBytes: number, chunks: number): void {
   if (existsSync(join(root, 'big', 'c', String(chunks - 1)))) return;
   mkdirSync(join(root, 'big', 'c'), { recursive: true });
   writeFileSync(join(root, 'zarr.json'), JSON.stringify({ zarr_format: 3, node_type: 'group', attributes: {} }));
-  const codecs = [{ name: 'bytes', configuration: { endian: 'little' } }, { name: 'gzip', configuration: { level: 1 } }];
-  writeFileSync(join(root, 'big', 'zarr.json'), JSON.stringify({
-    zarr_format: 3, node_type: 'array', shape: [chunkBytes * chunks], data_type: 'uint8',
-    chunk_grid: { name: 'regular', configuration: { chunk_shape: [chunkBytes] } },
-    chunk_key_encoding: { name: 'default', configuration: { separator: '/' } },
-    fill_value: 0, codecs, dimension_names: ['n'], attributes: {},
-  }));
+  const codecs = [
+    { name: 'bytes', configuration: { endian: 'little' } },
+    { name: 'gzip', configuration: { level: 1 } },
+  ];
+  writeFileSync(
+    join(root, 'big', 'zarr.json'),
+    JSON.stringify({
+      zarr_format: 3,
+      node_type: 'array',
+      shape: [chunkBytes * chunks],
+      data_type: 'uint8',
+      chunk_grid: { name: 'regular', configuration: { chunk_shape: [chunkBytes] } },
+      chunk_key_encoding: { name: 'default', configuration: { separator: '/' } },
+      fill_value: 0,
+      codecs,
+      dimension_names: ['n'],
+      attributes: {},
+    }),
+  );
   const pattern = Buffer.alloc(1 << 16);
   for (let i = 0, x = 1; i < pattern.length; i++) pattern[i] = (x = Math.imul(x, 1103515245) + 12345) >>> 28;
   const compressed = gzipSync(Buffer.alloc(chunkBytes, pattern), { level: 1 });
@@ -116,14 +128,26 @@ async function main(): Promise<void> {
   const rssAfterRoundsMb = roundsMb.at(-1) ?? rssOpenMb;
   const rssAfterSoakMb = soakMb.at(-1) ?? rssAfterRoundsMb;
   const readMb = Math.round(length / MB);
-  console.log(JSON.stringify({
-    chunkMb: chunkBytes / MB, chunks, readMb, rounds, soak, soakS: (Date.now() - t0) / 1000,
-    rssOpenMb, rssFirstReadMb, roundsMb, soakMb, rssAfterRoundsMb, rssAfterSoakMb,
-    roundsRatio: +(rssAfterRoundsMb / rssOpenMb).toFixed(2),
-    soakRatio: +(rssAfterSoakMb / rssOpenMb).toFixed(2),
-    verdict: Math.max(rssAfterRoundsMb, rssAfterSoakMb) <= RSS_RELEASE_FACTOR * rssOpenMb ? 'met' : 'missed',
-    load: +loadavg()[0].toFixed(2),
-  }));
+  console.log(
+    JSON.stringify({
+      chunkMb: chunkBytes / MB,
+      chunks,
+      readMb,
+      rounds,
+      soak,
+      soakS: (Date.now() - t0) / 1000,
+      rssOpenMb,
+      rssFirstReadMb,
+      roundsMb,
+      soakMb,
+      rssAfterRoundsMb,
+      rssAfterSoakMb,
+      roundsRatio: +(rssAfterRoundsMb / rssOpenMb).toFixed(2),
+      soakRatio: +(rssAfterSoakMb / rssOpenMb).toFixed(2),
+      verdict: Math.max(rssAfterRoundsMb, rssAfterSoakMb) <= RSS_RELEASE_FACTOR * rssOpenMb ? 'met' : 'missed',
+      load: +loadavg()[0].toFixed(2),
+    }),
+  );
 }
 
 if (require.main === module) {

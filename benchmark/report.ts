@@ -107,13 +107,16 @@ export function saveResults(results: Results): void {
 
 const measuredAt = (m: Meta) =>
   `${m.date}${m.commit ? ` at ${m.commit}` : ''}: ${m.machine}, Node ${m.node}, addon built with cargo profile ${m.build ?? 'ci'}` +
-  (m.load ? `; load average ${m.load[0].toFixed(1)} → ${m.load[1].toFixed(1)}${Math.max(...m.load) > 0.5 ? ' (the machine was shared: other jobs ran)' : ''}` : '');
+  (m.load
+    ? `; load average ${m.load[0].toFixed(1)} → ${m.load[1].toFixed(1)}${Math.max(...m.load) > 0.5 ? ' (the machine was shared: other jobs ran)' : ''}`
+    : '');
 
 function roundTripSection(r: NonNullable<Results['roundTrips']>): string[] {
   const header = `| case | ${r.latencies.map((l) => `T @ L=${l} ms`).join(' | ')} | requests | b (round trips) | minimum | a (ms) |`;
   const rule = `|${' --- |'.repeat(r.latencies.length + 5)}`;
   const rows = r.rows.map(
-    (c) => `| ${c.name} | ${c.points.map(([, t]) => t.toFixed(1)).join(' | ')} | ${c.requests} | ${c.b.toFixed(2)} | ${c.minimum} | ${c.a.toFixed(1)} |`,
+    (c) =>
+      `| ${c.name} | ${c.points.map(([, t]) => t.toFixed(1)).join(' | ')} | ${c.requests} | ${c.b.toFixed(2)} | ${c.minimum} | ${c.a.toFixed(1)} |`,
   );
   return [
     '## Round trips on the bundled stores',
@@ -177,7 +180,10 @@ function contenderSection(c: NonNullable<Results['contenders']>): string[] {
 }
 
 /** The issue's throughput targets for rustytree, in MB/s of decoded output. */
-const TARGETS: Record<string, { mbPerS?: number; vsZarrita?: number }> = { zstd: { mbPerS: 1200, vsZarrita: 5 }, 'blosc-lz4': { mbPerS: 2000 } };
+const TARGETS: Record<string, { mbPerS?: number; vsZarrita?: number }> = {
+  zstd: { mbPerS: 1200, vsZarrita: 5 },
+  'blosc-lz4': { mbPerS: 2000 },
+};
 const LIMIT_RATIO = 0.7;
 
 /** T(L) of a measurement: the measured median where L was run, else its fitted line. */
@@ -202,8 +208,7 @@ function openTargetSection(results: Results): string[] {
       const [s, f] = [timeAt(slow, l), timeAt(fast, l)];
       return s !== undefined && f !== undefined && slow?.points.some(([x]) => x === l) ? [{ l, r: s / f }] : [];
     });
-  const span = (rs: { l: number; r: number }[]) =>
-    rs.length ? rs.map(({ l, r }) => `${r.toFixed(1)}× at L = ${l}`).join(', ') : '—';
+  const span = (rs: { l: number; r: number }[]) => (rs.length ? rs.map(({ l, r }) => `${r.toFixed(1)}× at L = ${l}`).join(', ') : '—');
   const minOf = (rs: { r: number }[]) => (rs.length ? Math.min(...rs.map((x) => x.r)) : undefined);
   const rows: string[] = [];
   const add = (target: string, measured: string, ok: boolean | undefined, bound = '') =>
@@ -211,43 +216,76 @@ function openTargetSection(results: Results): string[] {
 
   const iceTrip = trip('icechunk main (engine: icechunk)');
   const iceOpen = find('klot.icechunk', 'rustytree', 'open');
-  add('icechunk open: b ≤ 2.5', `${iceTrip?.b.toFixed(2) ?? '—'} (warm connection); ${iceOpen?.b.toFixed(2) ?? '—'} in a fresh process (+1: its connection)`, iceTrip && iceTrip.b <= 2.5);
-  add('icechunk open: a ≤ 60 ms', `${iceOpen?.a.toFixed(0) ?? '—'} ms (1,591 nodes, fresh process)`, iceOpen && iceOpen.a <= 60,
-    'CPU of the open: fetching and parsing the snapshot, building 1,470 codec pipelines, handing the tree to JS');
+  add(
+    'icechunk open: b ≤ 2.5',
+    `${iceTrip?.b.toFixed(2) ?? '—'} (warm connection); ${iceOpen?.b.toFixed(2) ?? '—'} in a fresh process (+1: its connection)`,
+    iceTrip && iceTrip.b <= 2.5,
+  );
+  add(
+    'icechunk open: a ≤ 60 ms',
+    `${iceOpen?.a.toFixed(0) ?? '—'} ms (1,591 nodes, fresh process)`,
+    iceOpen && iceOpen.a <= 60,
+    'CPU of the open: fetching and parsing the snapshot, building 1,470 codec pipelines, handing the tree to JS',
+  );
   const consTrip = trip('Zarr, consolidated (engine: zarr)');
   add('consolidated open: b ≤ 1.2', `${consTrip?.b.toFixed(2) ?? '—'} (warm connection)`, consTrip && consTrip.b <= 1.2);
   const walk = find('klot.zarr', 'rustytree', 'open');
   const walkWide = find('klot.zarr', 'rustytree (maxConcurrency 2048)', 'open');
   const walkMin = typeof walk?.minimum === 'string' ? Number(walk.minimum.split('=').pop()) : walk?.minimum;
-  add(`listing walk: b ≤ depth + 1.5 = ${walkMin === undefined ? '?' : walkMin + 0.5}`, `${walk?.b.toFixed(2) ?? '—'} (fresh process)`,
+  add(
+    `listing walk: b ≤ depth + 1.5 = ${walkMin === undefined ? '?' : walkMin + 0.5}`,
+    `${walk?.b.toFixed(2) ?? '—'} (fresh process)`,
     walk && walkMin !== undefined && walk.b <= walkMin + 0.5,
     `the request cap: ${(c.layout.arrays + c.layout.groups - c.layout.vcps - 1).toLocaleString('en-US')} documents at \`maxConcurrency\` 256 go in waves of 256; with 2048, b = ${walkWide?.b.toFixed(2) ?? '—'}, ` +
-      'the rest being new connections (one round trip each) and the root document, which comes first');
+      'the rest being new connections (one round trip each) and the root document, which comes first',
+  );
   for (const store of ['klot_consolidated.zarr', 'klot.icechunk']) {
     const xarray = find(store, 'xarray', 'open'); // xarray loads index coordinates while opening
     const ours = find(store, 'rustytree', 'coords');
     const [x, o] = [timeAt(xarray, 50), timeAt(ours, 50)];
     const r = x !== undefined && o !== undefined ? x / o : undefined;
-    add(`open + coords, ${store}: ≥ 50× xarray at L = 50`, r === undefined ? '—' : `${r.toFixed(0)}× (xarray's T(50) from its fit)`, r === undefined ? undefined : r >= 50);
+    add(
+      `open + coords, ${store}: ≥ 50× xarray at L = 50`,
+      r === undefined ? '—' : `${r.toFixed(0)}× (xarray's T(50) from its fit)`,
+      r === undefined ? undefined : r >= 50,
+    );
     const rx = ratios(find(store, 'rustytree-xarray', 'open'), ours, c.slow.latencies ?? [0, 10]);
-    add(`open + coords, ${store}: faster than rustytree-xarray`, `${span(rx)} (its open against our open + coords)`, rx.length ? minOf(rx)! > 1 : undefined);
+    add(
+      `open + coords, ${store}: faster than rustytree-xarray`,
+      `${span(rx)} (its open against our open + coords)`,
+      rx.length ? minOf(rx)! > 1 : undefined,
+    );
   }
   const consolidated = ['open', 'coords', 'read'].flatMap((t) =>
     ratios(find('klot_consolidated.zarr', 'zarrita', t), find('klot_consolidated.zarr', 'rustytree', t), c.latencies),
   );
-  add('vs zarrita, consolidated: never slower', `${minOf(consolidated)?.toFixed(1) ?? '—'}× at worst (every task and L)`, consolidated.length ? minOf(consolidated)! >= 1 : undefined);
+  add(
+    'vs zarrita, consolidated: never slower',
+    `${minOf(consolidated)?.toFixed(1) ?? '—'}× at worst (every task and L)`,
+    consolidated.length ? minOf(consolidated)! >= 1 : undefined,
+  );
   const zarritaWalk = find('klot.zarr', 'zarrita', 'open');
   const walkRatios = ratios(zarritaWalk, walk, c.latencies);
   const best = walkMin !== undefined && walk ? timeAt(zarritaWalk, 100)! / ((walkMin + 1) * 100 + walk.a) : undefined;
-  add('vs zarrita, no consolidated metadata: ≥ 5×', span(walkRatios), walkRatios.length ? minOf(walkRatios)! >= 5 : undefined,
+  add(
+    'vs zarrita, no consolidated metadata: ≥ 5×',
+    span(walkRatios),
+    walkRatios.length ? minOf(walkRatios)! >= 5 : undefined,
     'zarrita is handed every node path and does not list; at L = 100 even our walk at its minimum (depth + 1 round trips plus the ' +
-      `connection) would be ${best?.toFixed(1) ?? '?'}× faster, and at L = 0 the ${walk?.requests.toLocaleString('en-US') ?? '?'} requests cost ${walk?.a.toFixed(0) ?? '?'} ms of CPU (client and server share the 2 cores)`);
-  const icejs = ['open', 'read'].flatMap((t) => ratios(find('klot.icechunk', 'icechunk-js', t), find('klot.icechunk', 'rustytree', t), c.slow.latencies ?? [0, 10]));
-  add('vs icechunk-js (zarrita on @earthmover/icechunk): ≥ 5×', `${minOf(icejs)?.toFixed(0) ?? '—'}× at worst (open and read)`, icejs.length ? minOf(icejs)! >= 5 : undefined);
+      `connection) would be ${best?.toFixed(1) ?? '?'}× faster, and at L = 0 the ${walk?.requests.toLocaleString('en-US') ?? '?'} requests cost ${walk?.a.toFixed(0) ?? '?'} ms of CPU (client and server share the 2 cores)`,
+  );
+  const icejs = ['open', 'read'].flatMap((t) =>
+    ratios(find('klot.icechunk', 'icechunk-js', t), find('klot.icechunk', 'rustytree', t), c.slow.latencies ?? [0, 10]),
+  );
+  add(
+    'vs icechunk-js (zarrita on @earthmover/icechunk): ≥ 5×',
+    `${minOf(icejs)?.toFixed(0) ?? '—'}× at worst (open and read)`,
+    icejs.length ? minOf(icejs)! >= 5 : undefined,
+  );
   return [
     '## Targets for opens',
     '',
-    'The issue\'s targets for rustytree, from the two parts above (b fitted on fresh processes includes one round trip',
+    "The issue's targets for rustytree, from the two parts above (b fitted on fresh processes includes one round trip",
     'for the connection; the round-trip part keeps its connection warm). Where a target is missed, the last column',
     'says what bounds it.',
     '',
@@ -301,7 +339,7 @@ function throughputSection(t: ThroughputPart): string[] {
     `Every moment of every sweep (${layout.vcps * layout.sweeps} sweeps x 6 moments, ${(decoded / 1e6).toFixed(0)} MB of decoded float32) of a`,
     'consolidated store on local disk, from the page cache (a warm-up run first), per codec. MB/s = decoded MB',
     `/ the median time of ${t.runs} fresh processes, timed from the first read to the last value (the open is not`,
-    'timed; RSS after open is the process\'s RSS then). `rustytree`: `openDatatree(dir)` with the default',
+    "timed; RSS after open is the process's RSS then). `rustytree`: `openDatatree(dir)` with the default",
     `maxConcurrency (${t.maxConcurrency} locally), then \`Variable.read()\` of every array, all at once, CF-decoded.`,
     '`zarrita`: zarrita.js 0.7.5 with `FileSystemStore` (@zarrita/storage 0.2.0) and its consolidated-metadata',
     'extension, `zarr.get` of every array, all at once, raw values. `limit`: benchmark/codec_limit.py: the',
@@ -331,15 +369,15 @@ const NOTES = [
   '',
   '- **@earthmover/icechunk** (npm: 2.2.2, the only version published): its native Linux binary',
   '  (`@earthmover/icechunk-linux-x64-gnu`) does not load here (`undefined symbol: __isoc23_sscanf`: built',
-  "  against glibc ≥ 2.38; this machine has 2.36). Its wasm32-wasi build (`@earthmover/icechunk-wasm32-wasi`",
+  '  against glibc ≥ 2.38; this machine has 2.36). Its wasm32-wasi build (`@earthmover/icechunk-wasm32-wasi`',
   "  2.2.2, which the package's loader falls back to when the native one fails) loads on Node 20 and opens",
   '  our icechunk repository through `Storage.newCustom` callbacks that fetch from the benchmark server; the',
   '  `icechunk-js` rows use it, and are skipped when the package is not installed. It is slow and erratic',
   '  here: every thread of the wasm build is a Node worker with its own WASI instance (one `read` run started',
   '  49), so opening 1,591 nodes (one call into wasm each) takes seconds, `read` used up to 1.7 GB of RSS, and',
   '  `coords` (315 small arrays read at once) took 53 s and 2.3 GB in a single run at L = 0, which is why it',
-  '  runs only `open` and `read`. Its times swing with the machine\'s load: one more `read` run at L = 0,',
-  '  minutes after the table\'s, took 34 s while three rustytree `read` runs beside it took 0.46–0.75 s. Its',
+  "  runs only `open` and `read`. Its times swing with the machine's load: one more `read` run at L = 0,",
+  "  minutes after the table's, took 34 s while three rustytree `read` runs beside it took 0.46–0.75 s. Its",
   '  `open` was faster at L = 10 ms than at L = 0 in both sets of runs made, so its fitted b is negative and',
   '  means nothing: its cost is CPU, not round trips (all measured 2026-11-24 on the shared machine, load',
   '  average 12–30).',
@@ -356,11 +394,11 @@ const NOTES = [
   '- **Throughput**: the `small` profile reads 1,260 chunks of 144 kB (about 4.8:1 with zstd, 2.6:1 with',
   '  blosc-lz4) in a few hundred ms, so start-up effects (thread pools, first page faults) weigh more than',
   '  in the `large` profile: 2,520 chunks of 2.9 MB, 7.3 GB decoded, whose far gates are mostly below the',
-  '  radar\'s sensitivity (about 63–67% NaN, 9.5–12:1 with zstd), so the codec alone decodes it about twice',
-  '  as fast per byte. This shared machine\'s speed drifts by 25% or more within minutes (the same',
+  "  radar's sensitivity (about 63–67% NaN, 9.5–12:1 with zstd), so the codec alone decodes it about twice",
+  "  as fast per byte. This shared machine's speed drifts by 25% or more within minutes (the same",
   '  small-profile limit measured 1,476 and 1,036 MB/s 20 minutes apart), lowering every row of a run alike,',
   '  so the ratios say more than the MB/s.',
-  '- **What bounds rustytree\'s throughput**: the output. A reader hands the user memory it has just',
+  "- **What bounds rustytree's throughput**: the output. A reader hands the user memory it has just",
   '  written, and fresh memory costs a page fault and a page the kernel zeroes (`clear_page_erms`) before',
   '  the decoder can write it; the plain limit decodes into the buffer it freed a moment before, and never',
   '  pays. The `limit, output kept` rows measure the codec alone paying it: on the `large` profile it drops',

@@ -75,7 +75,10 @@ export async function throughput(
     }
     if (options.python && (options.contenders?.includes('limit') ?? true)) {
       // The codec alone, and the codec alone writing into fresh memory that it keeps (as a reader must).
-      for (const [contender, keep] of [['limit', false], [LIMIT_KEPT, true]] as const) {
+      for (const [contender, keep] of [
+        ['limit', false],
+        [LIMIT_KEPT, true],
+      ] as const) {
         const load = loadavg()[0];
         const job = { store: path, arrays, workers: 2, runs: options.runs, keep };
         const { stdout } = await execFileAsync(options.python, [join(__dirname, 'codec_limit.py'), JSON.stringify(job)], {
@@ -87,7 +90,9 @@ export async function throughput(
       }
     }
     for (const r of rows.filter((x) => x.store === store)) {
-      options.log?.(`${store} (${codec}) ${r.contender}: ${r.mbPerS.toFixed(0)} MB/s (${r.ms.toFixed(0)} ms for ${(r.bytes / 1e6).toFixed(0)} MB), RSS ${r.rssMb.toFixed(0)} MB`);
+      options.log?.(
+        `${store} (${codec}) ${r.contender}: ${r.mbPerS.toFixed(0)} MB/s (${r.ms.toFixed(0)} ms for ${(r.bytes / 1e6).toFixed(0)} MB), RSS ${r.rssMb.toFixed(0)} MB`,
+      );
     }
   }
   return rows;

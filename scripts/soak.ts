@@ -344,11 +344,22 @@ async function main(): Promise<void> {
   const warm = samples[1] ?? pre;
   const half = samples.slice(Math.floor(samples.length / 2));
   const opensHalf = half[half.length - 1].opens - half[0].opens;
-  const rssSlope = slope(half.map((s) => s.opens), half.map((s) => s.rssMb));
+  const rssSlope = slope(
+    half.map((s) => s.opens),
+    half.map((s) => s.rssMb),
+  );
   const rssRise = rssSlope * opensHalf;
   const meanRss = half.reduce((a, s) => a + s.rssMb, 0) / half.length;
-  const heapRise = slope(half.map((s) => s.opens), half.map((s) => s.heapUsedMb)) * opensHalf;
-  const externalRise = slope(half.map((s) => s.opens), half.map((s) => s.externalMb)) * opensHalf;
+  const heapRise =
+    slope(
+      half.map((s) => s.opens),
+      half.map((s) => s.heapUsedMb),
+    ) * opensHalf;
+  const externalRise =
+    slope(
+      half.map((s) => s.opens),
+      half.map((s) => s.externalMb),
+    ) * opensHalf;
   const peakRss = Math.max(...samples.map((s) => s.rssMb));
   const failed = [...failures.values()].reduce((a, b) => a + b, 0);
   const last = idle ?? end;
@@ -359,26 +370,51 @@ async function main(): Promise<void> {
   const fdFigures = (k: 'fds' | 'sockets' | 'threads') =>
     `${pre[k]} before, ${warm[k]} warm, ${end[k]} at the end, ${idle ? `${idle[k]} after ${idleWaitS} s idle` : 'no idle wait'}`;
   const checks: [string, boolean, string][] = [
-    ['RSS flat over the last half', rssRise < 0.05 * meanRss, `fitted rise ${rssRise.toFixed(2)} MB over ${opensHalf} opens (limit 5% of the mean ${meanRss.toFixed(1)} MB)`],
+    [
+      'RSS flat over the last half',
+      rssRise < 0.05 * meanRss,
+      `fitted rise ${rssRise.toFixed(2)} MB over ${opensHalf} opens (limit 5% of the mean ${meanRss.toFixed(1)} MB)`,
+    ],
     [`file descriptors back to ${baseName}`, last.fds <= base.fds, fdFigures('fds')],
     [`sockets back to ${baseName}`, last.sockets <= base.sockets, fdFigures('sockets')],
     [`threads back to ${baseName}`, last.threads <= base.threads, fdFigures('threads')],
-    ['no Promise left pending', started === settled && hung === 0, `${started} started, ${settled} settled, ${hung} past the ${deadlineMs / 1000} s deadline`],
+    [
+      'no Promise left pending',
+      started === settled && hung === 0,
+      `${started} started, ${settled} settled, ${hung} past the ${deadlineMs / 1000} s deadline`,
+    ],
     ['no request in flight at the server', inFlightAtEnd === 0, `${inFlightAtEnd} in flight after the last round`],
-    ['every open and read succeeded with the right values', failed === 0 && opens === totalOpens, `${opens}/${totalOpens} opens, ${reads} reads, ${failed} failures`],
+    [
+      'every open and read succeeded with the right values',
+      failed === 0 && opens === totalOpens,
+      `${opens}/${totalOpens} opens, ${reads} reads, ${failed} failures`,
+    ],
   ];
   const pass = checks.every(([, ok]) => ok);
 
   mkdirSync(outDir, { recursive: true });
   const header = 'round,opens,reads,elapsed_s,rss_mb,heap_used_mb,external_mb,array_buffers_mb,fds,sockets,threads';
   const rows = [...samples, ...(idle ? [idle] : [])].map((s) =>
-    [s.round, s.opens, s.reads, s.elapsedS.toFixed(2), s.rssMb.toFixed(2), s.heapUsedMb.toFixed(2), s.externalMb.toFixed(2), s.arrayBuffersMb.toFixed(2), s.fds, s.sockets, s.threads].join(','),
+    [
+      s.round,
+      s.opens,
+      s.reads,
+      s.elapsedS.toFixed(2),
+      s.rssMb.toFixed(2),
+      s.heapUsedMb.toFixed(2),
+      s.externalMb.toFixed(2),
+      s.arrayBuffersMb.toFixed(2),
+      s.fds,
+      s.sockets,
+      s.threads,
+    ].join(','),
   );
-  writeFileSync(join(outDir, 'rss.csv'), [header, ...rows].join('\n') + '\n');
+  writeFileSync(join(outDir, 'rss.csv'), `${[header, ...rows].join('\n')}\n`);
 
   const f1 = (x: number) => x.toFixed(1);
   const niceness = getPriority();
-  const command = `${niceness ? `nice -n ${niceness} ` : ''}node ${process.execArgv.join(' ')} ${relative(ROOT, process.argv[1])} ${process.argv.slice(2).join(' ')}`.trim();
+  const command =
+    `${niceness ? `nice -n ${niceness} ` : ''}node ${process.execArgv.join(' ')} ${relative(ROOT, process.argv[1])} ${process.argv.slice(2).join(' ')}`.trim();
   const md = [
     '# Soak results',
     '',

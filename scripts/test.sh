@@ -2,7 +2,7 @@
 # The one test command (README: `npm test`). On a fresh clone it installs the npm packages, builds the
 # native addon (on Linux through zig against the glibc floor, then checks the binary's GLIBC symbol
 # versions) and the TypeScript layer, builds the object-storage servers the tests start (MinIO and
-# fake-gcs-server, pinned, cached outside the clone; Azurite comes from npm), checks formatting and clippy,
+# fake-gcs-server, pinned, cached outside the clone; Azurite comes from npm), checks formatting (rustfmt, biome), biome's lint rules and clippy,
 # then runs the Rust unit tests and the ava suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +19,7 @@ if [ -n "$FLOOR_TARGET" ]; then
 fi
 step "API reference builds (typedoc, warnings are errors)" npx typedoc --logLevel Warn
 step "cargo fmt --check" cargo fmt --check
+step "biome check (format and lint of the TypeScript)" npx biome check .
 step "cargo clippy (pedantic, warnings are errors)" cargo_floor clippy --profile ci --all-targets -- -D warnings
 step "cargo test" cargo_floor test --profile ci --lib --tests
 if ! wait "$servers_pid"; then cat "$servers_log" >&2; exit 1; fi

@@ -3,10 +3,10 @@
  * @module
  */
 import { RustytreeError, invalidArgument } from './errors';
-import * as native from './native';
+import type * as native from './native';
 import { abbreviate, attrText } from './format';
 import { nullRecord } from './safe';
-import { Variable } from './variable';
+import type { Variable } from './variable';
 
 /**
  * Store requests made by one opened source: the open and every read since. Counted at the store wrapper,

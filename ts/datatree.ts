@@ -2,7 +2,7 @@
  * DataTrees: the group hierarchy, each node with its dataset, as xarray's `DataTree`.
  * @module
  */
-import { Dataset, RequestStats, summarize } from './dataset';
+import { type Dataset, type RequestStats, summarize } from './dataset';
 import { invalidArgument } from './errors';
 
 /**

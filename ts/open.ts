@@ -6,10 +6,10 @@ import { withSignal } from './cancel';
 import { DataTree } from './datatree';
 import { Dataset, isIndex } from './dataset';
 import { RustytreeError, invalidArgument, scrubbed } from './errors';
-import { NDArray, cStrides } from './ndarray';
+import { type NDArray, cStrides } from './ndarray';
 import * as native from './native';
 import { nullRecord, ownList, ownRecord, readInput } from './safe';
-import { ReadOptions, Variable, VariableInfo } from './variable';
+import { type ReadOptions, Variable, type VariableInfo } from './variable';
 
 /**
  * Options of {@link openDatatree} and {@link openDataset}. Every option is optional; an unknown key, or a
@@ -251,7 +251,16 @@ const KNOWN_OPTIONS = new Set([
   'icechunkCaching',
 ]);
 
-const VIRTUAL_ACCESS_KEYS = new Set(['prefix', 'anonymous', 'accessKeyId', 'secretAccessKey', 'sessionToken', 'endpoint', 'region', 'allowHttp']);
+const VIRTUAL_ACCESS_KEYS = new Set([
+  'prefix',
+  'anonymous',
+  'accessKeyId',
+  'secretAccessKey',
+  'sessionToken',
+  'endpoint',
+  'region',
+  'allowHttp',
+]);
 const CACHING_KEYS = new Set(['snapshotNodes', 'chunkRefs', 'transactionChanges', 'attributeBytes', 'chunkBytes']);
 
 function nativeVirtualAccess(list: OpenOptions['virtualChunkContainers']): native.NativeVirtualAccess[] | undefined {
@@ -316,7 +325,11 @@ function checkOptions(options: OpenOptions): void {
   if (options.engine !== undefined && options.engine !== 'zarr' && options.engine !== 'icechunk') {
     invalidArgument('engine must be "zarr" or "icechunk"');
   }
-  if (options.asOf !== undefined && !(options.asOf instanceof Date && !Number.isNaN(options.asOf.getTime())) && typeof options.asOf !== 'string') {
+  if (
+    options.asOf !== undefined &&
+    !(options.asOf instanceof Date && !Number.isNaN(options.asOf.getTime())) &&
+    typeof options.asOf !== 'string'
+  ) {
     invalidArgument('asOf must be a valid Date or an RFC 3339 string');
   }
   const n = options.maxConcurrency;

@@ -5,8 +5,8 @@
  */
 import { signalFired, withSignal } from './cancel';
 import { RustytreeError, invalidArgument } from './errors';
-import { NDArray, cStrides } from './ndarray';
-import * as native from './native';
+import { type NDArray, cStrides } from './ndarray';
+import type * as native from './native';
 import { ownList, readInput, shown } from './safe';
 
 /**
@@ -196,13 +196,16 @@ export class Variable {
       start.push(c * this.chunks[d]);
       stop.push(Math.min((c + 1) * this.chunks[d], this.shape[d]));
     });
-    return this.readRegion(start, stop, stop.map((b, d) => b - start[d]), signal);
+    return this.readRegion(
+      start,
+      stop,
+      stop.map((b, d) => b - start[d]),
+      signal,
+    );
   }
 
   private async readRegion(start: number[], stop: number[], shape: number[], signal: AbortSignal | undefined): Promise<NDArray> {
-    const out = await withSignal(signal, `reading ${this.path}`, (token) =>
-      this.tree.read(this.path, start, stop, token),
-    );
+    const out = await withSignal(signal, `reading ${this.path}`, (token) => this.tree.read(this.path, start, stop, token));
     return { data: out.data, shape, stride: cStrides(shape), dtype: this.dtype };
   }
 

@@ -37,7 +37,6 @@ function snapshotCases(): [string, string, OpenOptions][] {
     .map((f) => [f, '../icechunk/radar.icechunk', { snapshotId: f.slice('icechunk_radar.snapshot-'.length, -'.json'.length) }]);
 }
 
-
 /** The key prefix of a case's store when the whole fixtures/ tree is uploaded to a bucket. */
 export function fixtureKey(storeName: string): string {
   return posix.normalize(`stores/${storeName}`);

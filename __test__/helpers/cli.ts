@@ -40,7 +40,10 @@ const waiting: (() => void)[] = [];
 /**
  * Runs `rustytree ...args` from the repository root. `onSpawn` sees the child (e.g. to send SIGINT).
  */
-export async function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; onSpawn?: (child: ChildProcess) => void } = {}): Promise<CliResult> {
+export async function runCli(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; onSpawn?: (child: ChildProcess) => void } = {},
+): Promise<CliResult> {
   if (running >= MAX_RUNNING) await new Promise<void>((resolve) => waiting.push(resolve));
   running++;
   try {

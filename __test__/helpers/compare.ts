@@ -21,12 +21,7 @@ export const UNSUPPORTED: Record<string, string[]> = {
 const asNs = (dtype: string) => dtype.replace(/^(datetime64|timedelta64)\[\w+\]$/, '$1[ns]');
 
 /** Opens `source` with `options` and checks it against `expectedName` value by value. */
-export async function checkAgainstXarray(
-  t: ExecutionContext,
-  expectedName: string,
-  source: string,
-  options: OpenOptions,
-): Promise<void> {
+export async function checkAgainstXarray(t: ExecutionContext, expectedName: string, source: string, options: OpenOptions): Promise<void> {
   const expected = loadExpected(expectedName);
   const tree = await openDatatree(source, options);
   let rawTree: DataTree | undefined;
@@ -49,13 +44,16 @@ export async function checkAgainstXarray(
         t.fail(`missing variable ${path}/${name}`);
         continue;
       }
-      const where = path === "/" ? `/${name}` : `${path}/${name}`;
+      const where = path === '/' ? `/${name}` : `${path}/${name}`;
       t.deepEqual(v.dims, ev.dims, `${where} dims`);
       t.deepEqual(v.shape, ev.shape, `${where} shape`);
       t.is(dt.dataset.coords.has(name), ev.is_coord, `${where} is_coord`);
       if (ev.cftime) {
         // Non-standard calendars stay encoded numbers, with a warning naming the variable.
-        t.true(dt.warnings.some((w) => w.includes(name)), `${where} warning`);
+        t.true(
+          dt.warnings.some((w) => w.includes(name)),
+          `${where} warning`,
+        );
         continue;
       }
       let variable = v;

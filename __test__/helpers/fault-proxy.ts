@@ -215,7 +215,11 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       req.resume();
       const status = rule.status ?? 503;
       const code = REASONS[status] ?? 'Error';
-      const echo = rule.echo ? `<Request>${line}\n${Object.entries(req.headers).map(([k, v]) => `${k}: ${v}`).join('\n')}</Request>` : '';
+      const echo = rule.echo
+        ? `<Request>${line}\n${Object.entries(req.headers)
+            .map(([k, v]) => `${k}: ${v}`)
+            .join('\n')}</Request>`
+        : '';
       if (echo) proxy.echoed.push(echo);
       res.writeHead(status, { 'content-type': 'application/xml', 'retry-after': '0' });
       res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>injected ${status}</Message>${echo}</Error>`);

@@ -43,7 +43,7 @@ async function handle(root: string, req: IncomingMessage, res: ServerResponse, l
     return;
   }
   const stat = await fs.stat(file).catch(() => undefined);
-  if (!stat || !stat.isFile()) {
+  if (!stat?.isFile()) {
     res.writeHead(404).end();
     return;
   }

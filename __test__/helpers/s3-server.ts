@@ -71,7 +71,9 @@ function list(entries: Entry[], bucket: string, q: URLSearchParams): string {
   const prefix = q.get('prefix') ?? '';
   const delimiter = q.get('delimiter') ?? '';
   const maxKeys = Math.min(Number(q.get('max-keys') ?? 1000) || 1000, 1000);
-  const after = q.get('continuation-token') ? Buffer.from(q.get('continuation-token')!, 'base64url').toString() : (q.get('start-after') ?? '');
+  const after = q.get('continuation-token')
+    ? Buffer.from(q.get('continuation-token')!, 'base64url').toString()
+    : (q.get('start-after') ?? '');
   const contents: Entry[] = [];
   const prefixes: string[] = [];
   let last = '';
@@ -89,7 +91,7 @@ function list(entries: Entry[], bucket: string, q: URLSearchParams): string {
       }
       prefixes.push(common);
       // Resume after every key under this common prefix.
-      last = common + '\uffff';
+      last = `${common}\uffff`;
     } else {
       if (contents.length + prefixes.length >= maxKeys) {
         truncated = true;
@@ -164,7 +166,17 @@ export async function serveBucket(
     const entries = index(dir);
     buckets.set(name, { entries, byKey: new Map(entries.map((e) => [e.key, e])) });
   }
-  const zero = (): Counts => ({ gets: 0, rangedGets: 0, heads: 0, lists: 0, notModified: 0, bytes: 0, connections: 0, inFlight: 0, peakInFlight: 0 });
+  const zero = (): Counts => ({
+    gets: 0,
+    rangedGets: 0,
+    heads: 0,
+    lists: 0,
+    notModified: 0,
+    bytes: 0,
+    connections: 0,
+    inFlight: 0,
+    peakInFlight: 0,
+  });
   const fresh = new WeakSet<Socket>();
   const state: BucketServer = {
     url: '',

@@ -47,7 +47,13 @@ function requiredBinary(variable: string, moduleVariable: string): string {
 }
 
 /** Starts `command` and resolves once `ready` answers, or rejects with the process's log. */
-async function launch(name: string, command: string, args: string[], env: Record<string, string>, ready: () => Promise<boolean>): Promise<{ child: ChildProcess; dir: string; stop: () => Promise<void> }> {
+async function launch(
+  name: string,
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  ready: () => Promise<boolean>,
+): Promise<{ child: ChildProcess; dir: string; stop: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), `rustytree-${name}-`));
   const logPath = join(dir, 'server.log');
   const log = createWriteStream(logPath);
@@ -79,7 +85,10 @@ async function launch(name: string, command: string, args: string[], env: Record
   throw new Error(`${name} did not start:\n${text}`);
 }
 
-const answers = (url: string, ok: (status: number) => boolean = (s) => s === 200) => async () => ok((await fetch(url)).status);
+const answers =
+  (url: string, ok: (status: number) => boolean = (s) => s === 200) =>
+  async () =>
+    ok((await fetch(url)).status);
 
 /** Every file under `root`, as [key relative to root with '/' separators, absolute path]. */
 export function filesUnder(root: string): [string, string][] {
@@ -188,7 +197,22 @@ export async function startFakeGcs(): Promise<FakeGcsServer> {
     'fake-gcs',
     requiredBinary('RUSTYTREE_FAKE_GCS_BIN', 'FAKE_GCS_MODULE'),
     // XML-API paths (/bucket/key, what object_store requests) are routed only for the public host.
-    ['-scheme', 'http', '-host', '127.0.0.1', '-port', String(port), '-backend', 'memory', '-log-level', 'warn', '-external-url', endpoint, '-public-host', `127.0.0.1:${port}`],
+    [
+      '-scheme',
+      'http',
+      '-host',
+      '127.0.0.1',
+      '-port',
+      String(port),
+      '-backend',
+      'memory',
+      '-log-level',
+      'warn',
+      '-external-url',
+      endpoint,
+      '-public-host',
+      `127.0.0.1:${port}`,
+    ],
     {},
     answers(`${endpoint}/storage/v1/b`),
   );
@@ -201,7 +225,11 @@ export async function startFakeGcs(): Promise<FakeGcsServer> {
     async upload(bucket, root, prefix = '') {
       if (!created.has(bucket)) {
         await check(
-          await fetch(`${endpoint}/storage/v1/b`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: bucket }) }),
+          await fetch(`${endpoint}/storage/v1/b`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ name: bucket }),
+          }),
           `creating ${bucket}`,
         );
       }
@@ -243,7 +271,18 @@ export async function startAzurite(): Promise<AzuriteServer> {
   const { stop } = await launch(
     'azurite',
     process.execPath,
-    [main, '--blobHost', '127.0.0.1', '--blobPort', String(port), '--inMemoryPersistence', '--silent', '--skipApiVersionCheck', '--loose', '--disableTelemetry'],
+    [
+      main,
+      '--blobHost',
+      '127.0.0.1',
+      '--blobPort',
+      String(port),
+      '--inMemoryPersistence',
+      '--silent',
+      '--skipApiVersionCheck',
+      '--loose',
+      '--disableTelemetry',
+    ],
     {},
     answers(`${blobEndpoint}?comp=list`, (s) => s > 0),
   );

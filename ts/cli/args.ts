@@ -158,10 +158,7 @@ export function parseSelections(entries: readonly string[], command = 'cat'): Ma
   for (const entry of entries) {
     const m = /^([^=]+)=(?:(\d+)|(\d*):(\d*))$/.exec(entry);
     if (!m) {
-      throw new UsageError(
-        `--sel ${JSON.stringify(entry)}: expected dim=i or dim=start:stop with non-negative integers`,
-        command,
-      );
+      throw new UsageError(`--sel ${JSON.stringify(entry)}: expected dim=i or dim=start:stop with non-negative integers`, command);
     }
     const dim = m[1];
     if (out.has(dim)) throw new UsageError(`--sel: dimension ${JSON.stringify(dim)} is selected twice`, command);

@@ -72,9 +72,11 @@ async function coordinatesOf(ds: Dataset, variable: Variable, ranges: DimRange[]
   for (const range of ranges) {
     const c = ds.coords.get(range.dim);
     // The variable itself needs no coordinate column: its values are the coordinate.
-    if (!c || c.dims.length !== 1 || c.dims[0] !== range.dim || c.path === variable.path) continue;
+    if (c?.dims.length !== 1 || c.dims[0] !== range.dim || c.path === variable.path) continue;
     // Index coordinates are loaded by the open: slice them rather than read them again.
-    const values = c.values ? slice1d(c.values, range.start, range.stop) : await c.read({ [range.dim]: [range.start, range.stop] }, { signal });
+    const values = c.values
+      ? slice1d(c.values, range.start, range.stop)
+      : await c.read({ [range.dim]: [range.start, range.stop] }, { signal });
     out.push({ range, variable: c, values });
   }
   return out;

@@ -2,7 +2,7 @@
  * Exit codes of the `rustytree` command and the one place errors are turned into a stderr line.
  * @module
  */
-import { ErrorCode, RustytreeError, isRustytreeError, scrubbed } from '../errors';
+import { type ErrorCode, RustytreeError, isRustytreeError, scrubbed } from '../errors';
 
 /**
  * One exit code per library error code, so scripts can branch on the failure without parsing stderr.

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { nativeVersion } from '../index';
 import { ownList } from '../safe';
 import { catCommand } from './cat';
-import { Context, Output } from './context';
+import { type Context, Output } from './context';
 import { EXIT_CODES, EXIT_INTERRUPTED, UsageError, describeFailure } from './exit';
 import { infoCommand } from './info';
 import { treeCommand } from './tree';
@@ -66,7 +66,7 @@ export function versionText(): string {
 /** A copy of `argv`, which must be a list of strings (an embedder's `main` may be given anything). */
 function commandLine(argv: unknown): string[] {
   const words = ownList('the command line', argv);
-  if (!words || !words.every((w) => typeof w === 'string')) throw new UsageError('the command line must be a list of strings');
+  if (!words?.every((w) => typeof w === 'string')) throw new UsageError('the command line must be a list of strings');
   return words as string[];
 }
 
@@ -120,7 +120,7 @@ export async function main(argv: string[], io: RunIo): Promise<number> {
   const wantStats = (end < 0 ? rest : rest.slice(0, end)).includes('--stats');
   let status = 0;
   try {
-    const run = Object.prototype.hasOwnProperty.call(COMMANDS, command) ? COMMANDS[command] : undefined;
+    const run = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
     if (!run) {
       throw new UsageError(
         command.startsWith('-')

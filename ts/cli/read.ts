@@ -74,7 +74,9 @@ export async function readRanges(variable: Variable, ranges: DimRange[], options
   const blocks = bar.enabled && total > 0 ? planBlocks(variable, ranges) : [];
   if (blocks.length <= 1) {
     // fromEntries defines own properties, so a dimension called "__proto__" stays a selection key.
-    const selection: Selection = Object.fromEntries(ranges.map((r) => [r.dim, r.dropped ? r.start : ([r.start, r.stop] as [number, number])]));
+    const selection: Selection = Object.fromEntries(
+      ranges.map((r) => [r.dim, r.dropped ? r.start : ([r.start, r.stop] as [number, number])]),
+    );
     const out = await variable.read(selection, { signal: options.signal });
     bar.advance(total);
     bar.done();
@@ -90,7 +92,13 @@ export async function readRanges(variable: Variable, ranges: DimRange[], options
       const selection = Object.fromEntries(block.map(([a, b], d) => [ranges[d].dim, [a, b] as [number, number]]));
       const part = await variable.read(selection, { signal: options.signal });
       data ??= allocateLike(part.data, total);
-      copyBlock(part.data, block.map(([a, b]) => b - a), data, fullShape, block.map(([a], d) => a - ranges[d].start));
+      copyBlock(
+        part.data,
+        block.map(([a, b]) => b - a),
+        data,
+        fullShape,
+        block.map(([a], d) => a - ranges[d].start),
+      );
       bar.advance(part.data.length);
     }
   };

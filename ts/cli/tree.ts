@@ -34,7 +34,7 @@ export async function treeCommand(ctx: Context, args: string[]): Promise<void> {
   if (values.filter !== undefined) options.groupFilter = values.filter;
   const tree = await openDatatree(source, options);
   ctx.statsOf = () => tree.stats();
-  await ctx.out.write(renderTree(tree) + '\n');
+  await ctx.out.write(`${renderTree(tree)}\n`);
 }
 
 /**
