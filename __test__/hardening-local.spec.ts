@@ -2,7 +2,7 @@
 // NFS or FUSE mount), aborts while a huge chunk is being decoded, files that claim more than memory holds,
 // oversized metadata, symbolic links and byte order marks. What could crash or hang runs in a child
 // process with a timeout, so the ava worker survives it.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -146,22 +146,26 @@ function gzipStore(name: string, chunk: number): string {
   return writeStore(name, { '': group(), big: bigDoc, small: array('uint8', 4, BYTES) }, files);
 }
 
+/** Opens `gzipStore(name, chunk)` and times the decode of one of its chunks (read once, in full). */
+async function openGzip(t: ExecutionContext, name: string, chunk: number) {
+  const tree = await openDatatree(gzipStore(name, chunk), { loadCoords: false });
+  const big = tree.dataset.get('big')!;
+  const started = Date.now();
+  t.is((await big.readChunk([0])).data.length, chunk);
+  return { tree, big, decodeMs: Date.now() - started };
+}
+
 // DEFECT: an aborted operation's promise is settled by a task on the same tokio workers that decode chunks,
 // and waits until the aborted task is dropped: with a huge gzip chunk decoding on every worker, an abort
 // at 100 ms settles only when a decode ends (seconds later).
 test.serial(
   'an abort of a read decoding a 256 MB gzip chunk on every worker rejects within 500 ms, and the decodes wind down in the background',
   async (t) => {
-    const chunk = 256 * 2 ** 20;
-    const tree = await openDatatree(gzipStore('gzip.zarr', chunk), { loadCoords: false });
-    const big = tree.dataset.get('big')!;
     // How long one chunk's decode takes, to know when aborted ones (a chunk a worker) have surely finished.
-    let decodeStarted = Date.now();
-    t.is((await big.readChunk([0])).data.length, chunk);
-    const decodeMs = Date.now() - decodeStarted;
+    const { tree, big, decodeMs } = await openGzip(t, 'gzip.zarr', 256 * 2 ** 20);
     t.log(`one 256 MB chunk decodes in ${decodeMs} ms`);
     for (let round = 0; round < 2; round++) {
-      decodeStarted = Date.now();
+      const decodeStarted = Date.now();
       const err = await t.throwsAsync(big.read({}, { signal: AbortSignal.timeout(100) }));
       const settledMs = Date.now() - decodeStarted;
       t.true(isRustytreeError(err, 'ERR_ABORTED'), String(err));
@@ -169,7 +173,7 @@ test.serial(
       await new Promise((r) => setTimeout(r, 2 * decodeMs + 500));
     }
     // The decodes wound down in the background and were dropped: the runtime serves other reads at once.
-    // (Their memory is freed, but the allocator keeps some of it per worker thread, so RSS is no measure.)
+    // (That they are dropped, buffers and all, is the next test's.)
     const smallStarted = Date.now();
     const small = await tree.dataset.get('small')!.read({}, { signal: AbortSignal.timeout(5000) });
     t.deepEqual([...(small.data as Uint8Array)], [9, 8, 7, 6]);
@@ -184,17 +188,11 @@ test.serial(
     // Issue 15 item 7: an abort rejects at once while the decodes wind down in the background; they must then
     // be dropped, and with them every buffer they own (the output, the compressed chunks, the decoders' state:
     // Rust frees what a dropped task owns). The native layer counts its live tasks (each operation and each
-    // chunk task of a read); the count proves the drop. RSS is no measure of it: the allocator keeps freed
-    // pages for reuse (issue 19 is about handing them back), so it is only logged.
+    // chunk task of a read); the count proves the drop. RSS is only logged here (memory.spec.ts bounds it).
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const native = require('../native.js');
-    const chunk = 64 * 2 ** 20;
-    const tree = await openDatatree(gzipStore('gzip-leak.zarr', chunk), { loadCoords: false });
-    const big = tree.dataset.get('big')!;
+    const { tree, big, decodeMs } = await openGzip(t, 'gzip-leak.zarr', 64 * 2 ** 20);
     const idle = native._aliveTasks();
-    const started = Date.now();
-    t.is((await big.readChunk([0])).data.length, chunk);
-    const decodeMs = Date.now() - started;
     t.true(decodeMs > 100, `one chunk decodes in ${decodeMs} ms: too fast for an abort to catch it mid-decode`);
     // Halfway through: every worker is inside a decode, not waiting for its file, when the abort lands.
     const abortAfter = Math.round(decodeMs / 2);
